@@ -1,0 +1,25 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "events/result.hpp"
+
+namespace aetherium {
+
+/// Rewrites a JSON text in the one form the hash chain is computed over: no whitespace,
+/// object keys sorted bytewise, strings with only the escapes JSON requires, numbers as
+/// written. The form survives a round trip through PostgreSQL jsonb unchanged.
+///
+/// Errors (invalid_argument): not JSON, trailing data, duplicate keys, nesting deeper than
+/// 64, invalid UTF-8, "\u0000", and numbers with an exponent or a negative zero (jsonb
+/// rewrites those, which would break the chain).
+result<std::string> canonical_json(std::string_view text);
+
+/// Like canonical_json, and also requires the top-level value to be an object.
+result<std::string> canonical_json_object(std::string_view text);
+
+/// Appends `value` to `out` as a JSON string literal in canonical form.
+void append_json_string(std::string& out, std::string_view value);
+
+} // namespace aetherium

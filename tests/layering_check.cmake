@@ -1,0 +1,32 @@
+# Fails when a folder includes what its layer may not: events/ stays standard-library
+# only, and actors/ and adapters/ never include each other.
+file(GLOB_RECURSE events_files ${SOURCE_DIR}/events/*.hpp ${SOURCE_DIR}/events/*.cpp)
+file(GLOB_RECURSE actors_files ${SOURCE_DIR}/actors/*.hpp ${SOURCE_DIR}/actors/*.cpp)
+file(GLOB_RECURSE adapters_files ${SOURCE_DIR}/adapters/*.hpp ${SOURCE_DIR}/adapters/*.cpp)
+
+set(violations "")
+function(check files pattern why)
+  foreach(f ${files})
+    file(STRINGS ${f} lines REGEX "^[ \t]*#[ \t]*include")
+    foreach(line ${lines})
+      if(line MATCHES "${pattern}")
+        file(RELATIVE_PATH rel ${SOURCE_DIR} ${f})
+        set(violations "${violations}\n  ${rel}: ${line} (${why})" PARENT_SCOPE)
+      endif()
+    endforeach()
+  endforeach()
+  set(violations "${violations}" PARENT_SCOPE)
+endfunction()
+
+check("${events_files}" "[<\"](caf|pqxx|librdkafka|rdkafka|restinio|nlohmann|asio|curl|openssl|jwt)[/.]" "events/ is standard-library only")
+check("${actors_files}" "[<\"]adapters/" "actors/ must not include adapters/")
+check("${adapters_files}" "[<\"]actors/" "adapters/ must not include actors/")
+
+list(LENGTH events_files n_events)
+if(n_events EQUAL 0)
+  message(FATAL_ERROR "layering check found no files under ${SOURCE_DIR}/events")
+endif()
+if(violations)
+  message(FATAL_ERROR "layering violations:${violations}")
+endif()
+message(STATUS "layering ok: ${n_events} files in events/ checked")
