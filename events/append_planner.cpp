@@ -18,6 +18,18 @@ result<void> check_name(const std::string& value, const char* field) {
   return {};
 }
 
+bool is_uuid(const std::string& s) {
+  if (s.size() != 36)
+    return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    char c = s[i];
+    if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+      return false;
+  }
+  return true;
+}
+
 } // namespace
 
 result<append_request> normalize(append_request request) {
@@ -31,8 +43,8 @@ result<append_request> normalize(append_request request) {
   for (auto& e : request.events) {
     if (auto ok = check_name(e.type, "type"); !ok)
       return ok.err();
-    if (auto ok = check_name(e.id.str(), "event_id"); !ok)
-      return ok.err();
+    if (!is_uuid(e.id.str()))
+      return make_error(errc::invalid_argument, "event id must be a lowercase UUID", "event_id");
     if (!ids.insert(e.id.str()).second)
       return make_error(errc::invalid_argument, "event id repeated in one append", "event_id");
     if (e.schema_version < 1)

@@ -104,16 +104,18 @@ private:
       }
       return fail("expected ',' or '}'");
     }
-    std::sort(members.begin(), members.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
+    // jsonb's key order: shorter keys first, then bytewise.
+    std::sort(members.begin(), members.end(), [](const auto& a, const auto& b) {
+      return a.first.size() != b.first.size() ? a.first.size() < b.first.size() : a.first < b.first;
+    });
     out += '{';
     for (std::size_t i = 0; i < members.size(); ++i) {
       if (i > 0 && members[i].first == members[i - 1].first)
         return fail("duplicate key");
       if (i > 0)
-        out += ',';
+        out += ", ";
       append_json_string(out, members[i].first);
-      out += ':';
+      out += ": ";
       out += members[i].second;
     }
     out += '}';
@@ -131,7 +133,7 @@ private:
     }
     for (bool first = true;; first = false) {
       if (!first)
-        out += ',';
+        out += ", ";
       skip_ws();
       if (!value(out, depth + 1))
         return false;

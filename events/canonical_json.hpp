@@ -7,9 +7,10 @@
 
 namespace aetherium {
 
-/// Rewrites a JSON text in the one form the hash chain is computed over: no whitespace,
-/// object keys sorted bytewise, strings with only the escapes JSON requires, numbers as
-/// written. The form survives a round trip through PostgreSQL jsonb unchanged.
+/// Rewrites a JSON text in the one form the hash chain is computed over. The form is the
+/// text PostgreSQL prints for a jsonb value, so a stored payload reads back byte for byte:
+/// object keys ordered shorter first, then bytewise; ", " and ": " as separators; strings
+/// with only the escapes JSON requires; numbers as written.
 ///
 /// Errors (invalid_argument): not JSON, trailing data, duplicate keys, nesting deeper than
 /// 64, invalid UTF-8, "\u0000", and numbers with an exponent or a negative zero (jsonb

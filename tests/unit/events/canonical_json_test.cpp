@@ -19,9 +19,9 @@ bool rejected(std::string_view in) {
 
 } // namespace
 
-TEST(canonical_json, sorts_keys_and_drops_whitespace) {
-  EXPECT_EQ(canon(R"( { "b" : [1, 2 ,{"z":null,"a":true}], "a": "x" } )"),
-            R"({"a":"x","b":[1,2,{"a":true,"z":null}]})");
+TEST(canonical_json, orders_keys_and_spaces_like_jsonb_output) {
+  EXPECT_EQ(canon(R"( { "bb" : [1, 2 ,{"z":null,"a":true}], "c": "x","aaa":{} } )"),
+            R"({"c": "x", "bb": [1, 2, {"a": true, "z": null}], "aaa": {}})");
 }
 
 TEST(canonical_json, decodes_escapes_and_writes_only_required_ones) {
@@ -30,7 +30,7 @@ TEST(canonical_json, decodes_escapes_and_writes_only_required_ones) {
 }
 
 TEST(canonical_json, keeps_numbers_as_written) {
-  EXPECT_EQ(canon("[0,-1,1.50,123456789012345678901]"), "[0,-1,1.50,123456789012345678901]");
+  EXPECT_EQ(canon("[0,-1,1.50,123456789012345678901]"), "[0, -1, 1.50, 123456789012345678901]");
 }
 
 TEST(canonical_json, is_idempotent) {
@@ -57,7 +57,7 @@ TEST(canonical_json, rejects_nesting_deeper_than_64) {
   EXPECT_TRUE(rejected(deep));
   std::string ok(60, '[');
   ok += std::string(60, ']');
-  EXPECT_EQ(canon(ok), ok);
+  EXPECT_TRUE(canonical_json(ok).ok());
 }
 
 TEST(canonical_json, object_variant_requires_an_object) {

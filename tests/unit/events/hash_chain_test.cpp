@@ -13,7 +13,7 @@ recorded_event sample() {
   e.stream = stream_id{"task-1"};
   e.stream_version = 1;
   e.type = "task.requested";
-  e.payload = R"({"prompt":"hi"})";
+  e.payload = R"({"prompt": "hi"})";
   e.metadata.tenant = "acme";
   e.recorded_at_us = 42;
   return e;
@@ -25,7 +25,7 @@ TEST(hash_chain, encoding_is_canonical_json_of_every_hashed_field) {
   EXPECT_EQ(canonical_event_encoding(sample()),
             R"({"event_id":"00000000-0000-4000-8000-000000000001","metadata":{"causation_id":"",)"
             R"("correlation_id":"","principal":"","tenant":"acme","trace_id":""},)"
-            R"("payload":{"prompt":"hi"},"recorded_at_us":42,"schema_version":1,)"
+            R"("payload":{"prompt": "hi"},"recorded_at_us":42,"schema_version":1,)"
             R"("stream_id":"task-1","stream_version":1,"type":"task.requested"})");
 }
 

@@ -1,0 +1,181 @@
+#include "adapters/postgres/pg_appender.hpp"
+
+#include <unordered_set>
+
+#include "adapters/postgres/pg_support.hpp"
+#include "events/hash_chain.hpp"
+
+namespace aetherium::postgres {
+
+namespace {
+
+/// What the database already holds for the streams and ids of one batch; the batch's own
+/// writes are added as it is planned so later requests in it see earlier ones.
+struct batch_view {
+  std::unordered_map<std::string, std::int64_t> versions;
+  std::unordered_map<std::string, stored_event_ref> ids;
+  std::int64_t head_position = 0;
+  std::string head_hash;
+};
+
+batch_view load_view(pqxx::work& tx, const std::vector<append_request*>& requests) {
+  batch_view view;
+  auto head = tx.exec1("SELECT last_position, last_hash FROM event_log_head FOR UPDATE");
+  view.head_position = head[0].as<std::int64_t>();
+  view.head_hash = head[1].as<std::string>();
+  std::vector<std::string> streams, ids;
+  std::unordered_set<std::string> seen;
+  for (auto* r : requests) {
+    if (seen.insert(r->stream.str()).second)
+      streams.push_back(r->stream.str());
+    for (auto& e : r->events)
+      ids.push_back(e.id.str());
+  }
+  for (auto row : tx.exec("SELECT stream_id, max(stream_version) FROM events WHERE stream_id = ANY("
+                          + tx.quote(text_array_literal(streams)) + "::text[]) GROUP BY stream_id"))
+    view.versions[row[0].as<std::string>()] = row[1].as<std::int64_t>();
+  for (auto row : tx.exec("SELECT event_id::text, stream_id, stream_version, position FROM events "
+                          "WHERE event_id = ANY(" + tx.quote(text_array_literal(ids)) + "::uuid[])"))
+    view.ids[row[0].as<std::string>()] = stored_event_ref{
+      stream_id{row[1].as<std::string>()}, row[2].as<std::int64_t>(), row[3].as<std::int64_t>()};
+  return view;
+}
+
+void append_values(pqxx::work& tx, std::string& sql, const recorded_event& e) {
+  sql += sql.back() == ')' ? ",(" : "(";
+  sql += std::to_string(e.position) + ',' + tx.quote(e.id.str()) + ',' + tx.quote(e.stream.str())
+         + ',' + std::to_string(e.stream_version) + ',' + tx.quote(e.type) + ','
+         + std::to_string(e.schema_version) + ',' + tx.quote(e.payload) + ','
+         + tx.quote(metadata_json(e.metadata)) + ',' + tx.quote(timestamp_literal(e.recorded_at_us))
+         + ',' + tx.quote(e.prev_hash) + ',' + tx.quote(e.hash) + ')';
+}
+
+} // namespace
+
+pg_appender::pg_appender(std::string conninfo, std::shared_ptr<clock> clk,
+                         std::size_t max_batch_events)
+  : conninfo_(std::move(conninfo)), clock_(std::move(clk)), max_batch_events_(max_batch_events) {
+  thread_ = std::thread{[this] { run(); }};
+}
+
+pg_appender::~pg_appender() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void pg_appender::submit(append_request request, event_store::append_callback done) {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (!stopping_) {
+      queue_.push_back({std::move(request), std::move(done)});
+      cv_.notify_one();
+      return;
+    }
+  }
+  done(make_error(errc::unavailable, "the event store is shutting down"));
+}
+
+std::vector<pg_appender::pending> pg_appender::take_batch() {
+  std::unique_lock<std::mutex> lock{mtx_};
+  cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+  std::vector<pending> batch;
+  std::size_t events = 0;
+  while (!queue_.empty() && (batch.empty() || events + queue_.front().request.events.size() <= max_batch_events_)) {
+    events += queue_.front().request.events.size();
+    batch.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  return batch;
+}
+
+void pg_appender::run() {
+  for (;;) {
+    auto batch = take_batch();
+    if (batch.empty())
+      return; // stopping and drained
+    auto results = commit(batch);
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      batch[i].done(std::move(results[i]));
+  }
+}
+
+pg_appender::outcome pg_appender::commit(const std::vector<pending>& batch) {
+  try {
+    if (!conn_ || !conn_->is_open()) {
+      conn_ = std::make_unique<pqxx::connection>(conninfo_);
+      conn_->set_variable("application_name", "'aetherium-appender'");
+    }
+    pqxx::work tx{*conn_};
+    auto results = write(tx, batch);
+    tx.commit();
+    return results;
+  } catch (const pqxx::broken_connection& e) {
+    conn_.reset();
+    return outcome(batch.size(), translate(e));
+  } catch (const pqxx::in_doubt_error& e) {
+    conn_.reset();
+    return outcome(batch.size(), translate(e));
+  } catch (const pqxx::sql_error& e) {
+    // One bad request must not fail the others waiting with it.
+    if (batch.size() > 1)
+      return commit_one_by_one(batch);
+    return outcome(1, translate(e));
+  } catch (const std::exception& e) {
+    conn_.reset();
+    return outcome(batch.size(), translate(e));
+  }
+}
+
+pg_appender::outcome pg_appender::commit_one_by_one(const std::vector<pending>& batch) {
+  outcome results;
+  for (auto& p : batch) {
+    std::vector<pending> single;
+    single.push_back({p.request, nullptr});
+    results.push_back(std::move(commit(single).front()));
+  }
+  return results;
+}
+
+pg_appender::outcome pg_appender::write(pqxx::work& tx, const std::vector<pending>& batch) {
+  std::vector<append_request*> requests;
+  for (auto& p : batch)
+    requests.push_back(const_cast<append_request*>(&p.request));
+  auto view = load_view(tx, requests);
+  auto now = clock_->now_us();
+  std::string sql = "INSERT INTO events (position, event_id, stream_id, stream_version, type, "
+                    "schema_version, payload, metadata, recorded_at, prev_hash, hash) VALUES ";
+  bool any = false;
+  outcome results;
+  for (auto* req : requests) {
+    std::vector<std::optional<stored_event_ref>> existing;
+    for (auto& e : req->events) {
+      auto it = view.ids.find(e.id.str());
+      existing.push_back(it == view.ids.end() ? std::nullopt : std::optional{it->second});
+    }
+    auto& version = view.versions[req->stream.str()];
+    auto plan = plan_append(*req, version, existing);
+    if (!plan || plan->duplicate) {
+      results.push_back(plan ? result<append_result>{plan->existing} : plan.err());
+      continue;
+    }
+    auto sealed = seal(*req, *plan, view.head_position + 1, view.head_hash, now);
+    for (auto& e : sealed) {
+      append_values(tx, sql, e);
+      view.ids[e.id.str()] = stored_event_ref{e.stream, e.stream_version, e.position};
+    }
+    view.head_position = sealed.back().position;
+    view.head_hash = sealed.back().hash;
+    version = sealed.back().stream_version;
+    results.push_back(append_result{sealed.front().position, sealed.back().position, version, false});
+    any = true;
+  }
+  if (any)
+    tx.exec0(sql);
+  return results;
+}
+
+} // namespace aetherium::postgres
