@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: installs what is missing, builds, starts a
+# private PostgreSQL and a Kafka broker (KRaft) on free ports, runs every unit and
+# integration test with ctest, and tears everything down, also on failure.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$root/deploy/lib/common.sh"
+source "$root/deploy/lib/postgres.sh"
+[ -f "$root/deploy/lib/kafka.sh" ] && source "$root/deploy/lib/kafka.sh"
+
+[ "$(id -u)" = 0 ] || die "the test suite runs sandboxes and must run as root"
+bash "$root/deploy/setup.sh"
+bash "$root/deploy/build.sh"
+
+work=$(mktemp -d /tmp/aetherium-test.XXXXXX)
+chmod 755 "$work"
+cleanup() {
+  set +e
+  declare -F kafka_stop >/dev/null && kafka_stop
+  postgres_stop immediate
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+postgres_start "$work/pg" || die "PostgreSQL could not start (log above)"
+if declare -F kafka_start >/dev/null; then
+  kafka_start "$work/kafka" || die "Kafka could not start (log above)"
+  export AETHERIUM_TEST_KAFKA_BROKERS="$KAFKA_BROKERS" AETHERIUM_TEST_KAFKA_DIR="$work/kafka"
+fi
+export AETHERIUM_TEST_WORK_DIR="$work"
+
+cd "${AETHERIUM_BUILD_DIR:-$root/build}"
+ctest --output-on-failure --timeout 1500 "$@"

@@ -1,0 +1,19 @@
+#pragma once
+
+#include "runtime/config.hpp"
+
+namespace aetherium::runtime {
+
+/// Exit codes of the aetherium binary.
+enum exit_code : int { exit_ok = 0, exit_failure = 1, exit_usage = 2 };
+
+/// `aetherium migrate up|down|status`.
+int run_migrate(const command_line& cmd, const config& cfg);
+
+/// `aetherium events verify`: walks the log and checks the hash chain.
+int run_events(const command_line& cmd, const config& cfg);
+
+/// Prints `message` and the usage text to stderr; returns exit_usage.
+int usage_error(const std::string& message);
+
+} // namespace aetherium::runtime

@@ -1,0 +1,68 @@
+#include "runtime/config.hpp"
+
+#include <cstdlib>
+#include <set>
+
+namespace aetherium::runtime {
+
+namespace {
+
+// Options that are switches: they never take a value.
+const std::set<std::string> boolean_flags = {"json", "follow", "f", "verify", "help", "keep"};
+
+void setting(const command_line& cmd, const char* flag, const char* env, std::string& out) {
+  if (auto v = std::getenv(env); v && *v)
+    out = v;
+  if (cmd.has(flag))
+    out = cmd.get(flag);
+}
+
+} // namespace
+
+std::string command_line::get(const std::string& key, std::string fallback) const {
+  auto it = options.find(key);
+  return it == options.end() ? fallback : it->second;
+}
+
+result<command_line> parse_command_line(int argc, char** argv) {
+  command_line out;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") {
+      for (++i; i < argc; ++i)
+        out.rest.emplace_back(argv[i]);
+      break;
+    }
+    if (arg.rfind("-", 0) == 0 && arg.size() > 1) {
+      auto key = arg.substr(arg.rfind("--", 0) == 0 ? 2 : 1);
+      if (auto eq = key.find('='); eq != std::string::npos) {
+        out.options[key.substr(0, eq)] = key.substr(eq + 1);
+      } else if (boolean_flags.count(key)) {
+        out.options[key] = "1";
+      } else if (i + 1 < argc) {
+        out.options[key] = argv[++i];
+      } else {
+        return make_error(errc::invalid_argument, "option " + arg + " needs a value", key);
+      }
+      continue;
+    }
+    out.words.push_back(std::move(arg));
+  }
+  return out;
+}
+
+config load_config(const command_line& cmd) {
+  config c;
+  setting(cmd, "listen", "AETHERIUM_LISTEN", c.listen);
+  setting(cmd, "database-url", "AETHERIUM_DATABASE_URL", c.database_url);
+  setting(cmd, "kafka-brokers", "AETHERIUM_KAFKA_BROKERS", c.kafka_brokers);
+  setting(cmd, "data-dir", "AETHERIUM_DATA_DIR", c.data_dir);
+  setting(cmd, "runtime", "AETHERIUM_RUNTIME", c.runtime);
+  setting(cmd, "github-token", "AETHERIUM_GITHUB_TOKEN", c.github_token);
+  setting(cmd, "github-api", "AETHERIUM_GITHUB_API", c.github_api);
+  setting(cmd, "github-webhook-secret", "AETHERIUM_GITHUB_WEBHOOK_SECRET", c.github_webhook_secret);
+  setting(cmd, "jwt-secret", "AETHERIUM_JWT_SECRET", c.jwt_secret);
+  return c;
+}
+
+} // namespace aetherium::runtime

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "events/result.hpp"
+
+namespace aetherium::runtime {
+
+/// Every setting of the aetherium binary. Each has a flag (--name) and an environment
+/// variable (AETHERIUM_NAME); a flag wins over the environment, which wins over defaults.
+struct config {
+  std::string listen = "127.0.0.1:8080";
+  std::string database_url;            ///< Required by commands that touch the event log.
+  std::string kafka_brokers;           ///< Empty: the Kafka relay is off.
+  std::string data_dir = "./.aetherium";
+  std::string runtime = "crun";
+  std::string github_token;
+  std::string github_api = "https://api.github.com";
+  std::string github_webhook_secret;   ///< Empty: the webhook endpoint answers 503.
+  std::string jwt_secret;              ///< Empty: JWTs are refused, API keys only.
+};
+
+/// The command line split into the command words and the --key value options.
+struct command_line {
+  std::vector<std::string> words;                 ///< e.g. {"migrate", "up"}
+  std::map<std::string, std::string> options;     ///< e.g. {"tenant": "acme"}
+  std::vector<std::string> rest;                  ///< Everything after "--".
+  bool has(const std::string& key) const { return options.count(key) > 0; }
+  std::string get(const std::string& key, std::string fallback = {}) const;
+};
+
+/// Splits argv. Errors: invalid_argument for a dangling --option with no value where one
+/// is required (flags listed in `boolean_flags` take none).
+result<command_line> parse_command_line(int argc, char** argv);
+
+/// Builds the config from defaults, the environment, then the options of `cmd`.
+config load_config(const command_line& cmd);
+
+} // namespace aetherium::runtime
