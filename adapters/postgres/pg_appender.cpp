@@ -18,11 +18,10 @@ struct batch_view {
   std::string head_hash;
 };
 
-batch_view load_view(pqxx::work& tx, const std::vector<append_request*>& requests) {
-  batch_view view;
-  auto head = tx.exec1("SELECT last_position, last_hash FROM event_log_head FOR UPDATE");
-  view.head_position = head[0].as<std::int64_t>();
-  view.head_hash = head[1].as<std::string>();
+// Opens the transaction, takes the head lock and reads what the batch needs in one round
+// trip. Each statement of a multi-statement query gets its own snapshot, so the reads after
+// the lock see every commit made before it.
+batch_view load_view(pqxx::nontransaction& tx, const std::vector<append_request*>& requests) {
   std::vector<std::string> streams, ids;
   std::unordered_set<std::string> seen;
   for (auto* r : requests) {
@@ -31,17 +30,35 @@ batch_view load_view(pqxx::work& tx, const std::vector<append_request*>& request
     for (auto& e : r->events)
       ids.push_back(e.id.str());
   }
-  for (auto row : tx.exec("SELECT stream_id, max(stream_version) FROM events WHERE stream_id = ANY("
-                          + tx.quote(text_array_literal(streams)) + "::text[]) GROUP BY stream_id"))
-    view.versions[row[0].as<std::string>()] = row[1].as<std::int64_t>();
-  for (auto row : tx.exec("SELECT event_id::text, stream_id, stream_version, position FROM events "
-                          "WHERE event_id = ANY(" + tx.quote(text_array_literal(ids)) + "::uuid[])"))
-    view.ids[row[0].as<std::string>()] = stored_event_ref{
-      stream_id{row[1].as<std::string>()}, row[2].as<std::int64_t>(), row[3].as<std::int64_t>()};
+  auto rows = tx.exec(
+    "BEGIN; SELECT 1 FROM event_log_head FOR UPDATE; "
+    "SELECT 0, last_position, last_hash, NULL::text, NULL::bigint FROM event_log_head "
+    // LATERAL lookups keep to the indexes even before the table has statistics.
+    "UNION ALL SELECT 1, v.m, s.id, NULL, NULL FROM unnest(" + tx.quote(text_array_literal(streams))
+    + "::text[]) s(id) CROSS JOIN LATERAL (SELECT max(stream_version) m FROM events "
+    "WHERE stream_id = s.id) v WHERE v.m IS NOT NULL "
+    "UNION ALL SELECT 2, e.stream_version, e.stream_id, e.event_id::text, e.position FROM unnest("
+    + tx.quote(text_array_literal(ids)) + "::uuid[]) u(id) CROSS JOIN LATERAL (SELECT stream_version, "
+    "stream_id, event_id, position FROM events WHERE event_id = u.id) e");
+  batch_view view;
+  for (auto row : rows) {
+    switch (row[0].as<int>()) {
+      case 0:
+        view.head_position = row[1].as<std::int64_t>();
+        view.head_hash = row[2].as<std::string>();
+        break;
+      case 1:
+        view.versions[row[2].as<std::string>()] = row[1].as<std::int64_t>();
+        break;
+      default:
+        view.ids[row[3].as<std::string>()] = stored_event_ref{
+          stream_id{row[2].as<std::string>()}, row[1].as<std::int64_t>(), row[4].as<std::int64_t>()};
+    }
+  }
   return view;
 }
 
-void append_values(pqxx::work& tx, std::string& sql, const recorded_event& e) {
+void append_values(pqxx::nontransaction& tx, std::string& sql, const recorded_event& e) {
   sql += sql.back() == ')' ? ",(" : "(";
   sql += std::to_string(e.position) + ',' + tx.quote(e.id.str()) + ',' + tx.quote(e.stream.str())
          + ',' + std::to_string(e.stream_version) + ',' + tx.quote(e.type) + ','
@@ -82,6 +99,12 @@ void pg_appender::submit(append_request request, event_store::append_callback do
 std::vector<pg_appender::pending> pg_appender::take_batch() {
   std::unique_lock<std::mutex> lock{mtx_};
   cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+  // The callers answered by the previous batch are likely to come back at once: give them
+  // a moment (bounded by one commit's worth of time) so they share the next transaction.
+  auto expected = std::min<std::size_t>(last_batch_requests_, 512);
+  if (expected > 1)
+    cv_.wait_for(lock, std::chrono::microseconds(gather_us_),
+                 [&] { return stopping_ || queue_.size() >= expected; });
   std::vector<pending> batch;
   std::size_t events = 0;
   while (!queue_.empty() && (batch.empty() || events + queue_.front().request.events.size() <= max_batch_events_)) {
@@ -89,6 +112,7 @@ std::vector<pg_appender::pending> pg_appender::take_batch() {
     batch.push_back(std::move(queue_.front()));
     queue_.pop_front();
   }
+  last_batch_requests_ = batch.size();
   return batch;
 }
 
@@ -109,10 +133,14 @@ pg_appender::outcome pg_appender::commit(const std::vector<pending>& batch) {
       conn_ = std::make_unique<pqxx::connection>(conninfo_);
       conn_->set_variable("application_name", "'aetherium-appender'");
     }
-    pqxx::work tx{*conn_};
-    auto results = write(tx, batch);
-    tx.commit();
-    return results;
+    // Explicit BEGIN/COMMIT inside two multi-statement round trips instead of six.
+    pqxx::nontransaction tx{*conn_};
+    try {
+      return write(tx, batch);
+    } catch (const pqxx::sql_error&) {
+      tx.exec("ROLLBACK");
+      throw;
+    }
   } catch (const pqxx::broken_connection& e) {
     conn_.reset();
     return outcome(batch.size(), translate(e));
@@ -140,7 +168,7 @@ pg_appender::outcome pg_appender::commit_one_by_one(const std::vector<pending>& 
   return results;
 }
 
-pg_appender::outcome pg_appender::write(pqxx::work& tx, const std::vector<pending>& batch) {
+pg_appender::outcome pg_appender::write(pqxx::nontransaction& tx, const std::vector<pending>& batch) {
   std::vector<append_request*> requests;
   for (auto& p : batch)
     requests.push_back(const_cast<append_request*>(&p.request));
@@ -173,8 +201,7 @@ pg_appender::outcome pg_appender::write(pqxx::work& tx, const std::vector<pendin
     results.push_back(append_result{sealed.front().position, sealed.back().position, version, false});
     any = true;
   }
-  if (any)
-    tx.exec0(sql);
+  tx.exec(any ? sql + "; COMMIT" : std::string{"COMMIT"});
   return results;
 }
 

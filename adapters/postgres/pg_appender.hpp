@@ -39,7 +39,7 @@ private:
   std::vector<pending> take_batch();
   outcome commit(const std::vector<pending>& batch);
   outcome commit_one_by_one(const std::vector<pending>& batch);
-  outcome write(pqxx::work& tx, const std::vector<pending>& batch);
+  outcome write(pqxx::nontransaction& tx, const std::vector<pending>& batch);
 
   std::string conninfo_;
   std::shared_ptr<clock> clock_;
@@ -49,6 +49,8 @@ private:
   std::condition_variable cv_;
   std::deque<pending> queue_;
   bool stopping_ = false;
+  std::size_t last_batch_requests_ = 0;
+  long gather_us_ = 0; ///< Longest wait for callers of the last batch to come back.
   std::thread thread_;
 };
 
