@@ -1,0 +1,69 @@
+#include "actors/projector.hpp"
+
+#include <map>
+
+#include <caf/all.hpp>
+
+#include "actors/messages.hpp"
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::actors::projection_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::recorded_event)
+
+namespace aetherium::actors {
+
+namespace {
+
+using apply_atom = caf::atom_constant<caf::atom("apply")>;
+
+struct projector_state {
+  std::shared_ptr<projection> model;
+  /// Readers waiting for the model to reach a position.
+  std::multimap<std::int64_t, caf::response_promise> waiting;
+};
+
+caf::behavior projector_actor(caf::stateful_actor<projector_state>* self,
+                              std::shared_ptr<event_store> store, std::shared_ptr<projection> model) {
+  self->state.model = std::move(model);
+  // The subscription thread only forwards; all folding happens in the actor. A weak handle
+  // keeps the feed from holding the actor alive.
+  caf::weak_actor_ptr me = self->ctrl();
+  std::shared_ptr<subscription> feed =
+    store->subscribe(self->state.model->position(), [me](const recorded_event& e) {
+      if (auto strong = me.lock())
+        caf::anon_send(caf::actor_cast<caf::actor>(strong), apply_atom::value, e);
+    });
+  self->attach_functor([feed] { feed->stop(); });
+  return {
+    [self](apply_atom, const recorded_event& e) {
+      auto& model = *self->state.model;
+      if (e.position <= model.position())
+        return; // already folded (a resumed subscription may repeat one)
+      model.apply(e);
+      model.advance(e.position);
+      auto& waiting = self->state.waiting;
+      for (auto it = waiting.begin(); it != waiting.end() && it->first <= e.position;) {
+        it->second.deliver(e.position);
+        it = waiting.erase(it);
+      }
+    },
+    [self](get_atom, projection_query& query) {
+      query(*self->state.model);
+    },
+    [self](get_atom, std::int64_t position) -> caf::result<std::int64_t> {
+      if (self->state.model->position() >= position)
+        return self->state.model->position();
+      auto promise = self->make_response_promise();
+      self->state.waiting.emplace(position, promise);
+      return promise;
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_projector(caf::actor_system& sys, std::shared_ptr<event_store> store,
+                           std::unique_ptr<projection> model) {
+  return sys.spawn(projector_actor, std::move(store), std::shared_ptr<projection>{std::move(model)});
+}
+
+} // namespace aetherium::actors
