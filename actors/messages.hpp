@@ -20,6 +20,10 @@ using command_atom = caf::atom_constant<caf::atom("command")>;
 using get_atom = caf::atom_constant<caf::atom("get")>;
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+using sandbox_atom = caf::atom_constant<caf::atom("sandbox")>;
+using log_atom = caf::atom_constant<caf::atom("log")>;
+using run_atom = caf::atom_constant<caf::atom("run")>;
 
 /// Reply to an append: where it landed, or why not.
 using append_outcome = result<append_result>;
