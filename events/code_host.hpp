@@ -1,0 +1,65 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "events/result.hpp"
+
+namespace aetherium {
+
+/// One changed file of an agent's output. Content is raw bytes (binary-safe).
+struct file_change {
+  enum class kind { added, modified, deleted };
+  std::string path;    ///< Relative to the repository root, '/'-separated.
+  kind change = kind::modified;
+  std::string content; ///< New content; empty for deleted files.
+  bool executable = false;
+};
+
+/// Everything an agent changed in its workspace, relative to the base commit.
+struct change_set {
+  std::string base_commit;          ///< The commit the workspace was checked out at.
+  std::vector<file_change> files;
+  std::string patch;                ///< `git diff --binary` of the same change, for people.
+  std::size_t changed_bytes() const;
+};
+
+/// Where the work goes: a repository and the branch to push to.
+struct pull_request_spec {
+  std::string repo;        ///< "owner/name" on GitHub, or a path for the local host.
+  std::string base_branch; ///< e.g. "main".
+  std::string head_branch; ///< e.g. "aetherium/task-<id>".
+  std::string title;
+  std::string body;
+  std::string commit_message;
+};
+
+/// A pull request as the code host knows it.
+struct pull_request_ref {
+  std::int64_t number = 0;
+  std::string url;
+  std::string head_branch;
+  std::string head_commit; ///< The commit the branch points at after the push.
+};
+
+/// Turns change sets into commits on a branch and pull requests.
+///
+/// Both calls push exactly one new commit holding every file of `changes` on top of the
+/// head branch (or of `changes.base_commit` when the branch does not exist yet).
+/// Errors: invalid_argument (empty change set, bad names), not_found (no such repository
+/// or pull request), conflict (the branch moved), unavailable (the host is unreachable or
+/// rate-limited; the detail says when to retry), forbidden (the token lacks rights).
+class code_host {
+public:
+  virtual ~code_host() = default;
+  /// Creates the head branch with one commit and opens a pull request for it.
+  virtual result<pull_request_ref> open_pull_request(const pull_request_spec& spec,
+                                                     const change_set& changes) = 0;
+  /// Pushes one more commit to the pull request's branch and updates its body.
+  virtual result<pull_request_ref> update_pull_request(const pull_request_spec& spec,
+                                                       std::int64_t number,
+                                                       const change_set& changes) = 0;
+};
+
+} // namespace aetherium
