@@ -1,0 +1,22 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "events/code_host.hpp"
+#include "events/workspace.hpp"
+
+namespace aetherium {
+
+/// Workspaces as git checkouts made with the git CLI. After checkout the tree is handed to
+/// `owner_uid`:`owner_gid` (the sandbox user) so the agent can write to it.
+std::shared_ptr<workspace_provider> make_git_workspace_provider(std::uint32_t owner_uid = 65534,
+                                                                std::uint32_t owner_gid = 65534);
+
+/// A code host on the local disk: `pull_request_spec::repo` is the path of a bare
+/// repository; a pull request is a branch pushed to it plus a record under
+/// `<repo>/aetherium/pulls/<number>`. The embedded default when no GitHub token is set.
+std::shared_ptr<code_host> make_local_git_code_host(std::string scratch_dir);
+
+} // namespace aetherium
