@@ -1,0 +1,36 @@
+#include <gtest/gtest.h>
+
+#include "events/agents.hpp"
+
+using namespace aetherium;
+
+TEST(agents, every_default_agent_reads_its_prompt_from_the_prompt_file) {
+  auto agents = default_agent_templates();
+  for (auto name : {"claude", "gemini", "codex"}) {
+    auto argv = agent_command(agents.at(name), "rm -rf / ; $(evil)");
+    ASSERT_TRUE(argv.ok());
+    std::string joined;
+    for (auto& a : *argv)
+      joined += a + " ";
+    EXPECT_NE(joined.find(prompt_path), std::string::npos) << name;
+    EXPECT_EQ(joined.find("evil"), std::string::npos) << name << ": the prompt reached the command line";
+    EXPECT_FALSE(agents.at(name).allowed_hosts.empty()) << name;
+    EXPECT_FALSE(agents.at(name).secrets.empty()) << name;
+  }
+}
+
+TEST(agents, the_script_agent_runs_the_task_script_without_a_network) {
+  auto agent = default_agent_templates().at("script");
+  auto argv = agent_command(agent, "ignored");
+  ASSERT_TRUE(argv.ok());
+  EXPECT_EQ(*argv, (std::vector<std::string>{"/bin/sh", script_path}));
+  EXPECT_TRUE(agent.allowed_hosts.empty());
+}
+
+TEST(agents, a_prompt_placeholder_becomes_one_whole_argument) {
+  agent_template custom{"echoer", {"echo", "{prompt}"}, "echo", {}, {}};
+  auto argv = agent_command(custom, "two words; and more");
+  ASSERT_TRUE(argv.ok());
+  EXPECT_EQ(*argv, (std::vector<std::string>{"echo", "two words; and more"}));
+  EXPECT_FALSE(agent_command(agent_template{}, "x").ok());
+}
