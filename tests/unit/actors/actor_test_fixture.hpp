@@ -24,6 +24,15 @@ protected:
   actor_test_fixture() : sys_(cfg_), self_(sys_, true),
       sched_(dynamic_cast<caf::scheduler::test_coordinator&>(sys_.scheduler())) {}
 
+  /// Lets pending timeouts (idle passivation) fire so every actor can end before the
+  /// system shuts down.
+  ~actor_test_fixture() override {
+    for (int i = 0; i < 100 && (sched_.has_job() || sched_.has_pending_timeout()); ++i) {
+      sched_.trigger_timeouts();
+      run();
+    }
+  }
+
   /// Runs every pending job until the system is idle.
   void run() { sched_.run(); }
 

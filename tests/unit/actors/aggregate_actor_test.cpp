@@ -1,0 +1,140 @@
+// The generic aggregate shell, driven with a toy counter aggregate on CAF's deterministic
+// test scheduler and the in-memory event store.
+#include "actors/aggregate_actor.hpp"
+
+#include "actors/journal.hpp"
+#include "tests/unit/actors/actor_test_fixture.hpp"
+
+using namespace aetherium;
+using namespace aetherium::actors;
+
+namespace {
+
+struct counter {
+  struct state {
+    int value = 0;
+  };
+  struct added {
+    int n = 0;
+  };
+  struct add {
+    int n = 0;
+  };
+  using event = added;
+  using command = add;
+
+  static stream_id stream_of(const std::string& id) { return stream_id{"counter-" + id}; }
+
+  static result<std::vector<event>> decide(const state& s, const command& c) {
+    if (c.n == 0)
+      return std::vector<event>{};
+    if (c.n < 0)
+      return make_error(errc::invalid_argument, "n must be positive", "n");
+    if (s.value + c.n > 10)
+      return make_error(errc::quota_exceeded, "a counter stops at 10");
+    return std::vector<event>{added{c.n}};
+  }
+
+  static state evolve(state s, const event& e) {
+    s.value += e.n;
+    return s;
+  }
+
+  static new_event encode(const event& e, const std::string& id, const event_metadata& md) {
+    return {event_id{id}, "counter.added", 1, "{\"n\": " + std::to_string(e.n) + "}", md};
+  }
+
+  static result<event> decode(const recorded_event& r) {
+    if (r.type != "counter.added")
+      return make_error(errc::corrupt, "unknown type " + r.type);
+    return added{std::atoi(r.payload.c_str() + r.payload.find(':') + 1)};
+  }
+};
+
+using reply = command_reply<counter>;
+
+} // namespace
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(counter::command)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::actors::command_context)
+
+namespace {
+
+class aggregate_actor_test : public aetherium::testing::actor_test_fixture {
+protected:
+  caf::actor spawn_counter(const std::string& id) {
+    return sys_.spawn(aggregate_actor<counter>, id, journal_, ids_, std::chrono::milliseconds(60000));
+  }
+  reply add(const caf::actor& a, int n) {
+    return ask<reply>(a, command_atom::value, counter::add{n}, command_context{{"acme", "alice"}});
+  }
+
+  std::shared_ptr<event_store> store_ = make_memory_event_store(make_system_clock());
+  std::shared_ptr<id_generator> ids_ = make_random_id_generator();
+  caf::actor journal_ = spawn_journal(sys_, store_, {false});
+};
+
+TEST_F(aggregate_actor_test, a_command_is_persisted_before_the_reply_and_applied) {
+  auto a = spawn_counter("1");
+  auto r = add(a, 3);
+  ASSERT_TRUE(r.events.ok());
+  ASSERT_EQ(r.events->size(), 1u);
+  EXPECT_EQ(r.state.value, 3);
+  EXPECT_EQ(r.version, 1);
+  auto stored = store_->read_stream(stream_id{"counter-1"});
+  ASSERT_EQ(stored->size(), 1u);
+  EXPECT_EQ((*stored)[0].payload, "{\"n\": 3}");
+  EXPECT_EQ((*stored)[0].metadata.tenant, "acme");
+  EXPECT_EQ((*stored)[0].metadata.principal, "alice");
+}
+
+TEST_F(aggregate_actor_test, a_rejected_command_persists_nothing_and_keeps_the_state) {
+  auto a = spawn_counter("1");
+  add(a, 8);
+  auto r = add(a, 5);
+  ASSERT_FALSE(r.events.ok());
+  EXPECT_EQ(r.events.err().code, errc::quota_exceeded);
+  EXPECT_EQ(r.state.value, 8);
+  auto none = add(a, 0);
+  ASSERT_TRUE(none.events.ok());
+  EXPECT_TRUE(none.events->empty());
+  EXPECT_EQ(store_->read_stream(stream_id{"counter-1"})->size(), 1u);
+}
+
+TEST_F(aggregate_actor_test, a_new_incarnation_rebuilds_its_state_from_the_log) {
+  auto first = spawn_counter("7");
+  add(first, 2);
+  add(first, 4);
+  self_->send_exit(first, caf::exit_reason::kill);
+  run();
+  auto second = spawn_counter("7");
+  auto r = ask<reply>(second, get_atom::value);
+  EXPECT_EQ(r.state.value, 6);
+  EXPECT_EQ(r.version, 2);
+  EXPECT_EQ(add(second, 1).version, 3);
+}
+
+TEST_F(aggregate_actor_test, a_write_by_someone_else_is_a_conflict_not_an_overwrite) {
+  auto a = spawn_counter("1");
+  add(a, 1);
+  ASSERT_TRUE(store_->append({stream_id{"counter-1"}, expected_version::any(),
+                              {counter::encode({5}, ids_->next_uuid(), {})}}).ok());
+  auto r = add(a, 1);
+  ASSERT_FALSE(r.events.ok());
+  EXPECT_EQ(r.events.err().code, errc::conflict);
+  EXPECT_EQ(store_->read_stream(stream_id{"counter-1"})->size(), 2u);
+}
+
+TEST_F(aggregate_actor_test, an_idle_actor_passivates_itself) {
+  auto a = sys_.spawn(aggregate_actor<counter>, std::string{"1"}, journal_, ids_, std::chrono::milliseconds(100));
+  add(a, 1);
+  self_->monitor(a);
+  sched_.advance_time(std::chrono::milliseconds(200));
+  run();
+  bool down = false;
+  self_->receive([&](caf::down_msg&) { down = true; }, caf::after(std::chrono::seconds(0)) >> [] {});
+  EXPECT_TRUE(down);
+}
+
+} // namespace
