@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -104,6 +105,46 @@ caf::behavior aggregate_actor(caf::stateful_actor<aggregate_state<Aggregate>>* s
       return reply_t{std::vector<typename Aggregate::event>{}, self->state.model, self->state.version};
     },
     caf::after(idle) >> [self] { self->quit(); },
+  };
+}
+
+template <class Aggregate>
+struct registry_state {
+  std::unordered_map<std::string, caf::actor> live;
+  std::unordered_map<caf::actor_addr, std::string> ids_by_addr;
+};
+
+/// Owns the live actors of one aggregate type: routes each command to the actor of its
+/// id, spawning it (and so rebuilding it from the log) when it is not live. It monitors
+/// its children: an actor that passivated or crashed is forgotten, and the next command
+/// for its id starts a fresh one from the log.
+template <class Aggregate>
+caf::behavior aggregate_registry(caf::stateful_actor<registry_state<Aggregate>>* self, caf::actor journal,
+                                 std::shared_ptr<id_generator> ids, std::chrono::milliseconds idle) {
+  auto child = [self, journal, ids, idle](const std::string& id) {
+    auto it = self->state.live.find(id);
+    if (it != self->state.live.end())
+      return it->second;
+    auto a = self->spawn(aggregate_actor<Aggregate>, id, journal, ids, idle);
+    self->monitor(a);
+    self->state.live.emplace(id, a);
+    self->state.ids_by_addr.emplace(a.address(), id);
+    return a;
+  };
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto it = self->state.ids_by_addr.find(msg.source);
+    if (it == self->state.ids_by_addr.end())
+      return;
+    self->state.live.erase(it->second);
+    self->state.ids_by_addr.erase(it);
+  });
+  return {
+    [self, child](command_atom atom, const std::string& id, typename Aggregate::command& cmd,
+                  command_context& ctx) {
+      return self->delegate(child(id), atom, std::move(cmd), std::move(ctx));
+    },
+    [self, child](get_atom atom, const std::string& id) { return self->delegate(child(id), atom); },
+    [child](actor_atom, const std::string& id) { return child(id); },
   };
 }
 

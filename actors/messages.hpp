@@ -24,6 +24,7 @@ using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 using sandbox_atom = caf::atom_constant<caf::atom("sandbox")>;
 using log_atom = caf::atom_constant<caf::atom("log")>;
 using run_atom = caf::atom_constant<caf::atom("run")>;
+using actor_atom = caf::atom_constant<caf::atom("actor")>;
 
 /// Reply to an append: where it landed, or why not.
 using append_outcome = result<append_result>;

@@ -137,4 +137,26 @@ TEST_F(aggregate_actor_test, an_idle_actor_passivates_itself) {
   EXPECT_TRUE(down);
 }
 
+TEST_F(aggregate_actor_test, the_registry_routes_by_id_and_restarts_a_crashed_actor_from_the_log) {
+  auto registry = sys_.spawn(aggregate_registry<counter>, journal_, ids_, std::chrono::milliseconds(60000));
+  auto via = [&](const std::string& id, int n) {
+    return ask<reply>(registry, command_atom::value, id, counter::add{n}, command_context{});
+  };
+  EXPECT_EQ(via("a", 2).state.value, 2);
+  EXPECT_EQ(via("b", 5).state.value, 5);
+  EXPECT_EQ(via("a", 1).state.value, 3);
+  // Kill the live actor of "a" behind the registry's back: the next command rebuilds it.
+  auto before = ask<reply>(registry, get_atom::value, std::string{"a"});
+  EXPECT_EQ(before.version, 2);
+  auto a_actor = ask<caf::actor>(registry, actor_atom::value, std::string{"a"});
+  self_->send_exit(a_actor, caf::exit_reason::kill);
+  run();
+  auto fresh = ask<caf::actor>(registry, actor_atom::value, std::string{"a"});
+  EXPECT_NE(fresh, a_actor) << "the registry still routes to the dead actor";
+  EXPECT_EQ(via("a", 4).state.value, 7);
+  EXPECT_EQ(store_->read_stream(stream_id{"counter-a"})->size(), 3u);
+  self_->send_exit(registry, caf::exit_reason::user_shutdown);
+  run();
+}
+
 } // namespace
