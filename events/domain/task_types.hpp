@@ -1,0 +1,109 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "events/ids.hpp"
+
+namespace aetherium::domain {
+
+/// Where a task is in its lifecycle. Each change is one event of the task's stream.
+enum class task_status {
+  requested,
+  scheduled,
+  sandbox_provisioned,
+  running,
+  output_collected,
+  verification_passed,
+  verification_failed,
+  pr_opened,
+  pr_updated,
+  completed,
+  failed,
+  cancel_requested,
+  terminated,
+};
+
+/// Wire name, e.g. "sandbox_provisioned".
+const char* to_string(task_status s) noexcept;
+
+/// True for completed, failed and terminated.
+bool is_terminal(task_status s) noexcept;
+
+/// Why a task failed. The wire names are part of the API.
+enum class failure_reason {
+  agent_failed,          ///< The agent exited non-zero.
+  agent_missing,         ///< The agent's CLI is not in the image.
+  timeout,               ///< The wall-clock budget ran out.
+  oom,                   ///< The sandbox's memory limit killed the agent.
+  budget_exceeded,       ///< Log or changed-bytes budget exceeded.
+  sandbox_error,         ///< The sandbox could not be provisioned or run.
+  workspace_error,       ///< The repository could not be checked out or read.
+  verification_failed,   ///< Verification failed and the task asked for no PR then.
+  code_host_error,       ///< The pull request could not be opened or updated.
+  control_plane_restart, ///< The control plane died while the task ran.
+  no_capacity,           ///< No node can ever run it (runtime or size).
+};
+
+/// Wire name, e.g. "control_plane_restart".
+const char* to_string(failure_reason r) noexcept;
+/// Parses a wire name; false when unknown.
+bool parse_failure_reason(std::string_view name, failure_reason& out) noexcept;
+
+/// Resource bounds of a task's sandbox.
+struct task_limits {
+  std::uint64_t memory_bytes = 512ull << 20;
+  std::uint32_t pids = 256;
+  std::uint32_t cpu_millis = 1000;
+  std::uint64_t disk_bytes = 1ull << 30;
+};
+
+/// How long and how much a task may spend.
+struct task_budgets {
+  std::uint32_t max_seconds = 1800;
+  std::uint64_t max_log_bytes = 8ull << 20;
+  std::uint64_t max_changed_bytes = 16ull << 20;
+};
+
+/// What a task asks for. Filled with the project's and server's defaults before it is
+/// requested, so the event carries the effective values.
+struct task_spec {
+  std::string agent_type;           ///< claude, gemini, codex, script, or a configured one.
+  std::string prompt;
+  std::string script;               ///< For agent_type "script": the shell script to run.
+  std::string repo;
+  std::string base_ref;
+  std::string runtime = "crun";     ///< crun, runc, runsc or microvm.
+  task_limits limits;
+  task_budgets budgets;
+  std::vector<std::string> allowed_hosts; ///< Empty: no network.
+  std::vector<std::string> secrets;       ///< Names only.
+  std::string verify_command;       ///< Empty: no shadow verification.
+  bool open_pr_on_failed_verification = false;
+};
+
+/// What an agent's run produced.
+struct task_output {
+  std::uint32_t files_changed = 0;
+  std::uint32_t insertions = 0;
+  std::uint32_t deletions = 0;
+  std::uint64_t changed_bytes = 0;
+  int exit_code = 0;
+  std::int64_t duration_ms = 0;
+  std::string base_commit;
+  std::string summary;   ///< The agent's last lines of output.
+  std::string patch_ref; ///< Where the full change is stored (an object id).
+};
+
+/// A pull request as recorded on the task.
+struct task_pull_request {
+  std::string url;
+  std::int64_t number = 0;
+  std::string branch;
+  std::string commit;
+};
+
+} // namespace aetherium::domain
