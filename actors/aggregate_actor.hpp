@@ -8,8 +8,9 @@
 //   static stream_id stream_of(const std::string& id);
 //   static result<std::vector<event>> decide(const state&, const command&);
 //   static state evolve(state, const event&);
-//   static new_event encode(const event&, const std::string& event_id, const event_metadata&);
-//   static result<event> decode(const recorded_event&);
+// and the actor is given a codec with
+//   new_event encode(const event&, const std::string& event_id, const event_metadata&) const;
+//   result<event> decode(const recorded_event&) const;
 
 #include <chrono>
 #include <string>
@@ -37,24 +38,26 @@ struct command_context {
   event_metadata metadata;
 };
 
-template <class Aggregate>
+template <class Aggregate, class Codec>
 struct aggregate_state {
   typename Aggregate::state model;
   std::int64_t version = 0;
   std::string id;
   caf::actor journal;
   std::shared_ptr<id_generator> ids;
+  std::shared_ptr<const Codec> codec;
 };
 
 /// The actor behind one aggregate instance. At start it rebuilds its state from its
 /// stream; then each command is decided, persisted (the mailbox waits meanwhile), applied
 /// and answered: persist, then apply, then reply. It stops itself after `idle` without
 /// messages (passivation); the next command starts it again from the log.
-template <class Aggregate>
-caf::behavior aggregate_actor(caf::stateful_actor<aggregate_state<Aggregate>>* self, std::string id,
+template <class Aggregate, class Codec>
+caf::behavior aggregate_actor(caf::stateful_actor<aggregate_state<Aggregate, Codec>>* self, std::string id,
                               caf::actor journal, std::shared_ptr<id_generator> ids,
-                              std::chrono::milliseconds idle) {
+                              std::shared_ptr<const Codec> codec, std::chrono::milliseconds idle) {
   using reply_t = command_reply<Aggregate>;
+  self->state.codec = codec;
   self->state.id = id;
   self->state.journal = journal;
   self->state.ids = ids;
@@ -67,7 +70,7 @@ caf::behavior aggregate_actor(caf::stateful_actor<aggregate_state<Aggregate>>* s
         return;
       }
       for (auto& recorded : *loaded) {
-        auto e = Aggregate::decode(recorded);
+        auto e = self->state.codec->decode(recorded);
         if (!e) {
           self->quit(caf::make_error(caf::sec::runtime_error, e.err().detail));
           return;
@@ -85,7 +88,7 @@ caf::behavior aggregate_actor(caf::stateful_actor<aggregate_state<Aggregate>>* s
       append_request req{Aggregate::stream_of(self->state.id),
                          expected_version::exactly(self->state.version), {}};
       for (auto& e : *decided)
-        req.events.push_back(Aggregate::encode(e, self->state.ids->next_uuid(), ctx.metadata));
+        req.events.push_back(self->state.codec->encode(e, self->state.ids->next_uuid(), ctx.metadata));
       auto promise = self->template make_response_promise<reply_t>();
       auto events = std::move(*decided);
       self->request(self->state.journal, caf::infinite, append_atom::value, std::move(req))
@@ -108,7 +111,7 @@ caf::behavior aggregate_actor(caf::stateful_actor<aggregate_state<Aggregate>>* s
   };
 }
 
-template <class Aggregate>
+template <class Aggregate, class Codec>
 struct registry_state {
   std::unordered_map<std::string, caf::actor> live;
   std::unordered_map<caf::actor_addr, std::string> ids_by_addr;
@@ -118,14 +121,15 @@ struct registry_state {
 /// id, spawning it (and so rebuilding it from the log) when it is not live. It monitors
 /// its children: an actor that passivated or crashed is forgotten, and the next command
 /// for its id starts a fresh one from the log.
-template <class Aggregate>
-caf::behavior aggregate_registry(caf::stateful_actor<registry_state<Aggregate>>* self, caf::actor journal,
-                                 std::shared_ptr<id_generator> ids, std::chrono::milliseconds idle) {
-  auto child = [self, journal, ids, idle](const std::string& id) {
+template <class Aggregate, class Codec>
+caf::behavior aggregate_registry(caf::stateful_actor<registry_state<Aggregate, Codec>>* self, caf::actor journal,
+                                 std::shared_ptr<id_generator> ids, std::shared_ptr<const Codec> codec,
+                                 std::chrono::milliseconds idle) {
+  auto child = [self, journal, ids, codec, idle](const std::string& id) {
     auto it = self->state.live.find(id);
     if (it != self->state.live.end())
       return it->second;
-    auto a = self->spawn(aggregate_actor<Aggregate>, id, journal, ids, idle);
+    auto a = self->spawn(aggregate_actor<Aggregate, Codec>, id, journal, ids, codec, idle);
     self->monitor(a);
     self->state.live.emplace(id, a);
     self->state.ids_by_addr.emplace(a.address(), id);

@@ -40,14 +40,16 @@ struct counter {
     return s;
   }
 
-  static new_event encode(const event& e, const std::string& id, const event_metadata& md) {
+};
+
+struct counter_codec {
+  new_event encode(const counter::event& e, const std::string& id, const event_metadata& md) const {
     return {event_id{id}, "counter.added", 1, "{\"n\": " + std::to_string(e.n) + "}", md};
   }
-
-  static result<event> decode(const recorded_event& r) {
+  result<counter::event> decode(const recorded_event& r) const {
     if (r.type != "counter.added")
       return make_error(errc::corrupt, "unknown type " + r.type);
-    return added{std::atoi(r.payload.c_str() + r.payload.find(':') + 1)};
+    return counter::added{std::atoi(r.payload.c_str() + r.payload.find(':') + 1)};
   }
 };
 
@@ -64,7 +66,7 @@ namespace {
 class aggregate_actor_test : public aetherium::testing::actor_test_fixture {
 protected:
   caf::actor spawn_counter(const std::string& id) {
-    return sys_.spawn(aggregate_actor<counter>, id, journal_, ids_, std::chrono::milliseconds(60000));
+    return sys_.spawn(aggregate_actor<counter, counter_codec>, id, journal_, ids_, codec_, std::chrono::milliseconds(60000));
   }
   reply add(const caf::actor& a, int n) {
     return ask<reply>(a, command_atom::value, counter::add{n}, command_context{{"acme", "alice"}});
@@ -72,6 +74,7 @@ protected:
 
   std::shared_ptr<event_store> store_ = make_memory_event_store(make_system_clock());
   std::shared_ptr<id_generator> ids_ = make_random_id_generator();
+  std::shared_ptr<const counter_codec> codec_ = std::make_shared<counter_codec>();
   caf::actor journal_ = spawn_journal(sys_, store_, {false});
 };
 
@@ -119,7 +122,7 @@ TEST_F(aggregate_actor_test, a_write_by_someone_else_is_a_conflict_not_an_overwr
   auto a = spawn_counter("1");
   add(a, 1);
   ASSERT_TRUE(store_->append({stream_id{"counter-1"}, expected_version::any(),
-                              {counter::encode({5}, ids_->next_uuid(), {})}}).ok());
+                              {codec_->encode({5}, ids_->next_uuid(), {})}}).ok());
   auto r = add(a, 1);
   ASSERT_FALSE(r.events.ok());
   EXPECT_EQ(r.events.err().code, errc::conflict);
@@ -127,7 +130,7 @@ TEST_F(aggregate_actor_test, a_write_by_someone_else_is_a_conflict_not_an_overwr
 }
 
 TEST_F(aggregate_actor_test, an_idle_actor_passivates_itself) {
-  auto a = sys_.spawn(aggregate_actor<counter>, std::string{"1"}, journal_, ids_, std::chrono::milliseconds(100));
+  auto a = sys_.spawn(aggregate_actor<counter, counter_codec>, std::string{"1"}, journal_, ids_, codec_, std::chrono::milliseconds(100));
   add(a, 1);
   self_->monitor(a);
   sched_.advance_time(std::chrono::milliseconds(200));
@@ -138,7 +141,7 @@ TEST_F(aggregate_actor_test, an_idle_actor_passivates_itself) {
 }
 
 TEST_F(aggregate_actor_test, the_registry_routes_by_id_and_restarts_a_crashed_actor_from_the_log) {
-  auto registry = sys_.spawn(aggregate_registry<counter>, journal_, ids_, std::chrono::milliseconds(60000));
+  auto registry = sys_.spawn(aggregate_registry<counter, counter_codec>, journal_, ids_, codec_, std::chrono::milliseconds(60000));
   auto via = [&](const std::string& id, int n) {
     return ask<reply>(registry, command_atom::value, id, counter::add{n}, command_context{});
   };
