@@ -131,7 +131,7 @@ struct sandbox_stats {
 struct sandbox_info {
   sandbox_handle handle;
   std::map<std::string, std::string> labels;
-  bool running = false; ///< The runtime reports a live container for it.
+  bool running = false; ///< The runtime still holds a container for it (it may have stopped).
 };
 
 /// Runs untrusted commands in disposable, hardened sandboxes.

@@ -1,0 +1,254 @@
+#include "adapters/sandbox/egress_network.hpp"
+
+#include <arpa/inet.h>
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include "adapters/sandbox/process_runner.hpp"
+#include "adapters/sandbox/unique_fd.hpp"
+
+namespace aetherium::sandbox {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int proxy_port = 3128;
+constexpr int slot_count = 4096; ///< /30 networks in 169.254.64.0/18.
+
+/// Rules that keep sandboxes off every host port except their proxy, and off forwarding.
+/// One table for all sandboxes, matched by interface name prefix.
+constexpr const char* nft_rules =
+    "table inet aetherium_egress\n"
+    "delete table inet aetherium_egress\n"
+    "table inet aetherium_egress {\n"
+    "  chain input {\n"
+    "    type filter hook input priority -10; policy accept;\n"
+    "    iifname \"aeh*\" tcp dport 3128 accept\n"
+    "    iifname \"aeh*\" drop\n"
+    "  }\n"
+    "  chain forward {\n"
+    "    type filter hook forward priority -10; policy accept;\n"
+    "    iifname \"aeh*\" drop\n"
+    "    oifname \"aeh*\" drop\n"
+    "  }\n"
+    "}\n";
+
+std::string host_ifname(const std::string& id) { return "aeh" + id.substr(3); }
+
+std::string slot_address(int slot, int host_part) {
+  return "169.254." + std::to_string(64 + slot / 64) + "." + std::to_string((slot % 64) * 4 + host_part);
+}
+
+result<void> ip(const egress_tools& tools, std::vector<std::string> args) {
+  process_request r;
+  r.argv = {tools.ip};
+  r.argv.insert(r.argv.end(), args.begin(), args.end());
+  r.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  auto ran = run_captured(r);
+  if (!ran) return ran.err();
+  if (ran->outcome.exit_code != 0) {
+    std::string cmd;
+    for (const auto& a : args) cmd += " " + a;
+    return make_error(errc::unavailable, "ip" + cmd + ": " + ran->err);
+  }
+  return {};
+}
+
+result<void> install_firewall(const egress_tools& tools) {
+  static std::mutex mu;
+  static bool installed = false;
+  std::lock_guard<std::mutex> lock(mu);
+  if (installed) return {};
+  process_request r;
+  r.argv = {tools.nft, "-f", "-"};
+  r.stdin_data = nft_rules;
+  r.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  auto ran = run_captured(r);
+  if (!ran) return ran.err();
+  if (ran->outcome.exit_code != 0) return make_error(errc::unavailable, "nft: " + ran->err);
+  installed = true;
+  return {};
+}
+
+/// Claims a free /30 by creating its slot file exclusively; the file names the owner.
+result<int> claim_slot(const std::string& egress_root, const std::string& id) {
+  fs::create_directories(egress_root + "/slots");
+  int start = static_cast<int>(std::hash<std::string>{}(id) % slot_count);
+  for (int i = 0; i < slot_count; ++i) {
+    int slot = (start + i) % slot_count;
+    std::string path = egress_root + "/slots/" + std::to_string(slot);
+    unique_fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!fd.valid()) continue;
+    (void)!::write(fd.get(), id.data(), id.size());
+    return slot;
+  }
+  return make_error(errc::unavailable, "no free egress network slot");
+}
+
+void release_slots(const std::string& egress_root, const std::string& id) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(egress_root + "/slots", ec)) {
+    std::ifstream in(entry.path());
+    std::string owner;
+    std::getline(in, owner);
+    if (owner == id) fs::remove(entry.path(), ec);
+  }
+}
+
+std::string proxy_config(const std::string& dir, const std::string& listen) {
+  return "User nobody\nGroup nogroup\nPort " + std::to_string(proxy_port) + "\nListen " + listen +
+         "\nTimeout 600\nMaxClients 64\nLogLevel Notice\nDisableViaHeader Yes\n"
+         "FilterType ere\nFilterDefaultDeny Yes\nFilterURLs Off\nFilterCaseSensitive No\n"
+         "Filter \"" + dir + "/filter\"\nConnectPort 443\n";
+}
+
+/// Polls until the proxy accepts connections (or exits, or 5 s pass).
+result<void> wait_for_proxy(pid_t pid, const std::string& address) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(proxy_port);
+  ::inet_pton(AF_INET, address.c_str(), &addr.sin_addr);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    unique_fd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return {};
+    if (::waitpid(pid, nullptr, WNOHANG) == pid)
+      return make_error(errc::unavailable, "tinyproxy exited at start");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return make_error(errc::unavailable, "tinyproxy did not start listening");
+}
+
+result<pid_t> start_proxy(const egress_tools& tools, const std::string& dir,
+                          const std::string& listen, const std::vector<std::string>& hosts) {
+  std::ofstream(dir + "/filter") << filter_lines(hosts);
+  std::ofstream(dir + "/tinyproxy.conf") << proxy_config(dir, listen);
+  ::chmod((dir + "/filter").c_str(), 0644);
+  ::chmod((dir + "/tinyproxy.conf").c_str(), 0644);
+  process_request r;
+  r.argv = {tools.tinyproxy, "-d", "-c", dir + "/tinyproxy.conf"};
+  if (!tools.hosts_file.empty()) r.bind_files.emplace_back(tools.hosts_file, "/etc/hosts");
+  auto pid = spawn_daemon(r, dir + "/tinyproxy.log");
+  if (!pid) return pid;
+  std::ofstream(dir + "/proxy.pid") << *pid;
+  if (auto up = wait_for_proxy(*pid, listen); !up) {
+    ::kill(*pid, SIGKILL);
+    ::waitpid(*pid, nullptr, 0);
+    return up.err();
+  }
+  return pid;
+}
+
+/// Kills the proxy recorded in `dir`, after checking the pid still runs our config.
+void stop_proxy(const std::string& dir) {
+  std::ifstream in(dir + "/proxy.pid");
+  pid_t pid = 0;
+  if (!(in >> pid) || pid <= 0) return;
+  std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+  if (args.find(dir + "/tinyproxy.conf") == std::string::npos) return;
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0); // Reaps it when this process started it; ECHILD otherwise.
+}
+
+result<void> wire_namespace(const egress_tools& tools, const std::string& id, int slot) {
+  std::string host_if = host_ifname(id);
+  std::string host_cidr = slot_address(slot, 1) + "/30";
+  std::string sandbox_cidr = slot_address(slot, 2) + "/30";
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+           {"netns", "add", id},
+           {"link", "add", host_if, "type", "veth", "peer", "name", "eth0", "netns", id},
+           {"link", "set", host_if, "addrgenmode", "none"},
+           {"-n", id, "link", "set", "eth0", "addrgenmode", "none"},
+           {"addr", "add", host_cidr, "dev", host_if},
+           {"-n", id, "addr", "add", sandbox_cidr, "dev", "eth0"},
+           {"link", "set", host_if, "up"},
+           {"-n", id, "link", "set", "eth0", "up"},
+           {"-n", id, "link", "set", "lo", "up"},
+       }) {
+    if (auto done = ip(tools, args); !done) return done;
+  }
+  return {};
+}
+
+} // namespace
+
+bool valid_allowed_host(const std::string& host) {
+  std::string name = !host.empty() && host[0] == '.' ? host.substr(1) : host;
+  if (name.empty() || name.size() > 253 || name.front() == '.' || name.back() == '.') return false;
+  char prev = 0;
+  for (char c : name) {
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.';
+    if (!ok || (c == '.' && prev == '.')) return false;
+    prev = c;
+  }
+  return true;
+}
+
+std::string filter_lines(const std::vector<std::string>& allowed_hosts) {
+  std::string out;
+  for (const auto& host : allowed_hosts) {
+    bool domain = !host.empty() && host[0] == '.';
+    std::string escaped;
+    for (char c : domain ? host.substr(1) : host) {
+      if (c == '.') escaped += "\\.";
+      else escaped.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+    out += domain ? "(^|\\.)" + escaped + "$\n" : "^" + escaped + "$\n";
+  }
+  return out;
+}
+
+std::string egress_netns_path(const std::string& id) { return "/run/netns/" + id; }
+
+result<egress_setup> setup_egress(const egress_tools& tools, const std::string& id,
+                                  const std::string& egress_root,
+                                  const std::vector<std::string>& allowed_hosts) {
+  for (const auto* tool : {&tools.ip, &tools.tinyproxy, &tools.nft})
+    if (tool->empty())
+      return make_error(errc::unavailable, "allow-list networks need ip, tinyproxy and nft", "network");
+  if (auto fw = install_firewall(tools); !fw) return fw.err();
+  std::string dir = egress_root + "/" + id;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  ::chmod(egress_root.c_str(), 0711);
+  ::chmod(dir.c_str(), 0755);
+  auto slot = claim_slot(egress_root, id);
+  if (!slot) return slot.err();
+  if (auto wired = wire_namespace(tools, id, *slot); !wired) return wired.err();
+  auto proxy = start_proxy(tools, dir, slot_address(*slot, 1), allowed_hosts);
+  if (!proxy) return proxy.err();
+  return egress_setup{"http://" + slot_address(*slot, 1) + ":" + std::to_string(proxy_port)};
+}
+
+result<void> teardown_egress(const egress_tools& tools, const std::string& id,
+                             const std::string& egress_root) {
+  std::string dir = egress_root + "/" + id;
+  stop_proxy(dir);
+  if (!tools.ip.empty()) {
+    (void)ip(tools, {"link", "del", host_ifname(id)});
+    (void)ip(tools, {"netns", "del", id});
+  }
+  if (fs::exists(egress_netns_path(id)))
+    return make_error(errc::unavailable, "network namespace " + id + " is still there");
+  release_slots(egress_root, id);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  return {};
+}
+
+} // namespace aetherium::sandbox

@@ -1,0 +1,353 @@
+#include "adapters/sandbox/oci_sandbox_runtime.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "adapters/sandbox/egress_network.hpp"
+#include "adapters/sandbox/host_mounts.hpp"
+#include "adapters/sandbox/oci_bundle.hpp"
+#include "adapters/sandbox/oci_sandbox_runtime_impl.hpp"
+
+namespace aetherium {
+namespace sandbox {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string find_in_path(const std::string& name) {
+  if (name.empty()) return {};
+  if (name[0] == '/') return ::access(name.c_str(), X_OK) == 0 ? name : std::string{};
+  const char* env = std::getenv("PATH");
+  std::string path = std::string(env ? env : "") + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    std::size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    std::string candidate = path.substr(start, end - start) + "/" + name;
+    if (end > start && ::access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return {};
+}
+
+std::string find_init_binary(const std::string& configured) {
+  if (!configured.empty()) return ::access(configured.c_str(), X_OK) == 0 ? configured : "";
+  if (const char* env = std::getenv("AETHERIUM_SANDBOX_INIT"); env && *env)
+    return ::access(env, X_OK) == 0 ? env : "";
+  std::error_code ec;
+  auto self = fs::read_symlink("/proc/self/exe", ec);
+  std::vector<std::string> candidates;
+  if (!ec) candidates.push_back((self.parent_path() / "aetherium-sandbox-init").string());
+  candidates.push_back("/usr/libexec/aetherium/aetherium-sandbox-init");
+  for (const auto& c : candidates)
+    if (::access(c.c_str(), X_OK) == 0) return c;
+  return {};
+}
+
+bool is_absolute_dir(const std::string& path) {
+  struct stat st {};
+  return !path.empty() && path[0] == '/' && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+error with_cleanup_note(error e, const result<void>& cleanup) {
+  if (!cleanup) e.detail += " (cleanup failed too: " + cleanup.err().detail + ")";
+  return e;
+}
+
+} // namespace
+
+oci_sandbox_runtime::oci_sandbox_runtime(oci_sandbox_options options, cgroup_layout layout)
+    : options_(std::move(options)), layout_(std::move(layout)) {
+  limit_swap_ = layout_.mode() == cgroup_mode::v2 ||
+                ::access((layout_.root() + "/memory/memory.memsw.limit_in_bytes").c_str(), F_OK) == 0;
+}
+
+egress_tools oci_sandbox_runtime::egress() const {
+  return egress_tools{options_.ip_binary, options_.tinyproxy_binary, options_.nft_binary,
+                      options_.proxy_hosts_file};
+}
+
+std::string oci_sandbox_runtime::sandbox_dir(const std::string& id) const {
+  return options_.state_dir + "/sandboxes/" + id;
+}
+
+result<runtime_cli> oci_sandbox_runtime::cli_for(sandbox_runtime_kind kind,
+                                                 const std::string& egress_id) const {
+  const std::string* binary = &options_.crun_binary;
+  if (kind == sandbox_runtime_kind::runc) binary = &options_.runc_binary;
+  if (kind == sandbox_runtime_kind::runsc) binary = &options_.runsc_binary;
+  if (binary->empty())
+    return make_error(errc::unavailable, std::string(to_string(kind)) + " is not installed",
+                      "runtime");
+  runtime_invocation inv;
+  inv.kind = kind;
+  inv.binary = *binary;
+  inv.state_root = options_.state_dir + "/runtime/" + to_string(kind);
+  inv.detach_unified_cgroup = kind == sandbox_runtime_kind::crun && layout_.crun_needs_unified_detached();
+  // runsc keeps its control socket in the sandbox's network namespace: talk to it there.
+  if (kind == sandbox_runtime_kind::runsc && !egress_id.empty())
+    inv.runsc_netns = egress_netns_path(egress_id);
+  inv.timeout = options_.command_timeout;
+  return runtime_cli(std::move(inv));
+}
+
+result<void> oci_sandbox_runtime::validate(const sandbox_spec& spec) const {
+  if (!is_absolute_dir(spec.rootfs_dir))
+    return make_error(errc::invalid_argument, "rootfs_dir must be an existing absolute directory", "rootfs_dir");
+  if (!is_absolute_dir(spec.workspace_dir))
+    return make_error(errc::invalid_argument, "workspace_dir must be an existing absolute directory", "workspace_dir");
+  if (spec.uid == 0 || spec.gid == 0)
+    return make_error(errc::invalid_argument, "sandboxes never run as root", "uid");
+  for (const auto& [name, value] : spec.secrets)
+    if (!valid_secret_name(name))
+      return make_error(errc::invalid_argument, "bad secret name '" + name + "'", "secrets");
+  if (spec.network.kind == network_policy::mode::allow_list) {
+    if (spec.network.allowed_hosts.empty())
+      return make_error(errc::invalid_argument, "an allow list needs hosts", "network");
+    for (const auto& host : spec.network.allowed_hosts)
+      if (!valid_allowed_host(host))
+        return make_error(errc::invalid_argument, "bad allowed host '" + host + "'", "network");
+  }
+  if (spec.limits.workspace_bytes != 0 && spec.limits.workspace_bytes < (1ull << 20))
+    return make_error(errc::invalid_argument, "workspace_bytes must be at least 1 MiB", "limits");
+  return {};
+}
+
+result<void> oci_sandbox_runtime::prepare_host(const sandbox_spec& spec, sandbox_meta& meta,
+                                               const std::string& dir) {
+  if (!spec.secrets.empty()) {
+    auto mounted = mount_secrets(dir + "/secrets", spec.secrets, spec.uid, spec.gid);
+    if (!mounted) return mounted;
+  }
+  if (spec.limits.workspace_bytes != 0) {
+    if (options_.mkfs_binary.empty())
+      return make_error(errc::unavailable, "mkfs.ext4 is not installed", "limits");
+    auto mounted = mount_bounded_workspace(dir + "/workspace.img", dir + "/workspace",
+                                           spec.limits.workspace_bytes, spec.workspace_dir,
+                                           spec.uid, spec.gid, options_.mkfs_binary);
+    if (!mounted) return mounted;
+  }
+  if (spec.network.kind == network_policy::mode::allow_list) {
+    auto network = setup_egress(egress(), meta.id, options_.state_dir + "/egress",
+                                spec.network.allowed_hosts);
+    if (!network) return network.err();
+    meta.proxy_url = network->proxy_url;
+  }
+  return {};
+}
+
+result<void> oci_sandbox_runtime::write_bundle(const sandbox_spec& spec, const sandbox_meta& meta,
+                                               const std::string& dir) const {
+  bundle_params params;
+  params.runtime = spec.runtime;
+  params.rootfs_dir = spec.rootfs_dir;
+  params.cgroups_path = meta.cgroup_path;
+  params.init_binary = options_.init_binary;
+  params.workspace_host_dir = meta.workspace_root;
+  if (!spec.secrets.empty()) params.secrets_host_dir = dir + "/secrets";
+  if (meta.egress_proxy) params.netns_path = egress_netns_path(meta.id);
+  params.uid = spec.uid;
+  params.gid = spec.gid;
+  runsc_floors floors{options_.runsc_min_memory_bytes, options_.runsc_min_pids};
+  params.limits = effective_limits(spec.runtime, spec.limits, floors);
+  params.process_cap = spec.limits.pids ? spec.limits.pids : sandbox_limits{}.pids;
+  params.limit_swap = limit_swap_;
+  std::string text;
+  if (!to_json_text(make_config(params), text))
+    return make_error(errc::invalid_argument, "paths must be UTF-8", "rootfs_dir");
+  std::ofstream out(dir + "/config.json", std::ios::trunc);
+  out << text;
+  if (!out.flush()) return make_error(errc::unavailable, "cannot write config.json");
+  return {};
+}
+
+result<sandbox_handle> oci_sandbox_runtime::provision(const sandbox_spec& spec) {
+  if (auto valid = validate(spec); !valid) return valid.err();
+  bool egress = spec.network.kind == network_policy::mode::allow_list;
+  sandbox_meta meta;
+  meta.id = new_sandbox_id();
+  auto cli = cli_for(spec.runtime, egress ? meta.id : std::string());
+  if (!cli) return cli.err();
+  std::string dir = sandbox_dir(meta.id);
+  if (::mkdir(dir.c_str(), 0700) != 0)
+    return make_error(errc::unavailable, "mkdir " + dir + ": " + std::strerror(errno));
+  meta.runtime = spec.runtime;
+  meta.labels = spec.labels;
+  meta.cgroup_path = "/" + options_.cgroup_parent + "/" + meta.id;
+  meta.workspace_root = spec.limits.workspace_bytes ? dir + "/workspace" : spec.workspace_dir;
+  meta.uid = spec.uid;
+  meta.gid = spec.gid;
+  meta.pids = spec.limits.pids ? spec.limits.pids : sandbox_limits{}.pids;
+  meta.egress_proxy = egress;
+  meta.created_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  // Recorded before anything else exists, so a crash from here on leaves a findable sandbox.
+  auto ready = write_meta(dir, meta);
+  if (ready) ready = prepare_host(spec, meta, dir);
+  if (ready && !meta.proxy_url.empty()) ready = write_meta(dir, meta);
+  if (ready) ready = write_bundle(spec, meta, dir);
+  if (ready) ready = cli->launch(meta.id, dir);
+  if (!ready) return with_cleanup_note(ready.err(), teardown(meta, *cli));
+  auto box = std::make_shared<live_sandbox>(meta, std::move(*cli));
+  for (const auto& [name, value] : spec.secrets) box->secret_values.push_back(value);
+  std::lock_guard<std::mutex> lock(mu_);
+  live_[meta.id] = box;
+  return sandbox_handle{meta.id, meta.runtime};
+}
+
+result<void> oci_sandbox_runtime::teardown(const sandbox_meta& meta, const runtime_cli& cli) {
+  auto deadline = std::chrono::steady_clock::now() + options_.command_timeout;
+  std::string dir = sandbox_dir(meta.id);
+  result<void> outcome = cli.remove(meta.id);
+  if (!meta.cgroup_path.empty()) {
+    auto removed = remove_cgroup(layout_, meta.cgroup_path, deadline);
+    if (outcome && !removed) outcome = removed;
+  }
+  if (meta.egress_proxy) {
+    auto removed = teardown_egress(egress(), meta.id, options_.state_dir + "/egress");
+    if (outcome && !removed) outcome = removed;
+  }
+  auto unmounted = unmount_below(dir);
+  if (!unmounted) return unmounted;
+  std::error_code ec;
+  if (outcome) fs::remove_all(dir, ec);
+  if (outcome && ec) return make_error(errc::unavailable, "remove " + dir + ": " + ec.message());
+  return outcome;
+}
+
+std::shared_ptr<live_sandbox> oci_sandbox_runtime::find(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = live_.find(id);
+  return it == live_.end() ? nullptr : it->second;
+}
+
+result<void> oci_sandbox_runtime::destroy(const sandbox_handle& handle) {
+  if (!valid_sandbox_id(handle.id))
+    return make_error(errc::invalid_argument, "not a sandbox id: " + handle.id, "handle");
+  std::shared_ptr<live_sandbox> box;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = live_.find(handle.id);
+    if (it != live_.end()) {
+      box = it->second;
+      live_.erase(it);
+    }
+  }
+  return box ? destroy_live(box) : reap(handle);
+}
+
+result<void> oci_sandbox_runtime::destroy_live(const std::shared_ptr<live_sandbox>& box) {
+  {
+    std::lock_guard<std::mutex> lock(box->mu);
+    box->cancelled = true;
+  }
+  kill_all(*box);
+  {
+    std::unique_lock<std::mutex> lock(box->mu);
+    box->idle.wait_for(lock, options_.command_timeout, [&] { return box->active_execs == 0; });
+  }
+  auto done = teardown(box->meta, box->cli);
+  if (!done) {
+    std::lock_guard<std::mutex> lock(mu_);
+    live_[box->meta.id] = box;
+  }
+  return done;
+}
+
+result<void> oci_sandbox_runtime::reap(const sandbox_handle& handle) {
+  // Not provisioned by this process: remove whatever state a previous one left.
+  auto meta = read_meta(sandbox_dir(handle.id));
+  sandbox_meta fallback;
+  if (!meta) {
+    fallback.id = handle.id;
+    fallback.runtime = handle.runtime;
+    fallback.cgroup_path = "/" + options_.cgroup_parent + "/" + handle.id;
+  }
+  const sandbox_meta& m = meta ? *meta : fallback;
+  auto cli = cli_for(m.runtime, m.egress_proxy ? m.id : std::string());
+  if (!cli) return cli.err();
+  return teardown(m, *cli);
+}
+
+result<sandbox_stats> oci_sandbox_runtime::stats(const sandbox_handle& handle) {
+  auto box = find(handle.id);
+  if (!box) return make_error(errc::not_found, "no sandbox " + handle.id, "handle");
+  auto usage = read_cgroup_usage(layout_, box->meta.cgroup_path);
+  if (!usage) return usage.err();
+  return sandbox_stats{usage->memory_bytes, usage->cpu_ns, usage->pids, usage->oom_kills};
+}
+
+result<std::vector<sandbox_info>> oci_sandbox_runtime::list() {
+  std::vector<sandbox_info> found;
+  std::set<std::string> seen;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(options_.state_dir + "/sandboxes", ec)) {
+    std::string id = entry.path().filename().string();
+    if (!valid_sandbox_id(id)) continue;
+    sandbox_info info;
+    info.handle.id = id;
+    if (auto meta = read_meta(entry.path().string())) {
+      info.handle.runtime = meta->runtime;
+      info.labels = meta->labels;
+    }
+    found.push_back(std::move(info));
+    seen.insert(id);
+  }
+  if (ec) return make_error(errc::unavailable, "list state: " + ec.message());
+  for (auto kind : {sandbox_runtime_kind::crun, sandbox_runtime_kind::runc, sandbox_runtime_kind::runsc}) {
+    auto cli = cli_for(kind);
+    if (!cli) continue;
+    auto ids = cli->list_ids();
+    if (!ids) return ids.err();
+    for (const auto& id : *ids) {
+      if (!valid_sandbox_id(id)) continue;
+      if (seen.insert(id).second) found.push_back(sandbox_info{{id, kind}, {}, false});
+      for (auto& info : found)
+        if (info.handle.id == id && info.handle.runtime == kind) info.running = true;
+    }
+  }
+  return found;
+}
+
+} // namespace sandbox
+
+result<std::unique_ptr<sandbox_runtime>> make_oci_sandbox_runtime(oci_sandbox_options options) {
+  using namespace sandbox;
+  if (options.state_dir.empty() || options.state_dir[0] != '/')
+    return make_error(errc::invalid_argument, "state_dir must be absolute", "state_dir");
+  auto layout = cgroup_layout::detect(options.cgroup_root);
+  if (!layout) return layout.err();
+  options.init_binary = find_init_binary(options.init_binary);
+  if (options.init_binary.empty())
+    return make_error(errc::unavailable, "aetherium-sandbox-init not found", "init_binary");
+  options.crun_binary = find_in_path(options.crun_binary.empty() ? "crun" : options.crun_binary);
+  options.runc_binary = find_in_path(options.runc_binary.empty() ? "runc" : options.runc_binary);
+  options.runsc_binary = find_in_path(options.runsc_binary.empty() ? "runsc" : options.runsc_binary);
+  options.mkfs_binary = find_in_path(options.mkfs_binary.empty() ? "mkfs.ext4" : options.mkfs_binary);
+  options.tinyproxy_binary = find_in_path(options.tinyproxy_binary.empty() ? "tinyproxy" : options.tinyproxy_binary);
+  options.ip_binary = find_in_path(options.ip_binary.empty() ? "ip" : options.ip_binary);
+  options.nft_binary = find_in_path(options.nft_binary.empty() ? "nft" : options.nft_binary);
+  std::error_code ec;
+  for (const char* sub : {"/sandboxes", "/egress", "/runtime/crun", "/runtime/runc", "/runtime/runsc"}) {
+    fs::create_directories(options.state_dir + sub, ec);
+    if (ec) return make_error(errc::unavailable, "create " + options.state_dir + sub + ": " + ec.message());
+  }
+  // Traversable (the allow-list proxy runs as nobody and reads its files below), but
+  // never listable by others.
+  for (const char* sub : {"", "/sandboxes", "/egress"}) ::chmod((options.state_dir + sub).c_str(), 0711);
+  bool reap = options.reap_orphans_at_start;
+  auto runtime = std::make_unique<oci_sandbox_runtime>(std::move(options), std::move(*layout));
+  if (reap) {
+    if (auto orphans = runtime->list())
+      for (const auto& orphan : *orphans) (void)runtime->destroy(orphan.handle);
+  }
+  return std::unique_ptr<sandbox_runtime>(std::move(runtime));
+}
+
+} // namespace aetherium

@@ -1,0 +1,203 @@
+#include "tests/integration/sandbox/sandbox_test_env.hpp"
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+
+#include "adapters/sandbox/cgroups.hpp"
+#include "adapters/sandbox/host_mounts.hpp"
+#include "adapters/sandbox/process_runner.hpp"
+
+namespace aetherium::sandbox_testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string which(const std::string& name) {
+  for (const char* dir : {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"}) {
+    std::string path = std::string(dir) + "/" + name;
+    if (::access(path.c_str(), X_OK) == 0) return path;
+  }
+  return {};
+}
+
+std::string make_temp_dir(const std::string& prefix) {
+  std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  return ::mkdtemp(buf.data()) ? std::string(buf.data()) : std::string();
+}
+
+} // namespace
+
+result<std::string> test_rootfs() {
+  if (const char* env = std::getenv("AETHERIUM_TEST_ROOTFS"); env && *env) {
+    if (!fs::is_directory(env))
+      return make_error(errc::unavailable, std::string("AETHERIUM_TEST_ROOTFS=") + env + " is not a directory");
+    return std::string(env);
+  }
+  static std::string built;
+  if (!built.empty()) return built;
+  sandbox::process_request build;
+  build.argv = {"/bin/sh", AETHERIUM_SOURCE_DIR "/deploy/images/build-busybox-rootfs.sh"};
+  for (const char* name : {"PATH", "HOME", "AETHERIUM_CACHE"})
+    if (const char* v = std::getenv(name)) build.env.push_back(std::string(name) + "=" + v);
+  auto ran = sandbox::run_captured(build);
+  if (!ran) return ran.err();
+  if (ran->outcome.exit_code != 0)
+    return make_error(errc::unavailable, "build-busybox-rootfs.sh failed: " + ran->err);
+  std::string path = ran->out.substr(0, ran->out.find('\n'));
+  if (!fs::is_directory(path)) return make_error(errc::unavailable, "no rootfs at '" + path + "'");
+  built = path;
+  return built;
+}
+
+result<std::string> runtime_binary(sandbox_runtime_kind kind) {
+  std::string name = to_string(kind);
+  std::string path = which(name);
+  if (path.empty())
+    return make_error(errc::unavailable, name + " is not installed: apt-get install -y " + name);
+  return path;
+}
+
+result<std::unique_ptr<sandbox_env>> sandbox_env::make(sandbox_runtime_kind kind,
+                                                       std::string proxy_hosts_file) {
+  if (::geteuid() != 0) return make_error(errc::unavailable, "sandbox integration tests need root");
+  auto binary = runtime_binary(kind);
+  if (!binary) return binary.err();
+  auto rootfs = test_rootfs();
+  if (!rootfs) return rootfs.err();
+  static std::atomic<int> counter{0};
+  std::unique_ptr<sandbox_env> env(new sandbox_env());
+  env->kind_ = kind;
+  env->rootfs_ = *rootfs;
+  env->proxy_hosts_file_ = std::move(proxy_hosts_file);
+  env->state_dir_ = make_temp_dir("aetherium-it");
+  env->cgroup_parent_ = "aetherium-it-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  auto runtime = make_oci_sandbox_runtime(env->options());
+  if (!runtime) return runtime.err();
+  env->runtime_ = std::move(*runtime);
+  return env;
+}
+
+oci_sandbox_options sandbox_env::options(bool reap_orphans_at_start) const {
+  oci_sandbox_options o;
+  o.reap_orphans_at_start = reap_orphans_at_start;
+  o.state_dir = state_dir_;
+  o.cgroup_parent = cgroup_parent_;
+  o.init_binary = AETHERIUM_SANDBOX_INIT;
+  o.proxy_hosts_file = proxy_hosts_file_;
+  return o;
+}
+
+result<std::unique_ptr<sandbox_runtime>> sandbox_env::reopen(bool reap_orphans_at_start) const {
+  return make_oci_sandbox_runtime(options(reap_orphans_at_start));
+}
+
+sandbox_env::~sandbox_env() {
+  if (runtime_) {
+    if (auto all = runtime_->list())
+      for (const auto& info : *all) (void)runtime_->destroy(info.handle);
+  }
+  if (auto layout = sandbox::cgroup_layout::detect())
+    for (const auto& dir : layout->directories("/" + cgroup_parent_)) ::rmdir(dir.c_str());
+  std::error_code ec;
+  if (sandbox::mounts_below(state_dir_).empty()) fs::remove_all(state_dir_, ec);
+  for (const auto& ws : workspaces_) fs::remove_all(ws, ec);
+}
+
+sandbox_spec sandbox_env::spec() {
+  sandbox_spec s;
+  s.runtime = kind_;
+  s.rootfs_dir = rootfs_;
+  s.workspace_dir = make_temp_dir("aetherium-ws");
+  workspaces_.push_back(s.workspace_dir);
+  (void)!::chown(s.workspace_dir.c_str(), 1000, 1000);
+  s.uid = 1000;
+  s.gid = 1000;
+  s.limits.memory_bytes = 128ull << 20;
+  s.limits.pids = 64;
+  s.limits.cpu_millis = 1000;
+  s.limits.tmp_bytes = 8ull << 20;
+  s.labels = {{"task", "integration-test"}};
+  return s;
+}
+
+result<exec_output> sandbox_env::run(const sandbox_handle& h, std::vector<std::string> argv,
+                                     std::chrono::milliseconds timeout, std::string stdin_data) {
+  exec_output out;
+  exec_request request;
+  request.argv = std::move(argv);
+  request.stdin_data = std::move(stdin_data);
+  request.deadline = std::chrono::steady_clock::now() + timeout;
+  request.on_output = [&out](output_stream which, std::string_view chunk) {
+    (which == output_stream::out ? out.out : out.err).append(chunk);
+  };
+  auto status = runtime_->exec(h, request);
+  if (!status) return status.err();
+  out.status = *status;
+  return out;
+}
+
+result<exec_output> sandbox_env::sh(const sandbox_handle& h, const std::string& script,
+                                    std::chrono::milliseconds timeout) {
+  return run(h, {"/bin/sh", "-c", script}, timeout);
+}
+
+std::vector<std::string> sandbox_env::leftover_cgroups() const {
+  std::vector<std::string> left;
+  auto layout = sandbox::cgroup_layout::detect();
+  if (!layout) return {"cannot detect cgroups: " + layout.err().detail};
+  for (const auto& dir : layout->directories("/" + cgroup_parent_)) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec))
+      if (entry.is_directory()) left.push_back(entry.path().string());
+  }
+  return left;
+}
+
+std::vector<std::string> sandbox_env::leftover_mounts() const {
+  return sandbox::mounts_below(state_dir_);
+}
+
+std::vector<std::string> sandbox_env::runtime_containers() const {
+  auto binary = runtime_binary(kind_);
+  if (!binary) return {binary.err().detail};
+  sandbox::process_request list;
+  list.argv = {*binary, "--root", state_dir_ + "/runtime/" + to_string(kind_), "list", "--quiet"};
+  auto ran = sandbox::run_captured(list);
+  if (!ran) return {ran.err().detail};
+  std::vector<std::string> ids;
+  std::istringstream lines(ran->out);
+  std::string line;
+  while (std::getline(lines, line))
+    if (!line.empty()) ids.push_back(line);
+  return ids;
+}
+
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (done()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+std::string status_field(const std::string& status, const std::string& key) {
+  std::istringstream lines(status);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.compare(0, key.size() + 1, key + ":") != 0) continue;
+    std::string value = line.substr(key.size() + 1);
+    auto first = value.find_first_not_of(" \t");
+    auto last = value.find_last_not_of(" \t");
+    return first == std::string::npos ? "" : value.substr(first, last - first + 1);
+  }
+  return "<absent>";
+}
+
+} // namespace aetherium::sandbox_testing
