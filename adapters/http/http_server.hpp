@@ -1,0 +1,65 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "events/api/control_plane.hpp"
+#include "events/api/metrics.hpp"
+#include "events/api/webhook_sink.hpp"
+#include "events/clock.hpp"
+#include "events/result.hpp"
+
+namespace aetherium::http {
+
+class authenticator;
+
+/// How the HTTP API listens and how much it tolerates.
+struct http_server_options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;               ///< 0: the OS picks one; port() tells which.
+  std::size_t io_threads = 2;              ///< Threads running the reactor.
+  std::size_t max_body_bytes = 1 << 20;    ///< Larger bodies are answered 413.
+  std::size_t hard_body_bytes = 8 << 20;   ///< Larger bodies close the connection unanswered.
+  double rate_per_second = 20;             ///< Token-bucket refill per API key / JWT subject.
+  double rate_burst = 40;                  ///< Token-bucket size.
+  std::int64_t quota_retry_after_seconds = 30; ///< Retry-After of a tenant quota refusal.
+  std::chrono::milliseconds answer_deadline{30000};  ///< No answer from the core by then: 503.
+  std::chrono::milliseconds sse_heartbeat{15000};    ///< Comment line sent on idle event streams.
+  std::size_t sse_max_pending_bytes = 4 << 20; ///< A client further behind loses its stream.
+  bool metrics_public = true;              ///< /metrics without credentials.
+  std::shared_ptr<clock> time;             ///< For rate limits; null = the system clock.
+};
+
+/// One route of the API: method and path template ("/v1/tasks/{id}").
+struct route_info {
+  std::string method;
+  std::string path;
+};
+
+/// Every route the server answers, in the order the server matches them.
+std::vector<route_info> http_routes();
+
+/// The JSON HTTP API of the control plane (DESIGN.md, HTTP API).
+class http_server {
+public:
+  virtual ~http_server() = default;
+  /// Binds and starts serving. Errors: unavailable (address in use, …), invalid_argument.
+  virtual result<void> start() = 0;
+  /// Stops accepting, ends live event streams, and waits for the reactor threads.
+  /// Idempotent; the destructor calls it.
+  virtual void stop() = 0;
+  /// The bound port once started.
+  virtual std::uint16_t port() const = 0;
+};
+
+/// Builds the server. `webhooks` may be null: POST /v1/webhooks/github then answers 503.
+std::unique_ptr<http_server> make_http_server(http_server_options options,
+                                              std::shared_ptr<api::control_plane> control_plane,
+                                              std::shared_ptr<authenticator> auth,
+                                              std::shared_ptr<api::metrics_registry> metrics,
+                                              std::shared_ptr<api::webhook_sink> webhooks = nullptr);
+
+} // namespace aetherium::http
