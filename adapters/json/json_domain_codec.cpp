@@ -1,0 +1,213 @@
+#include "adapters/json/json_domain_codec.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "adapters/json/upcasters.hpp"
+#include "events/canonical_json.hpp"
+
+namespace aetherium {
+
+using nlohmann::json;
+using namespace domain;
+
+namespace {
+
+template <class... Fs>
+struct overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+overloaded(Fs...) -> overloaded<Fs...>;
+
+json spec_json(const task_spec& s) {
+  return {{"agent_type", s.agent_type}, {"prompt", s.prompt}, {"script", s.script}, {"repo", s.repo},
+          {"base_ref", s.base_ref}, {"runtime", s.runtime},
+          {"limits", {{"memory_bytes", s.limits.memory_bytes}, {"pids", s.limits.pids},
+                      {"cpu_millis", s.limits.cpu_millis}, {"disk_bytes", s.limits.disk_bytes}}},
+          {"budgets", {{"max_seconds", s.budgets.max_seconds}, {"max_log_bytes", s.budgets.max_log_bytes},
+                       {"max_changed_bytes", s.budgets.max_changed_bytes}}},
+          {"allowed_hosts", s.allowed_hosts}, {"secrets", s.secrets}, {"verify_command", s.verify_command},
+          {"open_pr_on_failed_verification", s.open_pr_on_failed_verification}};
+}
+
+task_spec spec_of(const json& j) {
+  task_spec s;
+  j.at("agent_type").get_to(s.agent_type);
+  j.at("prompt").get_to(s.prompt);
+  j.at("script").get_to(s.script);
+  j.at("repo").get_to(s.repo);
+  j.at("base_ref").get_to(s.base_ref);
+  j.at("runtime").get_to(s.runtime);
+  auto& l = j.at("limits");
+  l.at("memory_bytes").get_to(s.limits.memory_bytes);
+  l.at("pids").get_to(s.limits.pids);
+  l.at("cpu_millis").get_to(s.limits.cpu_millis);
+  l.at("disk_bytes").get_to(s.limits.disk_bytes);
+  auto& b = j.at("budgets");
+  b.at("max_seconds").get_to(s.budgets.max_seconds);
+  b.at("max_log_bytes").get_to(s.budgets.max_log_bytes);
+  b.at("max_changed_bytes").get_to(s.budgets.max_changed_bytes);
+  j.at("allowed_hosts").get_to(s.allowed_hosts);
+  j.at("secrets").get_to(s.secrets);
+  j.at("verify_command").get_to(s.verify_command);
+  j.at("open_pr_on_failed_verification").get_to(s.open_pr_on_failed_verification);
+  return s;
+}
+
+json output_json(const task_output& o) {
+  return {{"files_changed", o.files_changed}, {"insertions", o.insertions}, {"deletions", o.deletions},
+          {"changed_bytes", o.changed_bytes}, {"exit_code", o.exit_code}, {"duration_ms", o.duration_ms},
+          {"base_commit", o.base_commit}, {"summary", o.summary}, {"patch_ref", o.patch_ref}};
+}
+
+task_output output_of(const json& j) {
+  task_output o;
+  j.at("files_changed").get_to(o.files_changed);
+  j.at("insertions").get_to(o.insertions);
+  j.at("deletions").get_to(o.deletions);
+  j.at("changed_bytes").get_to(o.changed_bytes);
+  j.at("exit_code").get_to(o.exit_code);
+  j.at("duration_ms").get_to(o.duration_ms);
+  j.at("base_commit").get_to(o.base_commit);
+  j.at("summary").get_to(o.summary);
+  j.at("patch_ref").get_to(o.patch_ref);
+  return o;
+}
+
+json pr_json(const task_pull_request& p) {
+  return {{"url", p.url}, {"number", p.number}, {"branch", p.branch}, {"commit", p.commit}};
+}
+
+task_pull_request pr_of(const json& j) {
+  return {j.at("url").get<std::string>(), j.at("number").get<std::int64_t>(), j.at("branch").get<std::string>(),
+          j.at("commit").get<std::string>()};
+}
+
+json task_payload(const task_event& e) {
+  return std::visit(
+    overloaded{
+      [](const task_requested& x) -> json {
+        return {{"task_id", x.id.str()}, {"tenant", x.tenant.str()}, {"project", x.project.str()},
+                {"parent_task_id", x.parent ? json(x.parent->str()) : json(nullptr)},
+                {"spec", spec_json(x.spec)}, {"at_us", x.at_us}};
+      },
+      [](const task_scheduled& x) -> json { return {{"node", x.node.str()}, {"at_us", x.at_us}}; },
+      [](const task_sandbox_provisioned& x) -> json { return {{"sandbox_id", x.sandbox_id}, {"at_us", x.at_us}}; },
+      [](const task_output_collected& x) -> json { return {{"output", output_json(x.output)}, {"at_us", x.at_us}}; },
+      [](const task_verified& x) -> json {
+        return {{"exit_code", x.exit_code}, {"output_tail", x.output_tail}, {"at_us", x.at_us}};
+      },
+      [](const task_pr_recorded& x) -> json { return {{"pull_request", pr_json(x.pr)}, {"at_us", x.at_us}}; },
+      [](const task_failed& x) -> json {
+        return {{"reason", to_string(x.reason)}, {"detail", x.detail}, {"at_us", x.at_us}};
+      },
+      [](const task_cancel_requested& x) -> json { return {{"by", x.by}, {"at_us", x.at_us}}; },
+      [](const auto& x) -> json { return {{"at_us", x.at_us}}; },
+    },
+    e);
+}
+
+std::int64_t at(const json& j) { return j.at("at_us").get<std::int64_t>(); }
+
+result<task_event> task_event_of(const std::string& type, const json& j) {
+  if (type == task_requested::type_name) {
+    std::optional<task_id> parent;
+    if (!j.at("parent_task_id").is_null())
+      parent = task_id{j.at("parent_task_id").get<std::string>()};
+    return task_event{task_requested{task_id{j.at("task_id").get<std::string>()},
+                                     tenant_id{j.at("tenant").get<std::string>()},
+                                     project_id{j.at("project").get<std::string>()}, parent,
+                                     spec_of(j.at("spec")), at(j)}};
+  }
+  if (type == task_scheduled::type_name)
+    return task_event{task_scheduled{node_id{j.at("node").get<std::string>()}, at(j)}};
+  if (type == task_sandbox_provisioned::type_name)
+    return task_event{task_sandbox_provisioned{j.at("sandbox_id").get<std::string>(), at(j)}};
+  if (type == task_started::type_name)
+    return task_event{task_started{at(j)}};
+  if (type == task_output_collected::type_name)
+    return task_event{task_output_collected{output_of(j.at("output")), at(j)}};
+  if (type == task_verified::passed_type_name || type == task_verified::failed_type_name)
+    return task_event{task_verified{type == task_verified::passed_type_name, j.at("exit_code").get<int>(),
+                                    j.at("output_tail").get<std::string>(), at(j)}};
+  if (type == task_pr_recorded::opened_type_name || type == task_pr_recorded::updated_type_name)
+    return task_event{task_pr_recorded{type == task_pr_recorded::updated_type_name, pr_of(j.at("pull_request")), at(j)}};
+  if (type == task_completed::type_name)
+    return task_event{task_completed{at(j)}};
+  if (type == task_failed::type_name) {
+    failure_reason reason{};
+    if (!parse_failure_reason(j.at("reason").get<std::string>(), reason))
+      return make_error(errc::corrupt, "unknown failure reason " + j.at("reason").get<std::string>());
+    return task_event{task_failed{reason, j.at("detail").get<std::string>(), at(j)}};
+  }
+  if (type == task_cancel_requested::type_name)
+    return task_event{task_cancel_requested{j.at("by").get<std::string>(), at(j)}};
+  if (type == task_terminated::type_name)
+    return task_event{task_terminated{at(j)}};
+  return make_error(errc::corrupt, "unknown event type " + type);
+}
+
+new_event stored(const std::string& type, int version, const json& payload, const std::string& id,
+                 const event_metadata& md) {
+  auto canonical = canonical_json(payload.dump());
+  return {event_id{id}, type, version, canonical ? *canonical : payload.dump(), md};
+}
+
+template <class Event, class Decode>
+result<Event> decode_with(const recorded_event& r, Decode&& decode) {
+  auto where = "event at position " + std::to_string(r.position) + " (" + r.type + "): ";
+  try {
+    auto payload = upcast(r.type, r.schema_version, json::parse(r.payload));
+    if (!payload)
+      return make_error(errc::corrupt, where + payload.err().detail);
+    auto e = decode(r.type, *payload);
+    if (!e)
+      return make_error(errc::corrupt, where + e.err().detail);
+    return e;
+  } catch (const std::exception& ex) {
+    return make_error(errc::corrupt, where + "malformed payload: " + ex.what());
+  }
+}
+
+class json_task_codec : public task_codec {
+public:
+  new_event encode(const task_event& e, const std::string& id, const event_metadata& md) const override {
+    std::string type = type_name(e);
+    return stored(type, current_schema_version(type), task_payload(e), id, md);
+  }
+  result<task_event> decode(const recorded_event& r) const override {
+    return decode_with<task_event>(r, task_event_of);
+  }
+};
+
+class json_project_codec : public project_codec {
+public:
+  new_event encode(const project_event& e, const std::string& id, const event_metadata& md) const override {
+    auto& x = std::get<project_created>(e);
+    json p = {{"project_id", x.id.str()}, {"tenant", x.tenant.str()}, {"name", x.name}, {"repo", x.repo},
+              {"default_base_ref", x.default_base_ref}, {"verify_command", x.verify_command}, {"at_us", x.at_us}};
+    return stored(project_created::type_name, project_created::schema_version, p, id, md);
+  }
+  result<project_event> decode(const recorded_event& r) const override {
+    return decode_with<project_event>(r, [](const std::string& type, const json& j) -> result<project_event> {
+      if (type != project_created::type_name)
+        return make_error(errc::corrupt, "unknown event type " + type);
+      return project_event{project_created{project_id{j.at("project_id").get<std::string>()},
+                                           tenant_id{j.at("tenant").get<std::string>()}, j.at("name").get<std::string>(),
+                                           j.at("repo").get<std::string>(), j.at("default_base_ref").get<std::string>(),
+                                           j.at("verify_command").get<std::string>(), at(j)}};
+    });
+  }
+};
+
+} // namespace
+
+std::shared_ptr<const task_codec> make_json_task_codec() {
+  return std::make_shared<json_task_codec>();
+}
+
+std::shared_ptr<const project_codec> make_json_project_codec() {
+  return std::make_shared<json_project_codec>();
+}
+
+} // namespace aetherium

@@ -1,0 +1,128 @@
+#include "events/scheduling/node.hpp"
+
+namespace aetherium::scheduling {
+
+namespace {
+
+template <class... Fs>
+struct overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+overloaded(Fs...) -> overloaded<Fs...>;
+
+using events = std::vector<node_event>;
+
+error transition(const node_state& s, const char* what) {
+  return make_error(errc::invalid_transition, std::string{"cannot "} + what + " node " + s.node.id.str()
+                                                + " while it is " + to_string(s.status));
+}
+
+bool same(const node_registration& a, const node_registration& b) {
+  return a.id == b.id && a.capacity == b.capacity && a.runtimes == b.runtimes && a.address == b.address;
+}
+
+result<events> decide_register(const node_state& s, const register_node& c) {
+  if (auto ok = validate_registration(c.node); !ok)
+    return ok.err();
+  if (s.exists && s.status != node_status::down) {
+    if (same(s.node, c.node))
+      return events{}; // the same node announcing itself again
+    return make_error(errc::conflict, "node " + c.node.id.str() + " is registered with other capacity");
+  }
+  return events{node_registered{c.node, c.now_us}};
+}
+
+result<events> decide_heartbeat(const node_state& s, const record_heartbeat& c) {
+  if (s.status == node_status::down)
+    return transition(s, "take a heartbeat from");
+  if (c.now_us < s.last_heartbeat_us)
+    return events{}; // late delivery of an older beat
+  return events{node_heartbeat_received{c.now_us}};
+}
+
+result<events> decide_down(const node_state& s, const mark_node_down& c) {
+  if (s.status == node_status::down)
+    return events{};
+  if (c.reason.empty())
+    return make_error(errc::invalid_argument, "a reason is required to mark a node down", "reason");
+  return events{node_marked_down{c.reason, c.now_us}};
+}
+
+result<events> decide_drain(const node_state& s, const drain_node& c) {
+  if (s.status == node_status::drained)
+    return events{};
+  if (s.status == node_status::down)
+    return transition(s, "drain");
+  return events{node_drained{c.now_us}};
+}
+
+} // namespace
+
+const char* to_string(node_status s) noexcept {
+  switch (s) {
+    case node_status::up: return "up";
+    case node_status::down: return "down";
+    case node_status::drained: return "drained";
+  }
+  return "down";
+}
+
+result<void> validate_registration(const node_registration& r) {
+  auto bad = [](const char* field, std::string why) { return make_error(errc::invalid_argument, std::move(why), field); };
+  if (r.id.empty() || r.id.str().size() > 128)
+    return bad("id", "node id must hold 1 to 128 bytes");
+  if (r.capacity.cpu_millis == 0)
+    return bad("cpu_millis", "a node needs some cpu");
+  if (r.capacity.memory_bytes == 0)
+    return bad("memory_bytes", "a node needs some memory");
+  if (r.capacity.sandbox_slots == 0)
+    return bad("sandbox_slots", "a node needs at least one sandbox slot");
+  if (r.runtimes.empty())
+    return bad("runtimes", "a node needs at least one runtime");
+  for (auto& rt : r.runtimes)
+    if (rt.empty() || rt.size() > 64)
+      return bad("runtimes", "a runtime name must hold 1 to 64 bytes");
+  if (r.address.size() > 512)
+    return bad("address", "address is longer than 512 bytes");
+  return {};
+}
+
+const char* type_name(const node_event& e) noexcept {
+  return std::visit([](const auto& x) -> const char* { return std::decay_t<decltype(x)>::type_name; }, e);
+}
+
+result<std::vector<node_event>> node::decide(const state& s, const command& c) {
+  if (!s.exists && !std::holds_alternative<register_node>(c))
+    return make_error(errc::not_found, "no such node");
+  return std::visit(overloaded{
+                      [&](const register_node& x) { return decide_register(s, x); },
+                      [&](const record_heartbeat& x) { return decide_heartbeat(s, x); },
+                      [&](const mark_node_down& x) { return decide_down(s, x); },
+                      [&](const drain_node& x) { return decide_drain(s, x); },
+                    },
+                    c);
+}
+
+node_state node::evolve(state s, const event& e) {
+  std::visit(overloaded{
+               [&](const node_registered& x) {
+                 s.exists = true;
+                 s.node = x.node;
+                 s.status = node_status::up;
+                 s.down_reason.clear();
+                 s.registered_at_us = x.at_us;
+                 s.last_heartbeat_us = x.at_us;
+               },
+               [&](const node_heartbeat_received& x) { s.last_heartbeat_us = x.at_us; },
+               [&](const node_marked_down& x) {
+                 s.status = node_status::down;
+                 s.down_reason = x.reason;
+               },
+               [&](const node_drained&) { s.status = node_status::drained; },
+             },
+             e);
+  return s;
+}
+
+} // namespace aetherium::scheduling

@@ -1,0 +1,134 @@
+// The code_host contract: every host turns a change set into exactly one commit on the
+// head branch and a pull request, and fails the same way for the same mistakes.
+#include <gtest/gtest.h>
+
+#include "tests/contract/code_host/backend.hpp"
+
+using namespace aetherium;
+using aetherium::testing::branch_tip;
+using aetherium::testing::stored_file;
+
+namespace {
+
+const std::string binary_logo{"\x89PNG\r\n\x1a\n\0\x01\xff\xfe", 12};
+
+class code_host_contract : public ::testing::Test {
+protected:
+  void SetUp() override {
+    ASSERT_TRUE(backend_->setup_error().empty()) << backend_->setup_error();
+    repo_ = backend_->create_repo({{"README.md", "hello\n"}, {"old.txt", "to be deleted\n"}, {"src/keep.c", "int x;\n"}},
+                                  base_);
+    ASSERT_FALSE(base_.empty()) << repo_;
+    spec_ = {repo_, "main", "aetherium/task-7", "Task 7", "Task 7 body <!-- aetherium:task=7 -->", "Task 7: changes"};
+  }
+  void TearDown() override {
+    for (auto& p : backend_->problems())
+      ADD_FAILURE() << "protocol problem: " << p;
+  }
+
+  /// The kinds of change an agent makes: modified, added (text, binary, executable), deleted.
+  change_set agent_changes() const {
+    change_set c;
+    c.base_commit = base_;
+    c.files = {{"README.md", file_change::kind::modified, "hello, world\n", false},
+               {"src/new.py", file_change::kind::added, "print('new')\n", false},
+               {"assets/logo.png", file_change::kind::added, binary_logo, false},
+               {"run.sh", file_change::kind::added, "#!/bin/sh\necho hi\n", true},
+               {"old.txt", file_change::kind::deleted, "", false}};
+    return c;
+  }
+
+  std::map<std::string, stored_file> files_after_agent() const {
+    return {{"README.md", {"hello, world\n", false}},   {"src/keep.c", {"int x;\n", false}},
+            {"src/new.py", {"print('new')\n", false}}, {"assets/logo.png", {binary_logo, false}},
+            {"run.sh", {"#!/bin/sh\necho hi\n", true}}};
+  }
+
+  std::unique_ptr<aetherium::testing::code_host_backend> backend_ = aetherium::testing::make_backend();
+  std::string repo_, base_;
+  pull_request_spec spec_;
+};
+
+TEST_F(code_host_contract, opening_a_pull_request_pushes_one_commit_with_every_change_on_a_new_branch) {
+  auto pr = backend_->host()->open_pull_request(spec_, agent_changes());
+  ASSERT_TRUE(pr.ok()) << pr.err().detail;
+  EXPECT_GT(pr->number, 0);
+  EXPECT_EQ(pr->head_branch, spec_.head_branch);
+  EXPECT_FALSE(pr->url.empty());
+  auto tip = backend_->tip(repo_, spec_.head_branch);
+  ASSERT_TRUE(tip.has_value());
+  EXPECT_EQ(tip->commit, pr->head_commit);
+  EXPECT_EQ(tip->parents, std::vector<std::string>{base_}) << "exactly one commit on top of the base";
+  EXPECT_EQ(tip->files, files_after_agent());
+  EXPECT_EQ(backend_->pull_body(repo_, pr->number), spec_.body);
+}
+
+TEST_F(code_host_contract, opening_a_pull_request_leaves_the_base_branch_alone) {
+  ASSERT_TRUE(backend_->host()->open_pull_request(spec_, agent_changes()).ok());
+  auto main = backend_->tip(repo_, "main");
+  ASSERT_TRUE(main.has_value());
+  EXPECT_EQ(main->commit, base_);
+  EXPECT_EQ(main->files.count("old.txt"), 1u);
+}
+
+TEST_F(code_host_contract, updating_a_pull_request_pushes_one_more_commit_and_replaces_the_body) {
+  auto pr = backend_->host()->open_pull_request(spec_, agent_changes());
+  ASSERT_TRUE(pr.ok()) << pr.err().detail;
+  change_set follow_up;
+  follow_up.base_commit = pr->head_commit;
+  follow_up.files = {{"NOTES.md", file_change::kind::added, "more\n", false},
+                     {"src/new.py", file_change::kind::modified, "print('newer')\n", false}};
+  auto updated_spec = spec_;
+  updated_spec.body = "Task 8 body <!-- aetherium:task=8 -->";
+  auto updated = backend_->host()->update_pull_request(updated_spec, pr->number, follow_up);
+  ASSERT_TRUE(updated.ok()) << updated.err().detail;
+  EXPECT_EQ(updated->number, pr->number);
+  auto tip = backend_->tip(repo_, spec_.head_branch);
+  ASSERT_TRUE(tip.has_value());
+  EXPECT_EQ(tip->commit, updated->head_commit);
+  EXPECT_EQ(tip->parents, std::vector<std::string>{pr->head_commit});
+  auto expected = files_after_agent();
+  expected["NOTES.md"] = {"more\n", false};
+  expected["src/new.py"] = {"print('newer')\n", false};
+  EXPECT_EQ(tip->files, expected);
+  EXPECT_EQ(backend_->pull_body(repo_, pr->number), updated_spec.body);
+}
+
+TEST_F(code_host_contract, a_missing_repository_is_not_found) {
+  auto spec = spec_;
+  spec.repo = backend_->missing_repo();
+  auto pr = backend_->host()->open_pull_request(spec, agent_changes());
+  ASSERT_FALSE(pr.ok());
+  EXPECT_EQ(pr.err().code, errc::not_found) << pr.err().detail;
+}
+
+TEST_F(code_host_contract, updating_a_missing_pull_request_is_not_found) {
+  auto r = backend_->host()->update_pull_request(spec_, 4242, agent_changes());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.err().code, errc::not_found) << r.err().detail;
+}
+
+TEST_F(code_host_contract, an_empty_change_set_is_invalid_and_pushes_nothing) {
+  change_set empty;
+  empty.base_commit = base_;
+  auto opened = backend_->host()->open_pull_request(spec_, empty);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.err().code, errc::invalid_argument);
+  EXPECT_FALSE(backend_->tip(repo_, spec_.head_branch).has_value());
+  auto pr = backend_->host()->open_pull_request(spec_, agent_changes());
+  ASSERT_TRUE(pr.ok()) << pr.err().detail;
+  auto updated = backend_->host()->update_pull_request(spec_, pr->number, empty);
+  ASSERT_FALSE(updated.ok());
+  EXPECT_EQ(updated.err().code, errc::invalid_argument);
+  EXPECT_EQ(backend_->tip(repo_, spec_.head_branch)->commit, pr->head_commit);
+}
+
+TEST_F(code_host_contract, a_bad_head_branch_name_is_invalid) {
+  auto spec = spec_;
+  spec.head_branch = "-evil";
+  auto pr = backend_->host()->open_pull_request(spec, agent_changes());
+  ASSERT_FALSE(pr.ok());
+  EXPECT_EQ(pr.err().code, errc::invalid_argument);
+}
+
+} // namespace

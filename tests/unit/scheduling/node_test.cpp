@@ -1,0 +1,146 @@
+// Given events, when a command, then events or an error: every transition of a node and
+// every rejection.
+#include <gtest/gtest.h>
+
+#include "events/scheduling/node.hpp"
+
+using namespace aetherium;
+using namespace aetherium::scheduling;
+
+namespace {
+
+node_registration reg(std::uint32_t cpu = 8000) {
+  return {node_id{"n1"}, {cpu, 16ull << 30, 32}, {"crun", "runsc"}, "10.0.0.1:4242"};
+}
+
+/// Folds `commands` in order, each of which must succeed.
+node_state given(const std::vector<node_command>& commands) {
+  node_state s;
+  for (auto& c : commands) {
+    auto events = node::decide(s, c);
+    EXPECT_TRUE(events.ok()) << (events.ok() ? "" : events.err().detail);
+    if (!events.ok())
+      break;
+    for (auto& e : *events)
+      s = node::evolve(s, e);
+  }
+  return s;
+}
+
+/// The wire name of the first event, "none", or "error:<code>".
+std::string then_type(const node_state& s, const node_command& c) {
+  auto events = node::decide(s, c);
+  if (!events.ok())
+    return std::string{"error:"} + to_string(events.err().code);
+  if (events->empty())
+    return "none";
+  return type_name(events->front());
+}
+
+std::string then_field(const node_state& s, const node_command& c) {
+  auto events = node::decide(s, c);
+  return events.ok() ? "ok" : events.err().field;
+}
+
+TEST(node, registration_records_capacity_runtimes_and_address) {
+  EXPECT_EQ(node::stream_of("n1").str(), "node-n1");
+  EXPECT_EQ(then_type({}, register_node{reg(), 5}), "node.registered");
+  auto s = given({register_node{reg(), 5}});
+  EXPECT_TRUE(s.exists);
+  EXPECT_EQ(s.status, node_status::up);
+  EXPECT_EQ(s.node.capacity.cpu_millis, 8000u);
+  EXPECT_EQ(s.node.capacity.sandbox_slots, 32u);
+  EXPECT_EQ(s.node.runtimes, (std::vector<std::string>{"crun", "runsc"}));
+  EXPECT_EQ(s.node.address, "10.0.0.1:4242");
+  EXPECT_EQ(s.registered_at_us, 5);
+  EXPECT_EQ(s.last_heartbeat_us, 5) << "registration counts as a heartbeat";
+}
+
+TEST(node, an_invalid_registration_names_the_field) {
+  auto with = [](auto change) {
+    auto r = reg();
+    change(r);
+    return then_field({}, register_node{r, 1});
+  };
+  EXPECT_EQ(with([](node_registration& r) { r.id = node_id{}; }), "id");
+  EXPECT_EQ(with([](node_registration& r) { r.id = node_id{std::string(129, 'n')}; }), "id");
+  EXPECT_EQ(with([](node_registration& r) { r.capacity.cpu_millis = 0; }), "cpu_millis");
+  EXPECT_EQ(with([](node_registration& r) { r.capacity.memory_bytes = 0; }), "memory_bytes");
+  EXPECT_EQ(with([](node_registration& r) { r.capacity.sandbox_slots = 0; }), "sandbox_slots");
+  EXPECT_EQ(with([](node_registration& r) { r.runtimes.clear(); }), "runtimes");
+  EXPECT_EQ(with([](node_registration& r) { r.runtimes.push_back(""); }), "runtimes");
+  EXPECT_EQ(with([](node_registration& r) { r.address = std::string(600, 'a'); }), "address");
+  EXPECT_EQ(with([](node_registration& r) { r.address.clear(); }), "ok") << "the in-process node has no address";
+  EXPECT_EQ(then_type({}, register_node{node_registration{}, 1}), "error:invalid_argument");
+}
+
+TEST(node, registering_again_is_a_no_op_or_a_conflict_while_live) {
+  auto up = given({register_node{reg(), 1}});
+  EXPECT_EQ(then_type(up, register_node{reg(), 2}), "none");
+  EXPECT_EQ(then_type(up, register_node{reg(4000), 2}), "error:conflict");
+  auto drained = given({register_node{reg(), 1}, drain_node{2}});
+  EXPECT_EQ(then_type(drained, register_node{reg(), 3}), "none");
+  EXPECT_EQ(then_type(drained, register_node{reg(4000), 3}), "error:conflict");
+}
+
+TEST(node, a_down_node_rejoins_by_registering_again_with_new_capacity) {
+  auto down = given({register_node{reg(), 1}, mark_node_down{"heartbeat_timeout", 2}});
+  EXPECT_EQ(down.status, node_status::down);
+  EXPECT_EQ(down.down_reason, "heartbeat_timeout");
+  EXPECT_EQ(then_type(down, register_node{reg(4000), 3}), "node.registered");
+  auto back = given({register_node{reg(), 1}, mark_node_down{"x", 2}, register_node{reg(4000), 3}});
+  EXPECT_EQ(back.status, node_status::up);
+  EXPECT_EQ(back.node.capacity.cpu_millis, 4000u);
+  EXPECT_TRUE(back.down_reason.empty());
+  EXPECT_EQ(back.last_heartbeat_us, 3);
+}
+
+TEST(node, heartbeats_move_the_last_seen_time_forward_only) {
+  EXPECT_EQ(then_type({}, record_heartbeat{1}), "error:not_found");
+  auto up = given({register_node{reg(), 10}});
+  EXPECT_EQ(then_type(up, record_heartbeat{20}), "node.heartbeat_received");
+  auto s = given({register_node{reg(), 10}, record_heartbeat{20}});
+  EXPECT_EQ(s.last_heartbeat_us, 20);
+  EXPECT_EQ(then_type(s, record_heartbeat{15}), "none") << "a late, older beat";
+  EXPECT_EQ(then_type(s, record_heartbeat{20}), "node.heartbeat_received");
+}
+
+TEST(node, a_drained_node_still_heartbeats_a_down_one_must_register_again) {
+  auto drained = given({register_node{reg(), 1}, drain_node{2}});
+  EXPECT_EQ(then_type(drained, record_heartbeat{3}), "node.heartbeat_received");
+  auto s = node::evolve(drained, node_heartbeat_received{3});
+  EXPECT_EQ(s.status, node_status::drained);
+  auto down = given({register_node{reg(), 1}, mark_node_down{"gone", 2}});
+  EXPECT_EQ(then_type(down, record_heartbeat{3}), "error:invalid_transition");
+}
+
+TEST(node, marking_down_needs_a_reason_and_is_idempotent) {
+  EXPECT_EQ(then_type({}, mark_node_down{"x", 1}), "error:not_found");
+  auto up = given({register_node{reg(), 1}});
+  EXPECT_EQ(then_type(up, mark_node_down{"operator", 2}), "node.marked_down");
+  EXPECT_EQ(then_field(up, mark_node_down{"", 2}), "reason");
+  auto drained = given({register_node{reg(), 1}, drain_node{2}});
+  EXPECT_EQ(then_type(drained, mark_node_down{"operator", 3}), "node.marked_down");
+  auto down = given({register_node{reg(), 1}, mark_node_down{"first", 2}});
+  EXPECT_EQ(then_type(down, mark_node_down{"second", 3}), "none");
+}
+
+TEST(node, draining_takes_an_up_node_out_of_placement) {
+  EXPECT_EQ(then_type({}, drain_node{1}), "error:not_found");
+  auto up = given({register_node{reg(), 1}});
+  EXPECT_EQ(then_type(up, drain_node{2}), "node.drained");
+  auto drained = given({register_node{reg(), 1}, drain_node{2}});
+  EXPECT_EQ(drained.status, node_status::drained);
+  EXPECT_EQ(then_type(drained, drain_node{3}), "none");
+  auto down = given({register_node{reg(), 1}, mark_node_down{"x", 2}});
+  EXPECT_EQ(then_type(down, drain_node{3}), "error:invalid_transition");
+}
+
+TEST(node, statuses_have_wire_names) {
+  EXPECT_STREQ(to_string(node_status::up), "up");
+  EXPECT_STREQ(to_string(node_status::down), "down");
+  EXPECT_STREQ(to_string(node_status::drained), "drained");
+  EXPECT_STREQ(type_name(node_event{node_drained{}}), "node.drained");
+}
+
+} // namespace
