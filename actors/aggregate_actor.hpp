@@ -31,6 +31,7 @@ struct command_reply {
   result<std::vector<typename Aggregate::event>> events = std::vector<typename Aggregate::event>{};
   typename Aggregate::state state;
   std::int64_t version = 0;
+  std::int64_t position = 0; ///< Global position of the last recorded event; 0 when none.
 };
 
 /// Who asked: carried into every event's metadata.
@@ -100,7 +101,7 @@ caf::behavior aggregate_actor(caf::stateful_actor<aggregate_state<Aggregate, Cod
           for (auto& e : events)
             self->state.model = Aggregate::evolve(std::move(self->state.model), e);
           self->state.version = outcome->stream_version;
-          promise.deliver(reply_t{std::move(events), self->state.model, self->state.version});
+          promise.deliver(reply_t{std::move(events), self->state.model, self->state.version, outcome->last_position});
         });
       return promise;
     },

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -18,5 +19,16 @@ std::shared_ptr<workspace_provider> make_git_workspace_provider(std::uint32_t ow
 /// repository; a pull request is a branch pushed to it plus a record under
 /// `<repo>/aetherium/pulls/<number>`. The embedded default when no GitHub token is set.
 std::shared_ptr<code_host> make_local_git_code_host(std::string scratch_dir);
+
+} // namespace aetherium
+
+namespace aetherium {
+
+/// Creates a bare repository at `path` whose branch `branch` holds one commit of `files`
+/// (relative path -> content); does nothing and returns ok when `path` already is a
+/// repository. For demos and tests. Errors: invalid_argument (no files), unavailable (git
+/// cannot run), internal.
+result<void> create_bare_repository(const std::string& path, const std::string& branch,
+                                    const std::map<std::string, std::string>& files);
 
 } // namespace aetherium

@@ -1,0 +1,320 @@
+#include "actors/control_plane.hpp"
+
+#include <atomic>
+#include <mutex>
+
+#include <caf/all.hpp>
+
+#include "actors/domain_messages.hpp"
+#include "actors/projector.hpp"
+#include "actors/scheduling/scheduling_messages.hpp"
+#include "events/api/validation.hpp"
+#include "events/read_model/task_board.hpp"
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::actors::projection_query)
+
+namespace aetherium::actors {
+
+namespace {
+
+using read_model::task_board;
+
+error unavailable(const caf::error& e) {
+  return error{errc::unavailable, "the control plane could not answer: " + caf::to_string(e), {}};
+}
+
+/// Follows a task's log once the tenant check passed; stop() works before and after that.
+class deferred_subscription : public subscription {
+public:
+  void attach(std::unique_ptr<subscription> inner) {
+    std::unique_lock<std::mutex> lock{mtx_};
+    if (stopped_) {
+      lock.unlock();
+      inner->stop();
+      return;
+    }
+    inner_ = std::move(inner);
+  }
+  void stop() override {
+    std::unique_ptr<subscription> inner;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      stopped_ = true;
+      inner = std::move(inner_);
+    }
+    if (inner)
+      inner->stop();
+  }
+  ~deferred_subscription() override { stop(); }
+
+private:
+  std::mutex mtx_;
+  bool stopped_ = false;
+  std::unique_ptr<subscription> inner_;
+};
+
+class actor_control_plane : public task_control_plane, public std::enable_shared_from_this<actor_control_plane> {
+public:
+  actor_control_plane(caf::actor_system& sys, control_plane_parts parts) : sys_(sys), p_(std::move(parts)) {}
+
+  void create_project(const api::caller& who, api::create_project_request r, api::reply<api::project_view> done) override {
+    if (auto ok = api::validate(r); !ok)
+      return done(ok.err());
+    // One project per name and tenant: the id is derived from both, so the aggregate's
+    // "exists already" is the uniqueness check, even across restarts.
+    auto id = read_model::derived_uuid("project\n" + who.tenant.str() + "\n" + r.name);
+    domain::create_project cmd{project_id{id}, who.tenant, r.name, r.repo, r.default_base_ref, r.verify_command,
+                               p_.time->now_us()};
+    auto name = r.name;
+    ask(p_.projects, id, domain::project_command{cmd}, context(who), [done, name](project_reply& reply) {
+      if (!reply.events) {
+        auto err = reply.events.err();
+        if (err.code == errc::conflict)
+          err = error{errc::conflict, "a project named " + name + " exists", "name"};
+        return done(err);
+      }
+      done(read_model::to_view(reply.state));
+    });
+  }
+
+  void get_project(const api::caller& who, const project_id& id, api::reply<api::project_view> done) override {
+    query([who, id, done](const task_board& b) {
+      auto* p = b.find_project(who.tenant, id);
+      if (!p)
+        return done(make_error(errc::not_found, "no project " + id.str()));
+      done(read_model::to_view(*p));
+    });
+  }
+
+  void create_task(const api::caller& who, api::create_task_request r, std::string key,
+                   api::reply<api::task_created> done) override {
+    if (auto ok = api::validate(r); !ok)
+      return done(ok.err());
+    if (!key.empty() && !api::valid_idempotency_key(key))
+      return done(make_error(errc::invalid_argument, "the idempotency key must be 1 to 255 printable characters",
+                             "Idempotency-Key"));
+    auto self = shared_from_this();
+    query([self, who, r, key, done](const task_board& b) {
+      auto cmd = self->request_command(b, who, r, key);
+      if (!cmd)
+        return done(cmd.err());
+      self->submit_task(who, std::move(*cmd), !key.empty(), done);
+    });
+  }
+
+  void get_task(const api::caller& who, const task_id& id, api::reply<api::task_view> done) override {
+    query([who, id, done](const task_board& b) {
+      auto* t = b.find_task(who.tenant, id);
+      if (!t)
+        return done(make_error(errc::not_found, "no task " + id.str()));
+      done(read_model::to_view(*t));
+    });
+  }
+
+  void list_tasks(const api::caller& who, api::task_filter filter, api::reply<api::task_page> done) override {
+    query([who, filter, done](const task_board& b) { done(b.list_tasks(who.tenant, filter)); });
+  }
+
+  void cancel_task(const api::caller& who, const task_id& id, api::reply<api::task_view> done) override {
+    auto self = shared_from_this();
+    query([self, who, id, done](const task_board& b) {
+      if (!b.find_task(who.tenant, id))
+        return done(make_error(errc::not_found, "no task " + id.str()));
+      domain::cancel_task cmd{who.principal, self->p_.time->now_us()};
+      self->ask(self->p_.tasks, id.str(), domain::task_command{cmd}, context(who), [self, id, done](task_reply& reply) {
+        if (!reply.events)
+          return done(reply.events.err());
+        caf::anon_send(self->p_.dispatcher, cancel_atom::value, id.str());
+        done(read_model::to_view(read_model::task_entry{reply.state, reply.version, 0}));
+      });
+    });
+  }
+
+  void task_events(const api::caller& who, const task_id& id, api::reply<std::vector<api::event_view>> done) override {
+    query([who, id, done](const task_board& b) {
+      if (!b.find_task(who.tenant, id))
+        return done(make_error(errc::not_found, "no task " + id.str()));
+      done(b.stream_events(domain::task::stream_of(id.str()).str()));
+    });
+  }
+
+  void events_after(const api::caller& who, std::int64_t after, std::size_t limit, api::reply<api::event_page> done) override {
+    query([who, after, limit, done](const task_board& b) { done(b.events_after(who.tenant, after, limit)); });
+  }
+
+  void list_nodes(const api::caller&, api::reply<std::vector<api::node_view>> done) override {
+    auto scheduler = p_.scheduler;
+    sys_.spawn([scheduler, done](caf::event_based_actor* self) {
+      self->request(scheduler, caf::infinite, get_atom::value)
+        .then([done](const scheduling::scheduler_summary& s) { done(to_views(s)); },
+              [done](caf::error& e) { done(unavailable(e)); });
+    });
+  }
+
+  void read_task_logs(const api::caller& who, const task_id& id, std::uint64_t from, std::size_t max_bytes,
+                      api::reply<api::log_page> done) override {
+    auto logs = p_.logs;
+    query([logs, who, id, from, max_bytes, done](const task_board& b) {
+      auto* t = b.find_task(who.tenant, id);
+      if (!t)
+        return done(make_error(errc::not_found, "no task " + id.str()));
+      api::log_page page;
+      page.chunks = logs->read(id, from, max_bytes);
+      page.next_offset = page.chunks.empty() ? from : page.chunks.back().offset + page.chunks.back().text.size();
+      page.complete = domain::is_terminal(t->state.status) && logs->read(id, page.next_offset, 1).empty();
+      done(std::move(page));
+    });
+  }
+
+  std::unique_ptr<subscription> follow_task_logs(const api::caller& who, const task_id& id, std::uint64_t from,
+                                                 api::log_follower follower) override {
+    auto handle = std::make_shared<deferred_subscription>();
+    auto logs = p_.logs;
+    std::weak_ptr<deferred_subscription> weak = handle;
+    query([logs, who, id, from, follower, weak](const task_board& b) {
+      if (!b.find_task(who.tenant, id))
+        return follower.on_open(make_error(errc::not_found, "no task " + id.str()));
+      auto h = weak.lock();
+      if (!h)
+        return; // the client went away before the check
+      follower.on_open({});
+      h->attach(logs->follow(id, from, follower.on_chunk, follower.on_end));
+    });
+    return std::make_unique<owning_subscription>(handle);
+  }
+
+  void readiness(api::reply<void> done) override {
+    auto store = p_.store;
+    auto board = p_.board;
+    sys_.spawn<caf::detached>([store, board, done](caf::event_based_actor* self) {
+      auto head = store->head_position();
+      if (!head)
+        return done(make_error(errc::unavailable, "event store: " + head.err().detail));
+      self->request(board, std::chrono::seconds(5), get_atom::value, *head)
+        .then([done](std::int64_t) { done({}); },
+              [done](caf::error&) { done(make_error(errc::unavailable, "the read model is catching up")); });
+    });
+  }
+
+  void find_by_pull_request(const std::string& repo, std::int64_t number, api::reply<api::task_view> done) override {
+    query([repo, number, done](const task_board& b) {
+      auto* t = b.find_by_pull_request(repo, number);
+      if (!t)
+        return done(make_error(errc::not_found, "pull request " + repo + "#" + std::to_string(number)
+                                                  + " was not opened by Aetherium"));
+      done(read_model::to_view(*t));
+    });
+  }
+
+private:
+  /// Holds a shared handle so the query's weak reference sees the client going away.
+  class owning_subscription : public subscription {
+  public:
+    explicit owning_subscription(std::shared_ptr<deferred_subscription> inner) : inner_(std::move(inner)) {}
+    ~owning_subscription() override { inner_->stop(); }
+    void stop() override { inner_->stop(); }
+
+  private:
+    std::shared_ptr<deferred_subscription> inner_;
+  };
+
+  static command_context context(const api::caller& who) {
+    command_context ctx;
+    ctx.metadata.tenant = who.tenant.str();
+    ctx.metadata.principal = who.principal;
+    return ctx;
+  }
+
+  static std::vector<api::node_view> to_views(const scheduling::scheduler_summary& s) {
+    std::vector<api::node_view> out;
+    for (auto& n : s.nodes) {
+      api::node_view v;
+      v.id = n.id;
+      v.up = n.status == scheduling::node_status::up;
+      v.cpu_millis = n.capacity.cpu_millis;
+      v.memory_bytes = n.capacity.memory_bytes;
+      v.sandbox_slots = n.capacity.sandbox_slots;
+      v.sandboxes_running = n.used.sandboxes;
+      v.runtimes = n.runtimes;
+      out.push_back(std::move(v));
+    }
+    return out;
+  }
+
+  /// Checks a task request against the board and builds its command. Runs in the projector.
+  result<domain::request_task> request_command(const task_board& b, const api::caller& who,
+                                               const api::create_task_request& r, const std::string& key) {
+    auto* project = b.find_project(who.tenant, r.project);
+    if (!project)
+      return make_error(errc::not_found, "no project " + r.project.str(), "project");
+    const read_model::task_entry* parent = nullptr;
+    if (r.parent && !(parent = b.find_task(who.tenant, *r.parent)))
+      return make_error(errc::not_found, "no task " + r.parent->str(), "parent_task_id");
+    auto id = key.empty() ? p_.ids->next_uuid() : read_model::derived_uuid("task\n" + who.tenant.str() + "\n" + key);
+    auto quota = p_.defaults.active_task_quota;
+    if (quota > 0 && !b.find_task(task_id{id}) && b.live_tasks(who.tenant) >= quota)
+      return make_error(errc::quota_exceeded,
+                        "the tenant has " + std::to_string(quota) + " live tasks, its quota");
+    return domain::request_task{task_id{id}, who.tenant, r.project, r.parent,
+                                read_model::resolve_spec(r, *project, parent, p_.defaults), p_.time->now_us()};
+  }
+
+  void submit_task(const api::caller& who, domain::request_task cmd, bool keyed, api::reply<api::task_created> done) {
+    auto self = shared_from_this();
+    auto id = cmd.id.str();
+    ask(p_.tasks, id, domain::task_command{cmd}, context(who), [self, cmd, keyed, done](task_reply& reply) {
+      if (!reply.events) {
+        if (keyed && reply.events.err().code == errc::conflict) {
+          if (!read_model::same_request(reply.state, cmd))
+            return done(make_error(errc::conflict, "the idempotency key was used for a different request",
+                                   "Idempotency-Key"));
+          return done(api::task_created{read_model::to_view({reply.state, reply.version, 0}), true});
+        }
+        return done(reply.events.err());
+      }
+      caf::anon_send(self->p_.dispatcher, run_atom::value, cmd.id.str());
+      done(api::task_created{read_model::to_view({reply.state, reply.version, 0}), false});
+    });
+  }
+
+  /// Runs `f` against the board, inside the projector.
+  template <class F>
+  void query(F f) {
+    caf::anon_send(p_.board, get_atom::value,
+                   projection_query{[f](const projection& p) { f(static_cast<const task_board&>(p)); }});
+  }
+
+  /// Sends a command to a registry; once it is durable, waits until the board has folded
+  /// it (read your writes), then calls `then` with the reply.
+  template <class Command, class Then>
+  void ask(caf::actor registry, std::string id, Command cmd, command_context ctx, Then then) {
+    using reply_t = std::conditional_t<std::is_same_v<Command, domain::task_command>, task_reply, project_reply>;
+    auto board = p_.board;
+    sys_.spawn([registry, board, id, cmd, ctx, then](caf::event_based_actor* self) mutable {
+      self->request(registry, caf::infinite, command_atom::value, id, std::move(cmd), std::move(ctx))
+        .then(
+          [self, board, then](reply_t& reply) mutable {
+            if (!reply.events || reply.position == 0)
+              return then(reply);
+            self->request(board, caf::infinite, get_atom::value, reply.position)
+              .then([reply, then](std::int64_t) mutable { then(reply); });
+          },
+          [then](caf::error& e) mutable {
+            reply_t failed;
+            failed.events = unavailable(e);
+            then(failed);
+          });
+    });
+  }
+
+  caf::actor_system& sys_;
+  control_plane_parts p_;
+};
+
+} // namespace
+
+std::shared_ptr<task_control_plane> make_actor_control_plane(caf::actor_system& sys, control_plane_parts parts) {
+  return std::make_shared<actor_control_plane>(sys, std::move(parts));
+}
+
+} // namespace aetherium::actors

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "events/api/control_plane.hpp"
+#include "events/clock.hpp"
+#include "events/read_model/task_requests.hpp"
+#include "events/event_store.hpp"
+#include "events/task_log.hpp"
+
+namespace aetherium::actors {
+
+/// The actors and ports the control plane talks to.
+struct control_plane_parts {
+  caf::actor tasks;      ///< spawn_task_registry
+  caf::actor projects;   ///< spawn_project_registry
+  caf::actor board;      ///< a projector over read_model::task_board
+  caf::actor dispatcher; ///< spawn_task_dispatcher: told (run_atom, id) and (cancel_atom, id)
+  caf::actor scheduler;  ///< spawn_scheduler: asked for the node list
+  std::shared_ptr<task_log> logs;
+  std::shared_ptr<event_store> store; ///< Only for readiness.
+  std::shared_ptr<clock> time;
+  std::shared_ptr<id_generator> ids;
+  read_model::task_defaults defaults;
+};
+
+/// The control plane, plus what the GitHub loop asks of it.
+class task_control_plane : public api::control_plane {
+public:
+  /// The newest task that opened or updated pull request `number` of `repo` ("owner/name"
+  /// or a local repository path), in any tenant: the parent of a `/aetherium run`
+  /// follow-up. Errors: not_found (that pull request was not opened by Aetherium).
+  virtual void find_by_pull_request(const std::string& repo, std::int64_t number, api::reply<api::task_view> done) = 0;
+};
+
+/// The control plane over the event-sourced actors: commands go to the task and project
+/// actors (persist, then reply), reads come from the task board projection, never from
+/// the log. A write answers once the board has folded it, so a client reads its own
+/// writes. Idempotency keys are durable: the task id is derived from (tenant, key), so a
+/// retry after a restart finds the same task stream.
+std::shared_ptr<task_control_plane> make_actor_control_plane(caf::actor_system& sys, control_plane_parts parts);
+
+} // namespace aetherium::actors

@@ -1,0 +1,415 @@
+#include "actors/task_run_steps.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include <unistd.h>
+
+#include "events/read_model/task_requests.hpp"
+
+namespace aetherium::actors {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using domain::failure_reason;
+using domain::task_status;
+
+/// The state of one run as it goes through its steps.
+class task_run {
+public:
+  task_run(run_host& host, const execution_ports& ports, const execution_options& options, std::string id)
+    : host_(host), ports_(ports), opts_(options), id_(std::move(id)) {}
+
+  void run(const node_id& node, run_mode mode);
+
+private:
+  std::int64_t now() { return ports_.time->now_us(); }
+  std::string dir(const char* suffix = "") const { return opts_.workspace_root + "/" + id_ + suffix; }
+  void say(const std::string& line) { (void)ports_.logs->append(task_id{id_}, "system", line + "\n"); }
+
+  /// Sends a command; false when refused (and then the run is over: finish() was called).
+  bool step(domain::task_command cmd) {
+    auto s = host_.command(id_, std::move(cmd), md_);
+    if (s) {
+      state_ = *s;
+      return true;
+    }
+    state_ = host_.last_state();
+    if (state_.status == task_status::cancel_requested)
+      terminate();
+    else if (!domain::is_terminal(state_.status))
+      fail(failure_reason::sandbox_error, "the task refused a step: " + s.err().detail);
+    else
+      finish();
+    return false;
+  }
+
+  void fail(failure_reason reason, const std::string& detail) {
+    if (host_.last_state().status == task_status::cancel_requested || host_.cancel_pending())
+      return terminate();
+    say(std::string{"failed ("} + domain::to_string(reason) + "): " + detail);
+    (void)host_.command(id_, domain::fail_task{reason, detail, now()}, md_);
+    finish();
+  }
+
+  void terminate() {
+    // A cancel may still be on its way to the task's actor: ask for it, then terminate.
+    (void)host_.command(id_, domain::cancel_task{"runner", now()}, md_);
+    say("terminated on request");
+    (void)host_.command(id_, domain::terminate_task{now()}, md_);
+    finish();
+  }
+
+  void finish() {
+    host_.release(id_);
+    ports_.logs->close(task_id{id_});
+    if (!opts_.keep_workspaces) {
+      std::error_code ec;
+      fs::remove_all(dir(), ec);
+      fs::remove_all(dir("-verify"), ec);
+    }
+  }
+
+  result<node_id> place();
+  bool checkout(const std::string& ref, const std::string& into, std::string& commit);
+  bool prepare_files();
+  sandbox_spec sandbox_for(const std::string& workspace, bool with_agent_access, std::string& missing);
+  bool run_agent();
+  bool collect();
+  bool verify();
+  bool publish();
+
+  run_host& host_;
+  const execution_ports& ports_;
+  const execution_options& opts_;
+  std::string id_;
+  event_metadata md_;
+  domain::task_state state_;
+  std::string base_commit_;
+  change_set changes_;
+  std::string output_tail_;
+  std::int64_t started_us_ = 0;
+  int exit_code_ = 0;
+  bool verified_ = false;
+};
+
+std::string tail_of(const std::string& text, std::size_t n) {
+  return text.size() <= n ? text : text.substr(text.size() - n);
+}
+
+void give_to(const std::string& path, std::uint32_t uid, std::uint32_t gid) {
+  (void)::chown(path.c_str(), uid, gid);
+}
+
+std::pair<std::uint32_t, std::uint32_t> count_lines(const std::string& patch) {
+  std::uint32_t plus = 0, minus = 0;
+  std::size_t at = 0;
+  while (at < patch.size()) {
+    auto end = patch.find('\n', at);
+    auto line = patch.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    if (line.rfind("+++", 0) != 0 && line.rfind("+", 0) == 0)
+      ++plus;
+    else if (line.rfind("---", 0) != 0 && line.rfind("-", 0) == 0)
+      ++minus;
+    if (end == std::string::npos)
+      break;
+    at = end + 1;
+  }
+  return {plus, minus};
+}
+
+std::string first_line(const std::string& text, std::size_t max) {
+  auto line = text.substr(0, text.find('\n'));
+  return line.size() > max ? line.substr(0, max - 3) + "..." : line;
+}
+
+} // namespace
+
+void task_run::run(const node_id& node, run_mode mode) {
+  auto loaded = host_.load(id_);
+  if (!loaded || !loaded->exists || domain::is_terminal(loaded->status))
+    return;
+  state_ = *loaded;
+  md_.tenant = state_.tenant.str();
+  md_.principal = "node:" + node.str();
+  md_.correlation_id = id_;
+  if (state_.status == task_status::cancel_requested)
+    return terminate();
+  if (mode == run_mode::recover && state_.status != task_status::requested)
+    return fail(failure_reason::control_plane_restart,
+                std::string{"the control plane restarted while the task was "} + domain::to_string(state_.status));
+  auto placed = place();
+  if (!placed)
+    return fail(failure_reason::no_capacity, placed.err().detail);
+  if (!step(domain::schedule_task{*placed, now()}))
+    return;
+  say("scheduled on node " + placed->str());
+  if (!checkout(state_.spec.base_ref, dir(), base_commit_) || !prepare_files() || !run_agent() || !collect())
+    return;
+  if (!state_.spec.verify_command.empty() && !verify())
+    return;
+  if (!publish())
+    return;
+  if (step(domain::complete_task{now()})) {
+    say("completed");
+    finish();
+  }
+}
+
+result<node_id> task_run::place() {
+  // Full nodes and tenant quotas free up as other tasks end: wait for room, within the
+  // task's own deadline; a task no node can ever run fails at once.
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(state_.spec.budgets.max_seconds);
+  bool said = false;
+  for (;;) {
+    auto placed = host_.place({state_.id, state_.tenant, state_.spec.runtime, state_.spec.limits.cpu_millis,
+                               state_.spec.limits.memory_bytes});
+    auto retry = !placed && (placed.err().code == errc::unavailable || placed.err().code == errc::quota_exceeded);
+    if (!retry || std::chrono::steady_clock::now() > give_up || host_.cancel_pending())
+      return placed;
+    if (!said)
+      say("waiting for room: " + placed.err().detail);
+    said = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+}
+
+bool task_run::checkout(const std::string& ref, const std::string& into, std::string& commit) {
+  std::error_code ec;
+  fs::remove_all(into, ec);
+  fs::create_directories(fs::path{into}.parent_path(), ec);
+  say("checking out " + state_.spec.repo + " at " + ref);
+  auto c = ports_.workspaces->checkout(state_.spec.repo, ref, into);
+  if (!c) {
+    fail(failure_reason::workspace_error, c.err().detail);
+    return false;
+  }
+  commit = *c;
+  return true;
+}
+
+bool task_run::prepare_files() {
+  auto meta = dir() + "/.aetherium";
+  std::error_code ec;
+  fs::create_directories(meta, ec);
+  std::ofstream{meta + "/prompt.md", std::ios::binary} << state_.spec.prompt;
+  if (!state_.spec.script.empty())
+    std::ofstream{meta + "/script.sh", std::ios::binary} << state_.spec.script;
+  for (auto* p : {"", "/prompt.md", "/script.sh"})
+    give_to(meta + p, opts_.sandbox_uid, opts_.sandbox_gid);
+  if (ec) {
+    fail(failure_reason::workspace_error, "cannot write " + meta + ": " + ec.message());
+    return false;
+  }
+  return true;
+}
+
+sandbox_spec task_run::sandbox_for(const std::string& workspace, bool agent_access, std::string& missing) {
+  sandbox_spec spec;
+  parse_sandbox_runtime_kind(state_.spec.runtime, spec.runtime);
+  spec.rootfs_dir = opts_.rootfs;
+  spec.workspace_dir = workspace;
+  spec.limits.memory_bytes = state_.spec.limits.memory_bytes;
+  spec.limits.pids = state_.spec.limits.pids;
+  spec.limits.cpu_millis = state_.spec.limits.cpu_millis;
+  spec.uid = opts_.sandbox_uid;
+  spec.gid = opts_.sandbox_gid;
+  spec.labels = {{"task", id_}};
+  if (!agent_access)
+    return spec; // verification: no secrets, no network
+  std::set<std::string> hosts{state_.spec.allowed_hosts.begin(), state_.spec.allowed_hosts.end()};
+  auto agent = opts_.agents.find(state_.spec.agent_type);
+  if (agent != opts_.agents.end()) {
+    hosts.insert(agent->second.allowed_hosts.begin(), agent->second.allowed_hosts.end());
+    for (auto& name : agent->second.secrets)
+      if (auto v = ports_.secrets ? ports_.secrets(state_.tenant, name) : make_error(errc::not_found, name))
+        spec.secrets[name] = *v;
+  }
+  if (!hosts.empty())
+    spec.network = {network_policy::mode::allow_list, {hosts.begin(), hosts.end()}};
+  for (auto& name : state_.spec.secrets) {
+    auto v = ports_.secrets ? ports_.secrets(state_.tenant, name) : make_error(errc::not_found, name);
+    if (!v)
+      missing = name;
+    else
+      spec.secrets[name] = *v;
+  }
+  return spec;
+}
+
+bool task_run::run_agent() {
+  auto agent = opts_.agents.find(state_.spec.agent_type);
+  if (agent == opts_.agents.end()) {
+    fail(failure_reason::agent_missing, "no agent template named " + state_.spec.agent_type);
+    return false;
+  }
+  auto argv = agent_command(agent->second, state_.spec.prompt);
+  if (!argv) {
+    fail(failure_reason::agent_missing, argv.err().detail);
+    return false;
+  }
+  std::string missing;
+  sandbox_job job{sandbox_for(dir(), true, missing), *argv, {}, {}, std::chrono::seconds(state_.spec.budgets.max_seconds)};
+  if (!missing.empty()) {
+    fail(failure_reason::sandbox_error, "secret " + missing + " is not configured");
+    return false;
+  }
+  std::uint64_t log_bytes = 0;
+  bool over_budget = false;
+  bool refused = false;
+  sandbox_callbacks cb;
+  cb.on_output = [&](output_stream s, const std::string& text) {
+    log_bytes += text.size();
+    output_tail_ = tail_of(output_tail_ + text, opts_.summary_bytes);
+    (void)ports_.logs->append(task_id{id_}, s == output_stream::out ? "stdout" : "stderr", text);
+    over_budget = over_budget || log_bytes > state_.spec.budgets.max_log_bytes;
+    return !over_budget;
+  };
+  cb.on_provisioned = [&](const std::string& sandbox_id) {
+    refused = !host_.command(id_, domain::record_sandbox{sandbox_id, now()}, md_)
+              || !host_.command(id_, domain::start_task{now()}, md_);
+    state_ = host_.last_state();
+    started_us_ = now();
+    if (!refused)
+      say("agent " + state_.spec.agent_type + " started in sandbox " + sandbox_id + " (" + state_.spec.runtime + ")");
+    return !refused;
+  };
+  auto run = host_.run_sandbox(ports_.sandboxes, std::move(job), cb);
+  auto& o = run.outcome;
+  if (run.cancelled || host_.cancel_pending() || host_.last_state().status == task_status::cancel_requested) {
+    terminate();
+    return false;
+  }
+  if (!o.ran) {
+    fail(failure_reason::sandbox_error, o.failure.detail);
+    return false;
+  }
+  exit_code_ = o.status.exit_code;
+  if (over_budget)
+    fail(failure_reason::budget_exceeded, "the log budget of " + std::to_string(state_.spec.budgets.max_log_bytes) + " bytes ran out");
+  else if (o.status.timed_out)
+    fail(failure_reason::timeout, "the agent ran past its " + std::to_string(state_.spec.budgets.max_seconds) + " s deadline");
+  else if (o.status.oom_killed)
+    fail(failure_reason::oom, "the agent ran out of its memory limit");
+  else if (o.status.exit_code == 127)
+    fail(failure_reason::agent_missing, agent->second.executable + " is not in the sandbox image");
+  else if (o.status.exit_code != 0)
+    fail(failure_reason::agent_failed, "the agent exited with status " + std::to_string(o.status.exit_code));
+  else
+    return !refused;
+  return false;
+}
+
+bool task_run::collect() {
+  auto c = ports_.workspaces->collect(dir(), base_commit_, state_.spec.budgets.max_changed_bytes);
+  if (!c) {
+    if (c.err().code == errc::invalid_argument)
+      fail(failure_reason::budget_exceeded, c.err().detail);
+    else
+      fail(failure_reason::workspace_error, c.err().detail);
+    return false;
+  }
+  changes_ = std::move(*c);
+  domain::task_output out;
+  out.files_changed = static_cast<std::uint32_t>(changes_.files.size());
+  std::tie(out.insertions, out.deletions) = count_lines(changes_.patch);
+  out.changed_bytes = changes_.changed_bytes();
+  out.exit_code = exit_code_;
+  out.duration_ms = (now() - started_us_) / 1000;
+  out.base_commit = base_commit_;
+  out.summary = output_tail_;
+  if (!changes_.patch.empty()) {
+    auto ref = ports_.blobs->put(changes_.patch);
+    if (!ref) {
+      fail(failure_reason::workspace_error, "the patch could not be stored: " + ref.err().detail);
+      return false;
+    }
+    out.patch_ref = *ref;
+  }
+  say("collected " + std::to_string(out.files_changed) + " changed file(s), +" + std::to_string(out.insertions)
+      + " -" + std::to_string(out.deletions));
+  return step(domain::collect_output{out, now()});
+}
+
+bool task_run::verify() {
+  std::string commit;
+  if (!checkout(base_commit_, dir("-verify"), commit))
+    return false;
+  if (auto applied = ports_.workspaces->apply(dir("-verify"), changes_); !applied) {
+    fail(failure_reason::workspace_error, applied.err().detail);
+    return false;
+  }
+  std::string missing;
+  sandbox_job job{sandbox_for(dir("-verify"), false, missing), {"/bin/sh", "-c", state_.spec.verify_command}, {}, {},
+                  std::chrono::seconds(state_.spec.budgets.max_seconds)};
+  say("verifying in a fresh sandbox: " + state_.spec.verify_command);
+  std::string tail;
+  sandbox_callbacks cb;
+  cb.on_output = [&](output_stream, const std::string& text) {
+    tail = tail_of(tail + text, opts_.verify_tail_bytes);
+    return true;
+  };
+  auto run = host_.run_sandbox(ports_.sandboxes, std::move(job), cb);
+  if (run.cancelled || host_.cancel_pending()) {
+    terminate();
+    return false;
+  }
+  auto& o = run.outcome;
+  verified_ = o.ran && o.status.exit_code == 0;
+  int code = o.ran ? o.status.exit_code : -1;
+  if (!o.ran)
+    tail = o.failure.detail;
+  if (!step(domain::record_verification{verified_, code, tail, now()}))
+    return false;
+  say(std::string{"verification "} + (verified_ ? "passed" : "failed") + " (exit " + std::to_string(code) + ")");
+  if (!verified_ && !state_.spec.open_pr_on_failed_verification) {
+    fail(failure_reason::verification_failed, "the verify command exited with status " + std::to_string(code));
+    return false;
+  }
+  return true;
+}
+
+bool task_run::publish() {
+  if (changes_.files.empty()) {
+    say("no files changed: no pull request");
+    return true;
+  }
+  std::optional<domain::task_pull_request> parent_pr;
+  if (state_.parent) {
+    auto parent = host_.load(state_.parent->str());
+    if (parent && parent->pr)
+      parent_pr = parent->pr;
+  }
+  pull_request_spec pr;
+  pr.repo = read_model::code_host_repo(state_.spec.repo);
+  pr.base_branch = state_.spec.base_ref;
+  pr.head_branch = parent_pr ? parent_pr->branch : "aetherium/task-" + id_;
+  pr.title = "Aetherium: " + first_line(state_.spec.prompt, 72);
+  std::string verification = state_.spec.verify_command.empty()
+                               ? "not requested"
+                               : std::string{verified_ ? "passed" : "FAILED"} + " (`" + state_.spec.verify_command + "`)";
+  pr.body = "Task: " + id_ + (state_.parent ? "\nFollows up: " + state_.parent->str() : "") + "\n\nPrompt:\n> "
+            + first_line(state_.spec.prompt, 500) + "\n\nVerification: " + verification + "\n";
+  pr.commit_message = pr.title + "\n\nTask: " + id_ + "\n";
+  auto ref = parent_pr ? ports_.code_host->update_pull_request(pr, parent_pr->number, changes_)
+                       : ports_.code_host->open_pull_request(pr, changes_);
+  if (!ref) {
+    fail(failure_reason::code_host_error, ref.err().detail);
+    return false;
+  }
+  say(std::string{parent_pr ? "pull request updated: " : "pull request opened: "} + ref->url);
+  return step(domain::record_pull_request{parent_pr.has_value(),
+                                          {ref->url, ref->number, ref->head_branch, ref->head_commit}, now()});
+}
+
+void run_task(run_host& host, const execution_ports& ports, const execution_options& options, const node_id& node,
+              const std::string& id, run_mode mode) {
+  task_run{host, ports, options, id}.run(node, mode);
+}
+
+} // namespace aetherium::actors

@@ -1,0 +1,58 @@
+#pragma once
+
+// The steps of one task run, written against a small host interface so they read as one
+// sequence and can be driven without an actor system in tests. No CAF here.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "actors/sandbox_supervisor.hpp"
+#include "actors/task_runner.hpp"
+#include "events/domain/task.hpp"
+#include "events/event.hpp"
+#include "events/scheduling/scheduler.hpp"
+
+namespace aetherium::actors {
+
+/// What a run is told while its sandbox lives. Returning false stops the sandbox.
+struct sandbox_callbacks {
+  std::function<bool(output_stream, const std::string&)> on_output;
+  std::function<bool(const std::string& sandbox_id)> on_provisioned;
+};
+
+/// How a supervised sandbox ended.
+struct sandbox_run {
+  sandbox_outcome outcome;
+  bool cancelled = false; ///< A cancel for the task arrived while it ran.
+};
+
+/// What the steps need from their surroundings (the runner actor, or a test).
+class run_host {
+public:
+  virtual ~run_host() = default;
+  /// The task as its actor holds it. Errors: unavailable.
+  virtual result<domain::task_state> load(const std::string& id) = 0;
+  /// Sends a command to the task's actor; the state after it, or why it was refused. The
+  /// state is also kept for last_state(), refused or not.
+  virtual result<domain::task_state> command(const std::string& id, domain::task_command cmd,
+                                             const event_metadata& md) = 0;
+  virtual const domain::task_state& last_state() const = 0;
+  /// Asks the scheduler for a node. Errors as scheduler_core::place.
+  virtual result<node_id> place(const scheduling::placement_request& request) = 0;
+  /// Gives the task's placement back.
+  virtual void release(const std::string& id) = 0;
+  /// Runs one job in a fresh, supervised sandbox and waits for it to end.
+  virtual sandbox_run run_sandbox(std::shared_ptr<sandbox_runtime> rt, sandbox_job job, sandbox_callbacks cb) = 0;
+  /// True once a cancel of the task has arrived.
+  virtual bool cancel_pending() = 0;
+};
+
+/// Whether the run starts a task or finds one a previous process left behind.
+enum class run_mode { fresh, recover };
+
+/// Runs task `id` to a terminal event (see spawn_task_dispatcher).
+void run_task(run_host& host, const execution_ports& ports, const execution_options& options, const node_id& node,
+              const std::string& id, run_mode mode);
+
+} // namespace aetherium::actors

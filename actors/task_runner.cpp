@@ -1,0 +1,168 @@
+#include "actors/task_runner.hpp"
+
+#include <unordered_map>
+
+#include <caf/all.hpp>
+
+#include "actors/domain_messages.hpp"
+#include "actors/projector.hpp"
+#include "actors/sandbox_supervisor.hpp"
+#include "actors/scheduling/scheduling_messages.hpp"
+#include "actors/task_run_steps.hpp"
+#include "events/read_model/task_board.hpp"
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::actors::projection_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::actors::sandbox_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::actors::sandbox_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::output_stream)
+
+namespace aetherium::actors {
+
+namespace {
+
+/// The blocking side of one task: talks to the task's actor, the scheduler and the sandbox
+/// supervisor, and calls the blocking ports directly (it has its own thread).
+class runner : public run_host {
+public:
+  runner(caf::blocking_actor* self, caf::actor tasks, caf::actor scheduler, node_id node)
+    : self_(self), tasks_(std::move(tasks)), scheduler_(std::move(scheduler)), node_(std::move(node)) {}
+
+  result<domain::task_state> load(const std::string& id) override {
+    result<domain::task_state> out = make_error(errc::unavailable, "no answer");
+    self_->request(tasks_, caf::infinite, get_atom::value, id)
+      .receive([&](task_reply& r) { out = std::move(r.state); },
+               [&](caf::error& e) { out = make_error(errc::unavailable, caf::to_string(e)); });
+    return out;
+  }
+
+  result<domain::task_state> command(const std::string& id, domain::task_command cmd,
+                                     const event_metadata& md) override {
+    command_context ctx{md};
+    result<domain::task_state> out = make_error(errc::unavailable, "no answer");
+    self_->request(tasks_, caf::infinite, command_atom::value, id, std::move(cmd), std::move(ctx))
+      .receive(
+        [&](task_reply& r) {
+          if (r.events)
+            out = std::move(r.state);
+          else
+            out = r.events.err();
+          last_state_ = std::move(r.state);
+        },
+        [&](caf::error& e) { out = make_error(errc::unavailable, caf::to_string(e)); });
+    return out;
+  }
+
+  const domain::task_state& last_state() const override { return last_state_; }
+
+  result<node_id> place(const scheduling::placement_request& request) override {
+    result<node_id> out = make_error(errc::unavailable, "no answer");
+    self_->request(scheduler_, caf::infinite, place_atom::value, request)
+      .receive([&](placement_outcome& o) { out = std::move(o); },
+               [&](caf::error& e) { out = make_error(errc::unavailable, caf::to_string(e)); });
+    return out;
+  }
+
+  void release(const std::string& id) override {
+    caf::anon_send(scheduler_, release_atom::value, id);
+  }
+
+  sandbox_run run_sandbox(std::shared_ptr<sandbox_runtime> rt, sandbox_job job, sandbox_callbacks cb) override {
+    sandbox_run run;
+    auto sup = spawn_sandbox_supervisor(self_->system(), std::move(rt), caf::actor_cast<caf::actor>(self_),
+                                        std::move(job));
+    bool finished = false;
+    std::string provisioned;
+    while (!finished) {
+      self_->receive(
+        [&](sandbox_atom, const std::string& sandbox_id) { provisioned = sandbox_id; },
+        [&](log_atom, output_stream s, const std::string& text) {
+          if (cb.on_output && !cb.on_output(s, text))
+            self_->send(sup, cancel_atom::value);
+        },
+        [&](sandbox_atom, sandbox_outcome& o) {
+          run.outcome = std::move(o);
+          finished = true;
+        },
+        [&](cancel_atom) {
+          run.cancelled = true;
+          self_->send(sup, cancel_atom::value);
+        });
+      if (!provisioned.empty()) {
+        // Outside the handler: recording it talks to the task's actor.
+        if (cb.on_provisioned && !cb.on_provisioned(provisioned))
+          self_->send(sup, cancel_atom::value);
+        provisioned.clear();
+      }
+    }
+    return run;
+  }
+
+  bool cancel_pending() override {
+    // A cancel that arrived while a blocking step ran waits in the mailbox.
+    if (!cancelled_)
+      self_->receive([&](cancel_atom) { cancelled_ = true; }, caf::after(std::chrono::seconds(0)) >> [] {});
+    return cancelled_;
+  }
+
+private:
+  caf::blocking_actor* self_;
+  caf::actor tasks_;
+  caf::actor scheduler_;
+  node_id node_;
+  domain::task_state last_state_;
+  bool cancelled_ = false;
+};
+
+struct dispatcher_state {
+  std::unordered_map<std::string, caf::actor> runners;
+  std::unordered_map<caf::actor_addr, std::string> ids;
+};
+
+caf::behavior dispatcher(caf::stateful_actor<dispatcher_state>* self, caf::actor tasks, caf::actor board,
+                         caf::actor scheduler, node_id node, execution_ports ports, execution_options options) {
+  auto start = [=](const std::string& id, run_mode mode) {
+    if (self->state.runners.count(id))
+      return;
+    auto r = self->spawn<caf::detached + caf::monitored>([=](caf::blocking_actor* me) {
+      runner host{me, tasks, scheduler, node};
+      run_task(host, ports, options, node, id, mode);
+    });
+    self->state.runners.emplace(id, r);
+    self->state.ids.emplace(r.address(), id);
+  };
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto it = self->state.ids.find(msg.source);
+    if (it == self->state.ids.end())
+      return;
+    self->state.runners.erase(it->second);
+    self->state.ids.erase(it);
+  });
+  return {
+    [start](run_atom, const std::string& id) { start(id, run_mode::fresh); },
+    [self](cancel_atom, const std::string& id) {
+      auto it = self->state.runners.find(id);
+      if (it != self->state.runners.end())
+        self->send(it->second, cancel_atom::value);
+    },
+    [self, board, start](tick_atom) {
+      auto me = caf::actor_cast<caf::actor>(self);
+      caf::anon_send(board, get_atom::value, projection_query{[me](const projection& p) {
+        auto ids = static_cast<const read_model::task_board&>(p).live_task_ids();
+        for (auto& id : ids)
+          caf::anon_send(me, tick_atom::value, id.str());
+      }});
+    },
+    [start](tick_atom, const std::string& id) { start(id, run_mode::recover); },
+    [self](get_atom) { return self->state.runners.size(); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_task_dispatcher(caf::actor_system& sys, caf::actor tasks, caf::actor board, caf::actor scheduler,
+                                 node_id node, execution_ports ports, execution_options options) {
+  return sys.spawn(dispatcher, std::move(tasks), std::move(board), std::move(scheduler), std::move(node),
+                   std::move(ports), std::move(options));
+}
+
+} // namespace aetherium::actors

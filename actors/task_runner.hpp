@@ -1,0 +1,70 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "events/agents.hpp"
+#include "events/blob_store.hpp"
+#include "events/clock.hpp"
+#include "events/code_host.hpp"
+#include "events/ids.hpp"
+#include "events/result.hpp"
+#include "events/sandbox_runtime.hpp"
+#include "events/task_log.hpp"
+#include "events/workspace.hpp"
+
+namespace aetherium::actors {
+
+/// Reads a secret's value for a tenant. Errors: not_found. May block (runs on a runner's thread).
+using secret_lookup = std::function<result<std::string>(const tenant_id& tenant, const std::string& name)>;
+
+/// The ports a task run uses.
+struct execution_ports {
+  std::shared_ptr<sandbox_runtime> sandboxes;
+  std::shared_ptr<workspace_provider> workspaces;
+  std::shared_ptr<aetherium::code_host> code_host;
+  std::shared_ptr<blob_store> blobs;
+  std::shared_ptr<task_log> logs;
+  std::shared_ptr<clock> time;
+  secret_lookup secrets;
+};
+
+/// How tasks run on this node.
+struct execution_options {
+  std::string workspace_root;            ///< Absolute; one directory per task under it.
+  std::string rootfs;                    ///< Absolute path of the sandbox image (unpacked rootfs).
+  std::map<std::string, agent_template> agents = default_agent_templates();
+  std::uint32_t sandbox_uid = 65534;
+  std::uint32_t sandbox_gid = 65534;
+  std::size_t verify_tail_bytes = 4096;  ///< Output of the verify command kept in its event.
+  std::size_t summary_bytes = 2048;      ///< Last output of the agent kept as its summary.
+  bool keep_workspaces = false;          ///< Leave workspaces on disk after the task (debugging).
+};
+
+/// Spawns the dispatcher: it runs each task through its life, one runner per task.
+///
+/// A runner is a detached actor (it blocks on git, the code host and the sandbox): it
+/// places the task with `scheduler`, checks out the workspace, runs the agent in a fresh
+/// sandbox under a supervisor (deadline, log and changed-bytes budgets, cancel), collects
+/// the diff into the blob store, runs the verify command in a second fresh sandbox on a
+/// fresh checkout with the change applied, opens or updates the pull request, and
+/// completes the task; every step is a command to the task's actor, so every step is an
+/// event. Any failure ends the task `failed` with its reason; a cancel ends it `terminated`.
+///
+/// Messages:
+/// - (run_atom, std::string task_id): run it, unless a runner already has it.
+/// - (cancel_atom, std::string task_id): stop its sandbox; the runner records terminated.
+/// - (tick_atom): reconcile once, after a restart. Tasks still requested are run; tasks
+///   that were past requested when the previous process died are failed with reason
+///   control_plane_restart (their sandboxes were reaped when the sandbox runtime started,
+///   and a half-run agent cannot be resumed safely), or terminated when a cancel was asked.
+/// - (get_atom) -> std::size_t: runners alive.
+caf::actor spawn_task_dispatcher(caf::actor_system& sys, caf::actor tasks, caf::actor board, caf::actor scheduler,
+                                 node_id node, execution_ports ports, execution_options options);
+
+} // namespace aetherium::actors

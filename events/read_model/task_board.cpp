@@ -1,0 +1,207 @@
+#include "events/read_model/task_board.hpp"
+
+#include <algorithm>
+
+#include "events/api/validation.hpp"
+#include "events/read_model/task_requests.hpp"
+
+namespace aetherium::read_model {
+
+namespace {
+
+bool has_prefix(const std::string& s, const char* prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
+
+api::task_status to_api(domain::task_status s) {
+  // Both enums list the lifecycle in the same order (DESIGN.md, Domain).
+  return static_cast<api::task_status>(static_cast<int>(s));
+}
+
+} // namespace
+
+task_board::task_board(std::shared_ptr<const domain::task_codec> tasks,
+                       std::shared_ptr<const domain::project_codec> projects)
+  : task_codec_(std::move(tasks)), project_codec_(std::move(projects)) {}
+
+void task_board::apply(const recorded_event& e) {
+  auto& stream = e.stream.str();
+  if (has_prefix(stream, "task-"))
+    apply_task(e);
+  else if (has_prefix(stream, "project-"))
+    apply_project(e);
+  else
+    return; // keys, nodes and other streams are not part of the audit feed of tenants
+  stream_index_[stream].push_back(static_cast<std::int64_t>(audit_.size()));
+  audit_.push_back({api::event_view{e.position, stream, e.stream_version, e.type, e.schema_version, e.payload,
+                                    e.recorded_at_us},
+                    e.metadata.tenant});
+}
+
+void task_board::apply_task(const recorded_event& e) {
+  auto decoded = task_codec_->decode(e);
+  if (!decoded) {
+    ++corrupt_;
+    last_corruption_ = decoded.err().detail;
+    return;
+  }
+  auto id = e.stream.str().substr(5);
+  auto& entry = tasks_[id];
+  if (std::holds_alternative<domain::task_requested>(*decoded)) {
+    entry.requested_at = e.position;
+    tasks_by_position_[e.position] = id;
+  }
+  entry.state = domain::task::evolve(std::move(entry.state), *decoded);
+  entry.version = e.stream_version;
+  if (auto* pr = std::get_if<domain::task_pr_recorded>(&*decoded))
+    pull_requests_[{code_host_repo(entry.state.spec.repo), pr->pr.number}] = id;
+}
+
+const task_entry* task_board::find_by_pull_request(const std::string& repo, std::int64_t number) const {
+  auto it = pull_requests_.find({repo, number});
+  return it == pull_requests_.end() ? nullptr : find_task(task_id{it->second});
+}
+
+void task_board::apply_project(const recorded_event& e) {
+  auto decoded = project_codec_->decode(e);
+  if (!decoded) {
+    ++corrupt_;
+    last_corruption_ = decoded.err().detail;
+    return;
+  }
+  auto id = e.stream.str().substr(8);
+  projects_[id] = domain::project::evolve(std::move(projects_[id]), *decoded);
+}
+
+const task_entry* task_board::find_task(const task_id& id) const {
+  auto it = tasks_.find(id.str());
+  return it == tasks_.end() || !it->second.state.exists ? nullptr : &it->second;
+}
+
+const task_entry* task_board::find_task(const tenant_id& tenant, const task_id& id) const {
+  auto* t = find_task(id);
+  return t && t->state.tenant == tenant ? t : nullptr;
+}
+
+const domain::project_state* task_board::find_project(const tenant_id& tenant, const project_id& id) const {
+  auto it = projects_.find(id.str());
+  if (it == projects_.end() || !it->second.exists || it->second.fields.tenant != tenant)
+    return nullptr;
+  return &it->second;
+}
+
+result<api::task_page> task_board::list_tasks(const tenant_id& tenant, const api::task_filter& f) const {
+  if (f.limit == 0 || f.limit > api::limits::page_size)
+    return make_error(errc::invalid_argument, "limit must be 1 to 500", "limit");
+  std::int64_t before = INT64_MAX;
+  if (!f.cursor.empty()) {
+    if (f.cursor.size() > 18 || !std::all_of(f.cursor.begin(), f.cursor.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return make_error(errc::invalid_argument, "the cursor is not one this server handed out", "cursor");
+    before = std::stoll(f.cursor);
+  }
+  api::task_page page;
+  for (auto it = tasks_by_position_.lower_bound(before); it != tasks_by_position_.begin();) {
+    --it;
+    auto& t = tasks_.at(it->second);
+    if (t.state.tenant != tenant || (f.project && t.state.project != *f.project)
+        || (f.status && to_api(t.state.status) != *f.status))
+      continue;
+    if (page.tasks.size() == f.limit) {
+      page.next_cursor = std::to_string(tasks_.at(page.tasks.back().id.str()).requested_at);
+      break;
+    }
+    page.tasks.push_back(to_view(t));
+  }
+  return page;
+}
+
+std::vector<api::event_view> task_board::stream_events(const std::string& stream) const {
+  std::vector<api::event_view> out;
+  auto it = stream_index_.find(stream);
+  if (it != stream_index_.end())
+    for (auto i : it->second)
+      out.push_back(audit_[static_cast<std::size_t>(i)].view);
+  return out;
+}
+
+result<api::event_page> task_board::events_after(const tenant_id& tenant, std::int64_t after,
+                                                 std::size_t limit) const {
+  if (after < 0)
+    return make_error(errc::invalid_argument, "after must not be negative", "after");
+  if (limit == 0 || limit > api::limits::events_page_size)
+    return make_error(errc::invalid_argument, "limit must be 1 to 1000", "limit");
+  api::event_page page;
+  page.next_after = after;
+  auto first = std::upper_bound(audit_.begin(), audit_.end(), after,
+                                [](std::int64_t p, const audit_entry& e) { return p < e.view.position; });
+  for (auto it = first; it != audit_.end() && page.events.size() < limit; ++it) {
+    page.next_after = it->view.position;
+    if (it->tenant == tenant.str())
+      page.events.push_back(it->view);
+  }
+  return page;
+}
+
+std::size_t task_board::live_tasks(const tenant_id& tenant) const {
+  return static_cast<std::size_t>(std::count_if(tasks_.begin(), tasks_.end(), [&](auto& t) {
+    return t.second.state.tenant == tenant && !domain::is_terminal(t.second.state.status);
+  }));
+}
+
+std::vector<task_id> task_board::all_task_ids() const {
+  std::vector<task_id> out;
+  for (auto& [position, id] : tasks_by_position_)
+    out.emplace_back(id);
+  return out;
+}
+
+std::vector<task_id> task_board::live_task_ids() const {
+  std::vector<task_id> out;
+  for (auto& [position, id] : tasks_by_position_)
+    if (!domain::is_terminal(tasks_.at(id).state.status))
+      out.emplace_back(id);
+  return out;
+}
+
+api::task_view to_view(const task_entry& entry) {
+  auto& s = entry.state;
+  api::task_view v;
+  v.id = s.id;
+  v.project = s.project;
+  v.tenant = s.tenant;
+  v.status = to_api(s.status);
+  v.agent_type = s.spec.agent_type;
+  v.prompt = s.spec.prompt;
+  v.repo = s.spec.repo;
+  v.base_ref = s.spec.base_ref;
+  v.runtime = s.spec.runtime;
+  v.limits = {s.spec.limits.memory_bytes, s.spec.limits.pids, s.spec.limits.cpu_millis, s.spec.limits.disk_bytes};
+  v.budgets.max_seconds = s.spec.budgets.max_seconds;
+  v.network.kind = s.spec.allowed_hosts.empty() ? api::network_access::mode::none
+                                                : api::network_access::mode::allow_list;
+  v.network.allowed_hosts = s.spec.allowed_hosts;
+  v.secrets = s.spec.secrets;
+  v.verify_command = s.spec.verify_command;
+  v.parent = s.parent;
+  if (s.failure)
+    v.failure_reason = domain::to_string(*s.failure);
+  v.node = s.node.str();
+  v.created_at_us = s.created_at_us;
+  v.updated_at_us = s.updated_at_us;
+  v.started_at_us = s.started_at_us;
+  v.finished_at_us = s.finished_at_us;
+  if (s.output)
+    v.diff = api::diff_summary{s.output->files_changed, s.output->insertions, s.output->deletions,
+                               s.output->summary};
+  if (s.pr)
+    v.pr_url = s.pr->url;
+  v.version = entry.version;
+  return v;
+}
+
+api::project_view to_view(const domain::project_state& p) {
+  auto& f = p.fields;
+  return api::project_view{f.id, f.tenant, f.name, f.repo, f.default_base_ref, f.verify_command, f.at_us};
+}
+
+} // namespace aetherium::read_model

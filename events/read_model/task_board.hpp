@@ -1,0 +1,86 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "events/api/api_types.hpp"
+#include "events/domain/codec.hpp"
+#include "events/projection.hpp"
+#include "events/result.hpp"
+
+namespace aetherium::read_model {
+
+/// One task as the board holds it: the aggregate's state folded by the same `evolve` the
+/// task actor uses, plus where it sits in the log.
+struct task_entry {
+  domain::task_state state;
+  std::int64_t version = 0;      ///< Version of the task's stream folded in.
+  std::int64_t requested_at = 0; ///< Position of task.requested: the list order and cursor.
+};
+
+/// The read model behind the HTTP API: projects, tasks and the audit trail, folded from
+/// the log. A pure fold: it never fails and never does I/O. An event it cannot decode is
+/// counted (see corrupt_events) and skipped, so one bad row cannot stop the API; replay
+/// reports it (aetherium replay --verify).
+class task_board : public projection {
+public:
+  task_board(std::shared_ptr<const domain::task_codec> tasks, std::shared_ptr<const domain::project_codec> projects);
+
+  void apply(const recorded_event& event) override;
+
+  /// The task, when it exists in `tenant` (another tenant's task is absent, like a missing one).
+  const task_entry* find_task(const tenant_id& tenant, const task_id& id) const;
+  /// The task in any tenant: for the execution plane, never for callers.
+  const task_entry* find_task(const task_id& id) const;
+  const domain::project_state* find_project(const tenant_id& tenant, const project_id& id) const;
+
+  /// Tasks of `tenant` matching `filter`, newest first. Errors: invalid_argument (limit,
+  /// or a cursor this board did not hand out).
+  result<api::task_page> list_tasks(const tenant_id& tenant, const api::task_filter& filter) const;
+  /// Every event of `stream`, in version order.
+  std::vector<api::event_view> stream_events(const std::string& stream) const;
+  /// Events of `tenant` after `after`. Errors: invalid_argument (negative after, bad limit).
+  result<api::event_page> events_after(const tenant_id& tenant, std::int64_t after, std::size_t limit) const;
+  /// Tasks of `tenant` that are not terminal.
+  std::size_t live_tasks(const tenant_id& tenant) const;
+  /// Every task, oldest first.
+  std::vector<task_id> all_task_ids() const;
+  /// Every task that is not terminal, oldest first: what a restarted control plane reconciles.
+  std::vector<task_id> live_task_ids() const;
+  /// The newest task that opened or updated pull request `number` of `repo` (as
+  /// code_host_repo names it): the parent of a follow-up asked for on that pull request.
+  const task_entry* find_by_pull_request(const std::string& repo, std::int64_t number) const;
+  /// Events that could not be decoded so far, with the last reason.
+  std::size_t corrupt_events() const { return corrupt_; }
+  const std::string& last_corruption() const { return last_corruption_; }
+
+private:
+  struct audit_entry {
+    api::event_view view;
+    std::string tenant;
+  };
+  void apply_task(const recorded_event& event);
+  void apply_project(const recorded_event& event);
+
+  std::shared_ptr<const domain::task_codec> task_codec_;
+  std::shared_ptr<const domain::project_codec> project_codec_;
+  std::map<std::string, task_entry> tasks_;
+  std::map<std::int64_t, std::string> tasks_by_position_;
+  std::map<std::string, domain::project_state> projects_;
+  std::map<std::pair<std::string, std::int64_t>, std::string> pull_requests_;
+  std::map<std::string, std::vector<std::int64_t>> stream_index_; ///< stream -> indexes into audit_
+  std::vector<audit_entry> audit_;
+  std::size_t corrupt_ = 0;
+  std::string last_corruption_;
+};
+
+/// The API's view of a task.
+api::task_view to_view(const task_entry& entry);
+/// The API's view of a project.
+api::project_view to_view(const domain::project_state& project);
+
+} // namespace aetherium::read_model

@@ -1,0 +1,200 @@
+// The steps of a task run against in-memory ports and a host that applies the task
+// aggregate directly: which events a run records, for each way it can end.
+#include <gtest/gtest.h>
+
+#include "actors/task_run_steps.hpp"
+#include "events/api/memory_task_log.hpp"
+#include "events/memory_sandbox_runtime.hpp"
+
+using namespace aetherium;
+using namespace aetherium::actors;
+
+namespace {
+
+class fake_host : public run_host {
+public:
+  explicit fake_host(std::shared_ptr<sandbox_runtime> rt) : rt_(std::move(rt)) {}
+
+  result<domain::task_state> load(const std::string&) override { return state; }
+
+  result<domain::task_state> command(const std::string&, domain::task_command cmd, const event_metadata&) override {
+    auto decided = domain::task::decide(state, cmd);
+    if (!decided)
+      return decided.err();
+    for (auto& e : *decided) {
+      types.push_back(domain::type_name(e));
+      state = domain::task::evolve(std::move(state), e);
+    }
+    return state;
+  }
+
+  const domain::task_state& last_state() const override { return state; }
+  result<node_id> place(const scheduling::placement_request&) override { return node_id{"n1"}; }
+  void release(const std::string&) override { ++released; }
+
+  sandbox_run run_sandbox(std::shared_ptr<sandbox_runtime> rt, sandbox_job job, sandbox_callbacks cb) override {
+    sandbox_run run;
+    auto h = rt->provision(job.spec);
+    if (!h) {
+      run.outcome.failure = h.err();
+      return run;
+    }
+    if (cb.on_provisioned)
+      cb.on_provisioned(h->id);
+    exec_request req;
+    req.argv = job.argv;
+    req.deadline = std::chrono::steady_clock::now() + job.timeout;
+    req.on_output = [&](output_stream s, std::string_view text) {
+      if (cb.on_output)
+        cb.on_output(s, std::string{text});
+    };
+    auto st = rt->exec(*h, req);
+    run.outcome.ran = st.ok();
+    if (st)
+      run.outcome.status = *st;
+    rt->destroy(*h);
+    return run;
+  }
+
+  bool cancel_pending() override { return cancelled; }
+
+  domain::task_state state;
+  std::vector<std::string> types;
+  int released = 0;
+  bool cancelled = false;
+
+private:
+  std::shared_ptr<sandbox_runtime> rt_;
+};
+
+class fake_workspaces : public workspace_provider {
+public:
+  result<std::string> checkout(const std::string&, const std::string&, const std::string&) override {
+    return std::string{"c0ffee"};
+  }
+  result<change_set> collect(const std::string&, const std::string& base, std::size_t) override {
+    change_set c{base, {}, {}};
+    if (changed)
+      c = {base, {{"a.txt", file_change::kind::modified, "new\n", false}}, "--- a/a.txt\n+++ b/a.txt\n-old\n+new\n"};
+    return c;
+  }
+  result<void> apply(const std::string&, const change_set&) override { return {}; }
+  bool changed = true;
+};
+
+class fake_code_host : public code_host {
+public:
+  result<pull_request_ref> open_pull_request(const pull_request_spec& spec, const change_set&) override {
+    opened.push_back(spec);
+    return pull_request_ref{1, "local://pull/1", spec.head_branch, "c1"};
+  }
+  result<pull_request_ref> update_pull_request(const pull_request_spec& spec, std::int64_t n, const change_set&) override {
+    opened.push_back(spec);
+    return pull_request_ref{n, "local://pull/1", spec.head_branch, "c2"};
+  }
+  std::vector<pull_request_spec> opened;
+};
+
+class task_run_steps : public ::testing::Test {
+protected:
+  task_run_steps() {
+    ports_ = {rt_, workspaces_, code_host_, make_memory_blob_store(), api::make_memory_task_log(), std::make_shared<manual_clock>(), {}};
+    options_.workspace_root = ::testing::TempDir() + "ws";
+    options_.rootfs = "/nonexistent-rootfs";
+    options_.agents["echo"] = {"echo", {"echo", "working"}, "echo", {}, {}};
+    options_.agents["crash"] = {"crash", {"exit", "3"}, "exit", {}, {}};
+    options_.agents["missing"] = {"missing", {"no-such-cli"}, "no-such-cli", {}, {}};
+  }
+
+  void request(const std::string& agent, const std::string& verify = {}) {
+    domain::task_spec spec;
+    spec.agent_type = agent;
+    spec.prompt = "do it";
+    spec.repo = "/srv/repo.git";
+    spec.base_ref = "main";
+    spec.verify_command = verify;
+    ASSERT_TRUE(host_.command("t1", domain::request_task{task_id{"t1"}, tenant_id{"acme"}, project_id{"p1"}, {}, spec, 1}, {}));
+  }
+
+  std::shared_ptr<sandbox_runtime> rt_ = make_memory_sandbox_runtime();
+  std::shared_ptr<fake_workspaces> workspaces_ = std::make_shared<fake_workspaces>();
+  std::shared_ptr<fake_code_host> code_host_ = std::make_shared<fake_code_host>();
+  fake_host host_{rt_};
+  execution_ports ports_;
+  execution_options options_;
+};
+
+using types = std::vector<std::string>;
+
+TEST_F(task_run_steps, a_successful_agent_run_ends_with_a_pull_request_and_completed) {
+  request("echo");
+  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
+  EXPECT_EQ(host_.types, (types{"task.requested", "task.scheduled", "task.sandbox_provisioned", "task.started",
+                                "task.output_collected", "task.pr_opened", "task.completed"}));
+  ASSERT_EQ(code_host_->opened.size(), 1u);
+  EXPECT_EQ(code_host_->opened[0].head_branch, "aetherium/task-t1");
+  EXPECT_EQ(host_.state.output->insertions, 1u);
+  EXPECT_EQ(host_.state.output->deletions, 1u);
+  EXPECT_EQ(host_.state.output->patch_ref.rfind("sha256:", 0), 0u);
+  auto log = ports_.logs->read(task_id{"t1"}, 0);
+  std::string text;
+  for (auto& c : log)
+    text += c.text;
+  EXPECT_NE(text.find("working"), std::string::npos) << text;
+  EXPECT_EQ(host_.released, 1);
+}
+
+TEST_F(task_run_steps, no_changes_complete_without_a_pull_request) {
+  workspaces_->changed = false;
+  request("echo");
+  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
+  EXPECT_EQ(host_.types.back(), "task.completed");
+  EXPECT_TRUE(code_host_->opened.empty());
+}
+
+TEST_F(task_run_steps, a_crashing_agent_fails_the_task_with_agent_failed) {
+  request("crash");
+  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
+  EXPECT_EQ(host_.types.back(), "task.failed");
+  EXPECT_EQ(host_.state.failure, domain::failure_reason::agent_failed);
+  EXPECT_TRUE(code_host_->opened.empty());
+}
+
+TEST_F(task_run_steps, an_agent_missing_from_the_image_fails_with_agent_missing) {
+  request("missing");
+  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
+  EXPECT_EQ(host_.state.failure, domain::failure_reason::agent_missing);
+}
+
+TEST_F(task_run_steps, a_failed_verification_records_it_and_opens_no_pull_request) {
+  request("echo", "make test"); // the in-memory runtime has no /bin/sh: the check fails
+  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
+  EXPECT_EQ(host_.types, (types{"task.requested", "task.scheduled", "task.sandbox_provisioned", "task.started",
+                                "task.output_collected", "task.verification_failed", "task.failed"}));
+  EXPECT_EQ(host_.state.failure, domain::failure_reason::verification_failed);
+  EXPECT_TRUE(code_host_->opened.empty());
+}
+
+TEST_F(task_run_steps, a_task_found_running_after_a_restart_fails_with_control_plane_restart) {
+  request("echo");
+  ASSERT_TRUE(host_.command("t1", domain::schedule_task{node_id{"n1"}, 2}, {}));
+  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::recover);
+  EXPECT_EQ(host_.types.back(), "task.failed");
+  EXPECT_EQ(host_.state.failure, domain::failure_reason::control_plane_restart);
+}
+
+TEST_F(task_run_steps, a_task_still_requested_after_a_restart_runs_normally) {
+  request("echo");
+  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::recover);
+  EXPECT_EQ(host_.types.back(), "task.completed");
+}
+
+TEST_F(task_run_steps, a_cancel_before_the_run_terminates_the_task) {
+  request("echo");
+  ASSERT_TRUE(host_.command("t1", domain::cancel_task{"someone", 2}, {}));
+  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
+  EXPECT_EQ(host_.types.back(), "task.terminated");
+  EXPECT_TRUE(code_host_->opened.empty());
+}
+
+} // namespace
