@@ -87,7 +87,9 @@ caf::behavior relay_actor(relay_actor_t* self, std::shared_ptr<event_store> stor
   st.saver = self->spawn<caf::detached + caf::linked>(checkpoint_saver, checkpoints, name);
   st.checkpoint = st.saved = st.head = checkpoint;
   start_feed(self);
-  self->attach_functor([feed = st.feed] {
+  // The functor holds the store too: the subscription must stop before the store can go,
+  // and the actor's state (with its reference) is released before attached functors run.
+  self->attach_functor([feed = st.feed, store] {
     if (*feed)
       (*feed)->stop();
   });

@@ -62,6 +62,8 @@ config load_config(const command_line& cmd) {
   setting(cmd, "github-api", "AETHERIUM_GITHUB_API", c.github_api);
   setting(cmd, "github-webhook-secret", "AETHERIUM_GITHUB_WEBHOOK_SECRET", c.github_webhook_secret);
   setting(cmd, "jwt-secret", "AETHERIUM_JWT_SECRET", c.jwt_secret);
+  setting(cmd, "image", "AETHERIUM_IMAGE", c.image);
+  setting(cmd, "max-tasks", "AETHERIUM_MAX_TASKS", c.max_tasks);
   return c;
 }
 

@@ -20,6 +20,8 @@ struct config {
   std::string github_api = "https://api.github.com";
   std::string github_webhook_secret;   ///< Empty: the webhook endpoint answers 503.
   std::string jwt_secret;              ///< Empty: JWTs are refused, API keys only.
+  std::string image;                   ///< Sandbox root filesystem; empty: <data_dir>/images/agent.
+  std::string max_tasks = "4";         ///< Sandboxes the local node runs at once.
 };
 
 /// The command line split into the command words and the --key value options.

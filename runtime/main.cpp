@@ -1,6 +1,10 @@
 #include <iostream>
 
+#include "runtime/admin_commands.hpp"
+#include "runtime/client_commands.hpp"
 #include "runtime/commands.hpp"
+#include "runtime/demo_command.hpp"
+#include "runtime/server.hpp"
 
 namespace aetherium::runtime {
 
@@ -9,15 +13,31 @@ namespace {
 constexpr const char* usage_text = R"(usage: aetherium <command> [options]
 
 commands:
+  server                        the control plane with a local node, serving the HTTP API
+  demo                          start a server and run one task on a sample repository
   migrate up|down|status        apply, revert (one step) or list schema migrations
   events verify                 walk the event log and check its hash chain
+  replay [--verify]             rebuild every projection from position 0 and check it
+  admin create-key --tenant T --role admin|operator|viewer [--name N]
+  admin list-keys --tenant T
+  project create --name N --repo R [--base-ref B] [--verify CMD] | project get ID
+  task create --project P --agent A [--prompt TEXT|--prompt-file F] [--follow] ...
+  task get ID | task list [--project P] [--status S] | task logs ID [-f]
+  task cancel ID | task events ID
 
 settings (flag, or environment variable):
   --database-url URL            AETHERIUM_DATABASE_URL   PostgreSQL conninfo
   --listen HOST:PORT            AETHERIUM_LISTEN         default 127.0.0.1:8080
   --data-dir DIR                AETHERIUM_DATA_DIR       default ./.aetherium
   --runtime crun|runc|runsc     AETHERIUM_RUNTIME        default crun
+  --image DIR                   AETHERIUM_IMAGE          sandbox root filesystem
+  --max-tasks N                 AETHERIUM_MAX_TASKS      sandboxes at once, default 4
   --kafka-brokers LIST          AETHERIUM_KAFKA_BROKERS  empty: relay off
+  --github-token T              AETHERIUM_GITHUB_TOKEN   empty: local git code host
+  --github-api URL              AETHERIUM_GITHUB_API     default https://api.github.com
+  --github-webhook-secret S     AETHERIUM_GITHUB_WEBHOOK_SECRET  empty: webhooks 503
+  --jwt-secret S                AETHERIUM_JWT_SECRET     empty: API keys only
+  --server URL, --token KEY     AETHERIUM_SERVER, AETHERIUM_TOKEN  for client commands
 
 exit codes: 0 ok, 1 failure of the thing asked for, 2 usage error
 )";
@@ -44,9 +64,21 @@ int main(int argc, char** argv) {
   }
   auto cfg = load_config(*cmd);
   auto& verb = cmd->words[0];
+  if (verb == "server")
+    return run_server(*cmd, cfg);
+  if (verb == "demo")
+    return run_demo(*cmd, cfg);
   if (verb == "migrate")
     return run_migrate(*cmd, cfg);
   if (verb == "events")
     return run_events(*cmd, cfg);
+  if (verb == "replay")
+    return run_replay(*cmd, cfg);
+  if (verb == "admin")
+    return run_admin(*cmd, cfg);
+  if (verb == "project")
+    return run_project(*cmd, cfg);
+  if (verb == "task")
+    return run_task(*cmd, cfg);
   return usage_error("unknown command '" + verb + "'");
 }

@@ -1,0 +1,17 @@
+#pragma once
+
+#include "runtime/config.hpp"
+
+namespace aetherium::runtime {
+
+/// `aetherium admin create-key --tenant T --role admin|operator|viewer [--name N] [--json]`
+/// and `aetherium admin list-keys --tenant T [--json]`.
+///
+/// Both work on the event log directly (migrating the schema up first), so the first
+/// admin key of a tenant exists before any server runs: no unauthenticated endpoint makes
+/// one. create-key prints the key once; only its SHA-256 is stored. list-keys prints ids,
+/// roles, names and revocation, never hashes. Exit codes: 0 done, 1 failure (the reason on
+/// stderr as "aetherium: <errc>: <detail>"), 2 usage error.
+int run_admin(const command_line& cmd, const config& cfg);
+
+} // namespace aetherium::runtime

@@ -1,0 +1,312 @@
+// The composition root: every port gets its adapter here, and nowhere else.
+#include "runtime/server.hpp"
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include <caf/all.hpp>
+
+#include "actors/actor_system_config.hpp"
+#include "actors/control_plane.hpp"
+#include "actors/domain_actors.hpp"
+#include "actors/journal.hpp"
+#include "actors/messages.hpp"
+#include "actors/projector.hpp"
+#include "actors/relay.hpp"
+#include "actors/scheduling/scheduler_actor.hpp"
+#include "actors/scheduling/scheduling_messages.hpp"
+#include "actors/task_runner.hpp"
+#include "adapters/git/git_adapters.hpp"
+#include "adapters/github/github_adapters.hpp"
+#include "adapters/http/auth/authenticator.hpp"
+#include "adapters/http/http_server.hpp"
+#include "adapters/http/metrics/prometheus_registry.hpp"
+#include "adapters/json/event_log_api_key_store.hpp"
+#include "adapters/json/json_domain_codec.hpp"
+#include "adapters/kafka/kafka_event_publisher.hpp"
+#include "adapters/logs/file_task_log.hpp"
+#include "adapters/postgres/migrations.hpp"
+#include "adapters/postgres/postgres_blob_store.hpp"
+#include "adapters/postgres/postgres_event_store.hpp"
+#include "adapters/sandbox/oci_sandbox_runtime.hpp"
+#include "events/read_model/task_board.hpp"
+#include "runtime/commands.hpp"
+
+namespace aetherium::runtime {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const node_id local_node{"local"};
+
+result<std::pair<std::string, std::uint16_t>> split_listen(const std::string& listen) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos)
+    return make_error(errc::invalid_argument, "listen address must be HOST:PORT, not " + listen, "listen");
+  int port = std::atoi(listen.c_str() + colon + 1);
+  if (port < 0 || port > 65535 || listen.substr(colon + 1).empty())
+    return make_error(errc::invalid_argument, "bad port in " + listen, "listen");
+  return std::make_pair(listen.substr(0, colon), static_cast<std::uint16_t>(port));
+}
+
+/// Secrets are files under <data>/secrets/<tenant>/<name>, readable by root only.
+actors::secret_lookup file_secrets(std::string dir) {
+  return [dir](const tenant_id& tenant, const std::string& name) -> result<std::string> {
+    std::ifstream in{dir + "/" + tenant.str() + "/" + name, std::ios::binary};
+    if (!in)
+      return make_error(errc::not_found, "no secret " + name);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+}
+
+struct system_config : caf::actor_system_config {
+  system_config() {
+    set("scheduler.max-threads", actors::default_scheduler_threads());
+    set("logger.console", caf::atom("none"));
+    set("logger.file-verbosity", caf::atom("quiet"));
+  }
+};
+
+class running_server : public server {
+public:
+  ~running_server() override { stop(); }
+
+  std::uint16_t port() const override { return http_->port(); }
+
+  result<std::string> issue_key(const tenant_id& tenant, api::role role, const std::string& name) override {
+    auto key = auth_->create_key(tenant, role, name);
+    if (!key)
+      return key.err();
+    return key->key;
+  }
+
+  void stop() override {
+    if (stopped_)
+      return;
+    stopped_ = true;
+    if (http_)
+      http_->stop();
+    if (sys_) {
+      for (auto& a : {heartbeat_, relay_, dispatcher_, board_, tasks_, projects_, scheduler_, journal_})
+        if (a)
+          caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    }
+  }
+
+  result<void> start(const config& cfg);
+
+private:
+  result<void> open_ports(const config& cfg);
+  result<void> start_actors(const config& cfg);
+  result<void> catch_up();
+  result<void> start_http(const config& cfg);
+  std::shared_ptr<api::webhook_sink> webhooks(const config& cfg);
+
+  std::shared_ptr<clock> time_ = make_system_clock();
+  std::shared_ptr<id_generator> ids_ = make_random_id_generator();
+  std::shared_ptr<event_store> store_;
+  std::shared_ptr<blob_store> blobs_;
+  std::shared_ptr<sandbox_runtime> sandboxes_;
+  std::shared_ptr<code_host> code_host_;
+  std::shared_ptr<task_log> logs_;
+  std::shared_ptr<http::authenticator> auth_;
+  std::shared_ptr<actors::task_control_plane> control_;
+  system_config caf_cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  caf::actor journal_, tasks_, projects_, board_, scheduler_, dispatcher_, relay_, heartbeat_;
+  std::unique_ptr<http::http_server> http_;
+  bool stopped_ = false;
+};
+
+result<void> running_server::open_ports(const config& cfg) {
+  if (cfg.database_url.empty())
+    return make_error(errc::invalid_argument, "no database: set --database-url or AETHERIUM_DATABASE_URL", "database-url");
+  if (auto m = postgres::migrate_up(cfg.database_url); !m)
+    return m.err();
+  auto store = make_postgres_event_store(cfg.database_url);
+  if (!store)
+    return store.err();
+  store_ = *store;
+  auto blobs = make_postgres_blob_store(cfg.database_url);
+  if (!blobs)
+    return blobs.err();
+  blobs_ = *blobs;
+  auto data = fs::absolute(cfg.data_dir).string();
+  oci_sandbox_options sandbox;
+  sandbox.state_dir = data + "/sandboxes";
+  auto rt = make_oci_sandbox_runtime(sandbox);
+  if (!rt)
+    return rt.err();
+  sandboxes_ = std::move(*rt);
+  if (cfg.github_token.empty()) {
+    code_host_ = make_local_git_code_host(data + "/scratch");
+  } else {
+    github_options gh;
+    gh.token = cfg.github_token;
+    gh.api_base = cfg.github_api;
+    code_host_ = make_github_code_host(gh);
+  }
+  logs_ = make_file_task_log(data + "/logs");
+  http::auth_options auth;
+  auth.jwt_secret = cfg.jwt_secret;
+  auth_ = http::make_authenticator(auth, make_event_log_api_key_store(store_, time_, ids_), time_, ids_);
+  return {};
+}
+
+result<void> running_server::start_actors(const config& cfg) {
+  sys_ = std::make_unique<caf::actor_system>(caf_cfg_);
+  auto& sys = *sys_;
+  journal_ = actors::spawn_journal(sys, store_);
+  tasks_ = actors::spawn_task_registry(sys, journal_, ids_, make_json_task_codec());
+  projects_ = actors::spawn_project_registry(sys, journal_, ids_, make_json_project_codec());
+  board_ = actors::spawn_projector(sys, store_, std::make_unique<read_model::task_board>(make_json_task_codec(),
+                                                                                           make_json_project_codec()));
+  actors::scheduler_options sched;
+  sched.clock = time_;
+  scheduler_ = actors::spawn_scheduler(sys, sched);
+  auto slots = static_cast<std::uint32_t>(std::max(1, std::atoi(cfg.max_tasks.c_str())));
+  scheduling::node_registration node{local_node,
+                                     {static_cast<std::uint32_t>(std::thread::hardware_concurrency() * 1000 * slots),
+                                      64ull << 30, slots},
+                                     {"crun", "runc", "runsc"},
+                                     cfg.listen};
+  caf::anon_send(scheduler_, actors::register_atom::value, node);
+  auto scheduler = scheduler_;
+  heartbeat_ = sys.spawn([scheduler](caf::event_based_actor* self) -> caf::behavior {
+    self->delayed_send(self, std::chrono::seconds(3), actors::tick_atom::value);
+    return {[self, scheduler](actors::tick_atom) {
+      caf::anon_send(scheduler, actors::heartbeat_atom::value, local_node.str());
+      self->delayed_send(self, std::chrono::seconds(3), actors::tick_atom::value);
+    }};
+  });
+  auto data = fs::absolute(cfg.data_dir).string();
+  actors::execution_ports ports{sandboxes_, make_git_workspace_provider(), code_host_, blobs_, logs_, time_,
+                                file_secrets(data + "/secrets")};
+  actors::execution_options exec;
+  exec.workspace_root = data + "/workspaces";
+  exec.rootfs = cfg.image.empty() ? data + "/images/agent" : fs::absolute(cfg.image).string();
+  if (!fs::is_directory(exec.rootfs + "/bin"))
+    return make_error(errc::invalid_argument,
+                      "no sandbox image at " + exec.rootfs + " (build one with deploy/images/build-busybox-rootfs.sh "
+                      "or build-agent-rootfs.sh and pass --image DIR)", "image");
+  dispatcher_ = actors::spawn_task_dispatcher(sys, tasks_, board_, scheduler_, local_node, ports, exec);
+  if (!cfg.kafka_brokers.empty()) {
+    auto checkpoints = make_postgres_checkpoint_store(cfg.database_url);
+    if (!checkpoints)
+      return checkpoints.err();
+    auto brokers = cfg.kafka_brokers;
+    relay_ = actors::spawn_relay(sys, store_, *checkpoints, [brokers]() -> std::shared_ptr<event_publisher> {
+      auto p = make_kafka_event_publisher(brokers);
+      return p ? *p : nullptr;
+    });
+    if (!relay_)
+      return make_error(errc::unavailable, "the Kafka relay could not read its checkpoint");
+  }
+  actors::control_plane_parts parts{tasks_, projects_, board_, dispatcher_, scheduler_, logs_, store_, time_, ids_, {}};
+  parts.defaults.runtime = cfg.runtime;
+  control_ = actors::make_actor_control_plane(sys, parts);
+  return {};
+}
+
+/// Waits until the read model has replayed the log up to its head, then reconciles.
+result<void> running_server::catch_up() {
+  auto head = store_->head_position();
+  if (!head)
+    return head.err();
+  caf::scoped_actor self{*sys_};
+  result<void> out;
+  self->request(board_, std::chrono::minutes(10), actors::get_atom::value, *head)
+    .receive([](std::int64_t) {},
+             [&](caf::error& e) { out = make_error(errc::unavailable, "replay did not finish: " + caf::to_string(e)); });
+  if (out)
+    caf::anon_send(dispatcher_, actors::tick_atom::value);
+  return out;
+}
+
+std::shared_ptr<api::webhook_sink> running_server::webhooks(const config& cfg) {
+  if (cfg.github_webhook_secret.empty())
+    return nullptr;
+  github_webhook_options o;
+  o.secret = cfg.github_webhook_secret;
+  auto control = control_;
+  o.on_follow_up = [control](github::follow_up f, std::function<void(result<void>)> done) {
+    control->find_by_pull_request(f.repo, f.pr_number, [control, f, done](result<api::task_view> parent) {
+      if (!parent)
+        return done(parent.err());
+      api::caller who{parent->tenant, "github:" + f.author, api::role::operator_};
+      api::create_task_request r;
+      r.project = parent->project;
+      r.agent_type = parent->agent_type;
+      r.prompt = f.prompt;
+      r.runtime = parent->runtime;
+      r.parent = parent->id;
+      // The comment id keys the request: a redelivered comment finds the same task.
+      control->create_task(who, r, "github-comment-" + std::to_string(f.comment_id),
+                           [done](result<api::task_created> t) { done(t ? result<void>{} : result<void>{t.err()}); });
+    });
+  };
+  o.log = [](const std::string& id, const std::string& message) {
+    std::cerr << R"({"level":"info","msg":"webhook","delivery":")" << id << R"(","detail":")" << message << "\"}\n";
+  };
+  return make_github_webhook_sink(o);
+}
+
+result<void> running_server::start_http(const config& cfg) {
+  auto where = split_listen(cfg.listen);
+  if (!where)
+    return where.err();
+  http::http_server_options o;
+  o.host = where->first;
+  o.port = where->second;
+  o.time = time_;
+  http_ = http::make_http_server(o, control_, auth_, http::make_prometheus_registry(), webhooks(cfg));
+  return http_->start();
+}
+
+result<void> running_server::start(const config& cfg) {
+  for (auto step : {&running_server::open_ports, &running_server::start_actors})
+    if (auto ok = (this->*step)(cfg); !ok)
+      return ok;
+  if (auto ok = catch_up(); !ok)
+    return ok;
+  return start_http(cfg);
+}
+
+volatile std::sig_atomic_t stop_signal = 0;
+
+} // namespace
+
+result<std::unique_ptr<server>> start_server(const config& cfg) {
+  auto s = std::make_unique<running_server>();
+  if (auto ok = s->start(cfg); !ok)
+    return ok.err();
+  return std::unique_ptr<server>{std::move(s)};
+}
+
+int run_server(const command_line&, const config& cfg) {
+  auto s = start_server(cfg);
+  if (!s) {
+    std::cerr << "aetherium: " << to_string(s.err().code) << ": " << s.err().detail << "\n";
+    return s.err().code == errc::invalid_argument ? exit_usage : exit_failure;
+  }
+  std::cout << "aetherium server listening on " << split_listen(cfg.listen)->first << ":" << (*s)->port()
+            << std::endl;
+  std::signal(SIGINT, [](int sig) { stop_signal = sig; });
+  std::signal(SIGTERM, [](int sig) { stop_signal = sig; });
+  while (!stop_signal)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::cout << "aetherium server stopping" << std::endl;
+  (*s)->stop();
+  // Sandboxes still running are reaped, and their tasks reconciled, at the next start:
+  // do not wait for them here.
+  std::_Exit(exit_ok);
+}
+
+} // namespace aetherium::runtime

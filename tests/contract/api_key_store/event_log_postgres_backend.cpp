@@ -1,0 +1,29 @@
+#include <stdexcept>
+
+#include "adapters/json/event_log_api_key_store.hpp"
+#include "adapters/postgres/postgres_event_store.hpp"
+#include "tests/contract/api_key_store/backend.hpp"
+#include "tests/support/pg_test_database.hpp"
+
+namespace aetherium::testing {
+
+namespace {
+
+/// Each open() gets its own connections to the test database, as a new process would.
+struct event_log_postgres_backend : backend {
+  std::shared_ptr<api::api_key_store> open() override {
+    auto log = make_postgres_event_store(db_.url());
+    if (!log)
+      throw std::runtime_error("cannot open the event store: " + log.err().detail);
+    return make_event_log_api_key_store(*log, make_system_clock(), make_random_id_generator());
+  }
+  pg_test_database db_;
+};
+
+} // namespace
+
+std::unique_ptr<backend> make_backend() {
+  return std::make_unique<event_log_postgres_backend>();
+}
+
+} // namespace aetherium::testing

@@ -1,0 +1,232 @@
+// End to end, with real parts only: the aetherium binary, PostgreSQL, crun, git, and
+// (when the test command started one) Kafka. A task goes in through the HTTP API and comes
+// out as a verified commit on a pull-request branch of a local bare repository.
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <openssl/hmac.h>
+
+#include "tests/integration/e2e/server_process.hpp"
+#include "tests/support/pg_test_database.hpp"
+
+using namespace aetherium;
+using namespace aetherium::testing;
+using json = nlohmann::json;
+
+namespace {
+
+std::string busybox_image() {
+  auto out = run_command("sh " AETHERIUM_SOURCE_DIR "/deploy/images/build-busybox-rootfs.sh");
+  EXPECT_EQ(out.exit_code, 0) << out.output;
+  auto path = out.output.substr(0, out.output.find_last_not_of("\n") + 1);
+  return path.substr(path.rfind('\n') + 1);
+}
+
+std::string hmac_hex(const std::string& key, const std::string& body) {
+  unsigned char mac[32];
+  unsigned int n = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(body.data()),
+       body.size(), mac, &n);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < n; ++i)
+    out += {hex[mac[i] >> 4], hex[mac[i] & 15]};
+  return out;
+}
+
+class e2e : public ::testing::Test {
+protected:
+  void SetUp() override {
+    image_ = busybox_image();
+    repo_ = work_.path + "/sample.git";
+    auto made = run_command("set -e; d='" + work_.path + "/init'; mkdir -p \"$d\"; cd \"$d\"; git init -q -b main;"
+                            "printf 'Hello, world\\n' > greeting.txt;"
+                            "printf '#!/bin/sh\\ngrep -q Aetherium greeting.txt\\n' > check.sh;"
+                            "git add -A; git -c user.name=t -c user.email=t@e commit -qm init;"
+                            "git clone -q --bare . '" + repo_ + "'");
+    ASSERT_EQ(made.exit_code, 0) << made.output;
+    auto* brokers = std::getenv("AETHERIUM_TEST_KAFKA_BROKERS");
+    std::string env = brokers && *brokers ? std::string{"AETHERIUM_KAFKA_BROKERS="} + brokers : "";
+    server_ = std::make_unique<server_process>(db_.url(), work_.path + "/data", image_, env);
+    ASSERT_NO_FATAL_FAILURE(server_->start());
+    key_ = server_->admin_key("acme");
+    ASSERT_FALSE(key_.empty());
+    api_ = std::make_unique<http::api_client>(http::client_options{server_->base_url(), key_});
+    auto project = api_->create_project(json{{"name", "sample"}, {"repo", repo_}, {"verify_command", "sh check.sh"}}.dump());
+    ASSERT_TRUE(project.ok()) << project.err().detail;
+    project_ = json::parse(*project).at("id");
+  }
+
+  void TearDown() override {
+    if (HasFailure() && server_)
+      std::cerr << "server log:\n" << server_->log_tail();
+  }
+
+  std::string create_task(json body) {
+    body["project"] = project_;
+    if (!body.contains("agent_type"))
+      body["agent_type"] = "script";
+    auto r = api_->create_task(body.dump());
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.err().detail);
+    return r.ok() ? json::parse(*r).at("id").get<std::string>() : "";
+  }
+
+  /// Polls the task until `done` holds for it, for at most 120 s.
+  json wait_for(const std::string& id, const std::function<bool(const json&)>& done) {
+    json t;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto r = api_->get_task(id);
+      if (r && done(t = json::parse(*r)))
+        return t;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    ADD_FAILURE() << "task " << id << " never got there; last seen: " << t.dump();
+    return t;
+  }
+
+  json wait_terminal(const std::string& id) {
+    return wait_for(id, [](const json& t) {
+      auto s = t.value("status", "");
+      return s == "completed" || s == "failed" || s == "terminated";
+    });
+  }
+
+  std::vector<std::string> event_types(const std::string& id) {
+    std::vector<std::string> out;
+    auto r = api_->task_events(id);
+    if (!r)
+      return out;
+    auto page = json::parse(*r);
+    for (auto& e : page.at("events"))
+      out.push_back(e.at("type"));
+    return out;
+  }
+
+  std::string git(const std::string& args) {
+    return run_command("git --git-dir='" + repo_ + "' " + args).output;
+  }
+
+  std::string failure_of(const json& t) { return t.value("failure_reason", std::string{}); }
+
+  pg_test_database db_;
+  temp_dir work_;
+  std::string image_, repo_, key_, project_;
+  std::unique_ptr<server_process> server_;
+  std::unique_ptr<http::api_client> api_;
+};
+
+constexpr const char* edit_script = "set -e\nsed -i 's/Hello, world/Hello from Aetherium/' greeting.txt\n"
+                                    "echo 'agent: done'\n";
+
+TEST_F(e2e, a_task_becomes_a_verified_commit_and_a_comment_runs_a_follow_up_on_the_same_branch) {
+  auto id = create_task({{"prompt", edit_script}});
+  auto t = wait_terminal(id);
+  ASSERT_EQ(t.value("status", ""), "completed") << t.dump();
+  EXPECT_FALSE(t.value("pr_url", "").empty());
+  EXPECT_EQ(t.at("diff").value("files_changed", 0), 1);
+  EXPECT_EQ(event_types(id), (std::vector<std::string>{"task.requested", "task.scheduled", "task.sandbox_provisioned",
+                                                       "task.started", "task.output_collected",
+                                                       "task.verification_passed", "task.pr_opened", "task.completed"}));
+  auto branch = "aetherium/task-" + id;
+  EXPECT_EQ(git("show '" + branch + ":greeting.txt'"), "Hello from Aetherium\n");
+  EXPECT_EQ(git("show main:greeting.txt"), "Hello, world\n");
+  auto logs = api_->task_logs(id);
+  ASSERT_TRUE(logs.ok());
+  EXPECT_NE(logs->find("agent: done"), std::string::npos) << *logs;
+
+  // A signed /aetherium run comment on that pull request starts a follow-up.
+  auto payload = json::parse(std::ifstream{AETHERIUM_SOURCE_DIR "/tests/support/github_stub/fixtures/webhooks/issue_comment.created.json"});
+  payload["repository"]["full_name"] = repo_;
+  payload["issue"]["number"] = std::stoll(t.value("pr_url", "").substr(t.value("pr_url", "").rfind('/') + 1));
+  payload["comment"]["body"] = "/aetherium run echo 'follow-up line' >> greeting.txt";
+  payload["comment"]["author_association"] = "OWNER";
+  auto body = payload.dump();
+  auto sig = "sha256=" + hmac_hex(server_process::webhook_secret(), body);
+  auto hook = api_->request("POST", "/v1/webhooks/github", body,
+                            {{"X-GitHub-Event", "issue_comment"}, {"X-GitHub-Delivery", "e2e-1"},
+                             {"X-Hub-Signature-256", sig}, {"Content-Type", "application/json"}});
+  ASSERT_TRUE(hook.ok());
+  ASSERT_LT(hook->status, 300) << hook->body;
+  auto listed = json::parse(*api_->list_tasks({}));
+  ASSERT_EQ(listed.at("tasks").size(), 2u) << listed.dump();
+  auto follow = listed["tasks"][0];
+  EXPECT_EQ(follow.value("parent_task_id", ""), id);
+  auto f = wait_terminal(follow.at("id"));
+  ASSERT_EQ(f.value("status", ""), "completed") << f.dump();
+  auto types = event_types(follow.at("id"));
+  EXPECT_NE(std::find(types.begin(), types.end(), "task.pr_updated"), types.end());
+  EXPECT_EQ(git("show '" + branch + ":greeting.txt'"), "Hello from Aetherium\nfollow-up line\n");
+  EXPECT_EQ(git("rev-list --count main.." + branch), "2\n");
+
+  // The same delivery again changes nothing.
+  auto again = api_->request("POST", "/v1/webhooks/github", body,
+                             {{"X-GitHub-Event", "issue_comment"}, {"X-GitHub-Delivery", "e2e-1"},
+                              {"X-Hub-Signature-256", sig}, {"Content-Type", "application/json"}});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(json::parse(*api_->list_tasks({})).at("tasks").size(), 2u);
+
+  auto replay = server_->cli("replay --verify");
+  EXPECT_EQ(replay.exit_code, 0) << replay.output;
+  EXPECT_NE(replay.output.find("projections match every task's own stream"), std::string::npos) << replay.output;
+  EXPECT_NE(replay.output.find("hash chain intact"), std::string::npos) << replay.output;
+  if (auto* brokers = std::getenv("AETHERIUM_TEST_KAFKA_BROKERS"); brokers && *brokers) {
+    // Kafka is a projection of the log: every event of the task reaches aetherium.task.
+    std::string on_kafka;
+    for (int i = 0; i < 50 && std::count(on_kafka.begin(), on_kafka.end(), '\n') < 8; ++i) {
+      on_kafka = run_command(std::string{"kcat -b "} + brokers + " -C -t aetherium.task -o beginning -e -q -f '%k\\n' | grep -c 'task-" + id + "'").output;
+      on_kafka = std::string(std::stoi("0" + on_kafka.substr(0, on_kafka.find('\n'))), '\n');
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    EXPECT_EQ(std::count(on_kafka.begin(), on_kafka.end(), '\n'), 8);
+  }
+}
+
+TEST_F(e2e, a_crashing_agent_a_timeout_a_cancel_and_a_failed_verification_each_end_with_their_reason) {
+  auto crash = create_task({{"prompt", "echo dying >&2; exit 3"}});
+  auto timeout = create_task({{"prompt", "sleep 60"}, {"budgets", {{"max_seconds", 2}}}});
+  auto cancel = create_task({{"prompt", "sleep 60"}});
+  auto unverified = create_task({{"prompt", "echo changed > other.txt"}, {"verify_command", "exit 1"}});
+  auto c = wait_terminal(crash);
+  EXPECT_EQ(c.value("status", ""), "failed");
+  EXPECT_EQ(failure_of(c), "agent_failed");
+  wait_for(cancel, [](const json& t) { return t.value("status", "") == "running"; });
+  auto cancelled = api_->cancel_task(cancel);
+  ASSERT_TRUE(cancelled.ok()) << cancelled.err().detail;
+  EXPECT_EQ(json::parse(*cancelled).value("status", ""), "cancel_requested");
+  EXPECT_EQ(wait_terminal(cancel).value("status", ""), "terminated");
+  auto again = api_->cancel_task(cancel);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.err().code, errc::invalid_transition);
+  auto o = wait_terminal(timeout);
+  EXPECT_EQ(failure_of(o), "timeout") << o.dump();
+  auto v = wait_terminal(unverified);
+  EXPECT_EQ(failure_of(v), "verification_failed") << v.dump();
+  auto types = event_types(unverified);
+  EXPECT_NE(std::find(types.begin(), types.end(), "task.verification_failed"), types.end());
+  EXPECT_EQ(git("branch --list 'aetherium/*'"), "") << "no pull request for a task that failed";
+}
+
+TEST_F(e2e, a_server_killed_mid_task_reaps_the_sandbox_and_fails_the_task_after_restart) {
+  auto id = create_task({{"prompt", "sleep 60"}});
+  wait_for(id, [](const json& t) { return t.value("status", "") == "running"; });
+  server_->kill(SIGKILL);
+  ASSERT_NO_FATAL_FAILURE(server_->start());
+  api_ = std::make_unique<http::api_client>(http::client_options{server_->base_url(), key_});
+  auto t = wait_terminal(id);
+  EXPECT_EQ(t.value("status", ""), "failed");
+  EXPECT_EQ(failure_of(t), "control_plane_restart");
+  auto left = run_command("crun --root '" + work_.path + "/data/sandboxes/crun' list -q 2>/dev/null | wc -l");
+  EXPECT_EQ(left.output, "0\n") << "sandboxes left behind";
+  auto replay = server_->cli("replay --verify");
+  EXPECT_EQ(replay.exit_code, 0) << replay.output;
+  // The log survived the crash, and the API still serves it.
+  auto events = event_types(id);
+  EXPECT_EQ(events.front(), "task.requested");
+  EXPECT_EQ(events.back(), "task.failed");
+}
+
+} // namespace

@@ -1,0 +1,127 @@
+#pragma once
+// Test-only: runs the real `aetherium server` binary against a test database, with a
+// private data directory, a busybox sandbox image and a local bare repository.
+
+#include <csignal>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "adapters/http/client/api_client.hpp"
+#include "tests/support/run_command.hpp"
+
+namespace aetherium::testing {
+
+inline int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t n = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+/// A temporary directory removed at the end of the test.
+struct temp_dir {
+  std::string path;
+  temp_dir() {
+    auto* base = std::getenv("AETHERIUM_TEST_WORK_DIR");
+    std::string pattern = std::string{base && *base ? base : "/tmp"} + "/e2e.XXXXXX";
+    path = ::mkdtemp(pattern.data());
+    std::filesystem::permissions(path, std::filesystem::perms::all);
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+/// One `aetherium server` process.
+class server_process {
+public:
+  server_process(std::string database_url, std::string data_dir, std::string image, std::string extra_env = {})
+    : url_(std::move(database_url)), data_(std::move(data_dir)), image_(std::move(image)), env_(std::move(extra_env)) {}
+  ~server_process() { kill(SIGKILL); }
+
+  /// Starts the binary and waits until /healthz answers. Fails the test with the log tail.
+  void start() {
+    port_ = free_port();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      auto log = data_ + "/server.log";
+      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      ::setenv("AETHERIUM_DATABASE_URL", url_.c_str(), 1);
+      ::setenv("AETHERIUM_DATA_DIR", data_.c_str(), 1);
+      ::setenv("AETHERIUM_IMAGE", image_.c_str(), 1);
+      ::setenv("AETHERIUM_LISTEN", ("127.0.0.1:" + std::to_string(port_)).c_str(), 1);
+      ::setenv("AETHERIUM_GITHUB_WEBHOOK_SECRET", webhook_secret(), 1);
+      ::execl("/bin/sh", "sh", "-c", (env_ + " exec " AETHERIUM_BINARY " server").c_str(), nullptr);
+      ::_exit(127);
+    }
+    http::api_client probe{{base_url()}};
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto r = probe.request("GET", "/healthz");
+      if (r && r->status == 200)
+        return;
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        FAIL() << "the server exited at start:\n" << log_tail();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    FAIL() << "the server did not answer /healthz within 60 s:\n" << log_tail();
+  }
+
+  void kill(int sig) {
+    if (pid_ <= 0)
+      return;
+    ::kill(pid_, sig);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  static const char* webhook_secret() { return "e2e-webhook-secret"; }
+  std::string log_tail() const { return run_command("tail -n 40 '" + data_ + "/server.log'").output; }
+
+  /// `aetherium <args>` against the same database and data directory.
+  command_output cli(const std::string& args) const {
+    return run_command("AETHERIUM_DATABASE_URL='" + url_ + "' AETHERIUM_DATA_DIR='" + data_ + "' " AETHERIUM_BINARY " "
+                       + args);
+  }
+
+  /// A fresh admin key of `tenant`, made by the CLI over the event log.
+  std::string admin_key(const std::string& tenant) const {
+    auto out = cli("admin create-key --tenant " + tenant + " --role admin --name e2e --json");
+    EXPECT_EQ(out.exit_code, 0) << out.output;
+    auto at = out.output.find('{');
+    if (at == std::string::npos)
+      return {};
+    return nlohmann::json::parse(out.output.substr(at)).value("key", "");
+  }
+
+private:
+  std::string url_, data_, image_, env_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+} // namespace aetherium::testing
