@@ -389,7 +389,8 @@ bool task_run::publish() {
   pr.repo = read_model::code_host_repo(state_.spec.repo);
   pr.base_branch = state_.spec.base_ref;
   pr.head_branch = parent_pr ? parent_pr->branch : "aetherium/task-" + id_;
-  pr.title = "Aetherium: " + first_line(state_.spec.prompt, 72);
+  pr.title = state_.spec.agent_type == "script" ? "Aetherium: script task " + id_
+                                                 : "Aetherium: " + first_line(state_.spec.prompt, 72);
   std::string verification = state_.spec.verify_command.empty()
                                ? "not requested"
                                : std::string{verified_ ? "passed" : "FAILED"} + " (`" + state_.spec.verify_command + "`)";

@@ -43,7 +43,7 @@ public:
       .receive(
         [&](task_reply& r) {
           if (r.events)
-            out = std::move(r.state);
+            out = r.state;
           else
             out = r.events.err();
           last_state_ = std::move(r.state);
