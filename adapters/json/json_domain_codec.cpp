@@ -1,4 +1,5 @@
 #include "adapters/json/json_domain_codec.hpp"
+#include "events/overloaded.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -11,13 +12,6 @@ using nlohmann::json;
 using namespace domain;
 
 namespace {
-
-template <class... Fs>
-struct overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-overloaded(Fs...) -> overloaded<Fs...>;
 
 json spec_json(const task_spec& s) {
   return {{"agent_type", s.agent_type}, {"prompt", s.prompt}, {"script", s.script}, {"repo", s.repo},

@@ -1,15 +1,9 @@
 #include "events/domain/task.hpp"
+#include "events/overloaded.hpp"
 
 namespace aetherium::domain {
 
 namespace {
-
-template <class... Fs>
-struct overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-overloaded(Fs...) -> overloaded<Fs...>;
 
 using events = std::vector<task_event>;
 

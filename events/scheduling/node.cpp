@@ -1,15 +1,9 @@
 #include "events/scheduling/node.hpp"
+#include "events/overloaded.hpp"
 
 namespace aetherium::scheduling {
 
 namespace {
-
-template <class... Fs>
-struct overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-overloaded(Fs...) -> overloaded<Fs...>;
 
 using events = std::vector<node_event>;
 
