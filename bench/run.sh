@@ -17,7 +17,8 @@ postgres_start "$work/pg"
 run() {
   local name="$1"; shift
   local bin="$build/bench/$name/bench_$name"
-  [ -x "$bin" ] || return 0
+  [ -x "$bin" ] || bin="$build/bench/$name/${name}_bench"
+  [ -x "$bin" ] || { echo "== bench/$name: not built yet"; return 0; }
   echo "== bench/$name"
   "$bin" "$@"
   echo
