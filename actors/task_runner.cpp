@@ -24,8 +24,8 @@ namespace {
 /// supervisor, and calls the blocking ports directly (it has its own thread).
 class runner : public run_host {
 public:
-  runner(caf::blocking_actor* self, caf::actor tasks, caf::actor scheduler, node_id node)
-    : self_(self), tasks_(std::move(tasks)), scheduler_(std::move(scheduler)), node_(std::move(node)) {}
+  runner(caf::blocking_actor* self, caf::actor tasks, caf::actor scheduler)
+    : self_(self), tasks_(std::move(tasks)), scheduler_(std::move(scheduler)) {}
 
   result<domain::task_state> load(const std::string& id) override {
     result<domain::task_state> out = make_error(errc::unavailable, "no answer");
@@ -108,7 +108,6 @@ private:
   caf::blocking_actor* self_;
   caf::actor tasks_;
   caf::actor scheduler_;
-  node_id node_;
   domain::task_state last_state_;
   bool cancelled_ = false;
 };
@@ -124,7 +123,7 @@ caf::behavior dispatcher(caf::stateful_actor<dispatcher_state>* self, caf::actor
     if (self->state.runners.count(id))
       return;
     auto r = self->spawn<caf::detached + caf::monitored>([=](caf::blocking_actor* me) {
-      runner host{me, tasks, scheduler, node};
+      runner host{me, tasks, scheduler};
       run_task(host, ports, options, node, id, mode);
     });
     self->state.runners.emplace(id, r);

@@ -296,8 +296,8 @@ int run_server(const command_line&, const config& cfg) {
     std::cerr << "aetherium: " << to_string(s.err().code) << ": " << s.err().detail << "\n";
     return s.err().code == errc::invalid_argument ? exit_usage : exit_failure;
   }
-  std::cout << "aetherium server listening on " << split_listen(cfg.listen)->first << ":" << (*s)->port()
-            << std::endl;
+  std::cout << "aetherium server listening on " << cfg.listen.substr(0, cfg.listen.rfind(':')) << ":"
+            << (*s)->port() << std::endl;
   std::signal(SIGINT, [](int sig) { stop_signal = sig; });
   std::signal(SIGTERM, [](int sig) { stop_signal = sig; });
   while (!stop_signal)

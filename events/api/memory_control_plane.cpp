@@ -388,15 +388,12 @@ result<task_created> memory_control_plane_impl::do_create_task(const caller& who
 result<task_page> memory_control_plane_impl::do_list_tasks(const caller& who, task_filter f) {
   if (f.limit == 0 || f.limit > limits::page_size)
     return make_error(errc::invalid_argument, "limit must be 1 to 500", "limit");
-  std::int64_t before = INT64_MAX;
-  if (!f.cursor.empty()) {
-    if (f.cursor.size() > 18 || !std::all_of(f.cursor.begin(), f.cursor.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      return make_error(errc::invalid_argument, "the cursor is not one this server handed out", "cursor");
-    before = std::stoll(f.cursor);
-  }
+  auto before = api::parse_task_cursor(f.cursor);
+  if (!before)
+    return before.err();
   std::lock_guard<std::mutex> guard{mtx_};
   task_page page;
-  for (auto it = tasks_by_seq_.lower_bound(before); it != tasks_by_seq_.begin();) {
+  for (auto it = tasks_by_seq_.lower_bound(*before); it != tasks_by_seq_.begin();) {
     --it;
     auto& t = tasks_.at(it->second);
     if (t.view.tenant != who.tenant || (f.project && t.view.project != *f.project)

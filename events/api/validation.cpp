@@ -1,5 +1,8 @@
 #include "events/api/validation.hpp"
 
+#include <algorithm>
+#include <climits>
+
 #include <set>
 #include <string>
 
@@ -165,6 +168,14 @@ result<void> validate(const create_task_request& r) {
   if (r.parent && !valid_id(r.parent->str()))
     return invalid("parent_task_id", "must match [A-Za-z0-9._-]{1,128}");
   return {};
+}
+
+result<std::int64_t> parse_task_cursor(std::string_view cursor) {
+  if (cursor.empty())
+    return INT64_MAX;
+  if (cursor.size() > 18 || !std::all_of(cursor.begin(), cursor.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return make_error(errc::invalid_argument, "the cursor is not one this server handed out", "cursor");
+  return std::stoll(std::string{cursor});
 }
 
 } // namespace aetherium::api

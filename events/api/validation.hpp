@@ -64,6 +64,10 @@ bool valid_runtime(std::string_view runtime) noexcept;
 /// Checks every field against the limits above. Errors: invalid_argument naming the field.
 result<void> validate(const create_project_request& request);
 
+/// The position a task-list cursor stands for: "" is the start (INT64_MAX), otherwise 1 to
+/// 18 digits. Errors: invalid_argument (field "cursor") for anything else.
+result<std::int64_t> parse_task_cursor(std::string_view cursor);
+
 /// Checks every field against the limits above and the agent type against the known
 /// agent templates. Errors: invalid_argument naming the field ("limits.pids", …).
 result<void> validate(const create_task_request& request);

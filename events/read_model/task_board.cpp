@@ -93,14 +93,11 @@ const domain::project_state* task_board::find_project(const tenant_id& tenant, c
 result<api::task_page> task_board::list_tasks(const tenant_id& tenant, const api::task_filter& f) const {
   if (f.limit == 0 || f.limit > api::limits::page_size)
     return make_error(errc::invalid_argument, "limit must be 1 to 500", "limit");
-  std::int64_t before = INT64_MAX;
-  if (!f.cursor.empty()) {
-    if (f.cursor.size() > 18 || !std::all_of(f.cursor.begin(), f.cursor.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      return make_error(errc::invalid_argument, "the cursor is not one this server handed out", "cursor");
-    before = std::stoll(f.cursor);
-  }
+  auto before = api::parse_task_cursor(f.cursor);
+  if (!before)
+    return before.err();
   api::task_page page;
-  for (auto it = tasks_by_position_.lower_bound(before); it != tasks_by_position_.begin();) {
+  for (auto it = tasks_by_position_.lower_bound(*before); it != tasks_by_position_.begin();) {
     --it;
     auto& t = tasks_.at(it->second);
     if (t.state.tenant != tenant || (f.project && t.state.project != *f.project)

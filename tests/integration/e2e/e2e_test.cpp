@@ -175,13 +175,16 @@ TEST_F(e2e, a_task_becomes_a_verified_commit_and_a_comment_runs_a_follow_up_on_t
   EXPECT_NE(replay.output.find("hash chain intact"), std::string::npos) << replay.output;
   if (auto* brokers = std::getenv("AETHERIUM_TEST_KAFKA_BROKERS"); brokers && *brokers) {
     // Kafka is a projection of the log: every event of the task reaches aetherium.task.
-    std::string on_kafka;
-    for (int i = 0; i < 50 && std::count(on_kafka.begin(), on_kafka.end(), '\n') < 8; ++i) {
-      on_kafka = run_command(std::string{"kcat -b "} + brokers + " -C -t aetherium.task -o beginning -e -q -f '%k\\n' | grep -c 'task-" + id + "'").output;
-      on_kafka = std::string(std::stoi("0" + on_kafka.substr(0, on_kafka.find('\n'))), '\n');
+    // Delivery is asynchronous: poll until all 8 events of the first task are there.
+    auto count = [&] {
+      auto out = run_command(std::string{"kcat -b "} + brokers + " -C -t aetherium.task -o beginning -e -q -f '%k\\n'"
+                             " | grep -cx 'task-" + id + "'").output;
+      return std::atoi(out.c_str());
+    };
+    int seen = 0;
+    for (int i = 0; i < 50 && (seen = count()) < 8; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    EXPECT_EQ(std::count(on_kafka.begin(), on_kafka.end(), '\n'), 8);
+    EXPECT_EQ(seen, 8);
   }
 }
 
