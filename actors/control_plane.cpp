@@ -62,7 +62,7 @@ public:
       return done(ok.err());
     // One project per name and tenant: the id is derived from both, so the aggregate's
     // "exists already" is the uniqueness check, even across restarts.
-    auto id = read_model::derived_uuid("project\n" + who.tenant.str() + "\n" + r.name);
+    auto id = read_model::project_id_for(who.tenant, r.name);
     domain::create_project cmd{project_id{id}, who.tenant, r.name, r.repo, r.default_base_ref, r.verify_command,
                                p_.time->now_us()};
     auto name = r.name;
@@ -250,7 +250,7 @@ private:
     const read_model::task_entry* parent = nullptr;
     if (r.parent && !(parent = b.find_task(who.tenant, *r.parent)))
       return make_error(errc::not_found, "no task " + r.parent->str(), "parent_task_id");
-    auto id = key.empty() ? p_.ids->next_uuid() : read_model::derived_uuid("task\n" + who.tenant.str() + "\n" + key);
+    auto id = key.empty() ? p_.ids->next_uuid() : read_model::task_id_for_key(who.tenant, key);
     auto quota = p_.defaults.active_task_quota;
     if (quota > 0 && !b.find_task(task_id{id}) && b.live_tasks(who.tenant) >= quota)
       return make_error(errc::quota_exceeded,

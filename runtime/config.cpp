@@ -64,6 +64,7 @@ config load_config(const command_line& cmd) {
   setting(cmd, "jwt-secret", "AETHERIUM_JWT_SECRET", c.jwt_secret);
   setting(cmd, "image", "AETHERIUM_IMAGE", c.image);
   setting(cmd, "max-tasks", "AETHERIUM_MAX_TASKS", c.max_tasks);
+  setting(cmd, "tenant-max-tasks", "AETHERIUM_TENANT_MAX_TASKS", c.tenant_max_tasks);
   return c;
 }
 

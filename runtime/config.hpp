@@ -22,6 +22,7 @@ struct config {
   std::string jwt_secret;              ///< Empty: JWTs are refused, API keys only.
   std::string image;                   ///< Sandbox root filesystem; empty: <data_dir>/images/agent.
   std::string max_tasks = "4";         ///< Sandboxes the local node runs at once.
+  std::string tenant_max_tasks = "0";  ///< Live tasks per tenant; 0 = no limit (beyond 429).
 };
 
 /// The command line split into the command words and the --key value options.

@@ -58,7 +58,7 @@ result<std::string> ensure_project(http::api_client& api, const std::string& rep
   if (created.err().code != errc::conflict)
     return created.err();
   // Made by an earlier run: project ids derive from tenant and name.
-  return read_model::derived_uuid(std::string{"project\n"} + demo_tenant + "\nsample");
+  return read_model::project_id_for(tenant_id{demo_tenant}, "sample");
 }
 
 void print_events(http::api_client& api, const std::string& task) {

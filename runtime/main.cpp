@@ -32,6 +32,7 @@ settings (flag, or environment variable):
   --runtime crun|runc|runsc     AETHERIUM_RUNTIME        default crun
   --image DIR                   AETHERIUM_IMAGE          sandbox root filesystem
   --max-tasks N                 AETHERIUM_MAX_TASKS      sandboxes at once, default 4
+  --tenant-max-tasks N          AETHERIUM_TENANT_MAX_TASKS  live tasks per tenant (429 beyond)
   --kafka-brokers LIST          AETHERIUM_KAFKA_BROKERS  empty: relay off
   --github-token T              AETHERIUM_GITHUB_TOKEN   empty: local git code host
   --github-api URL              AETHERIUM_GITHUB_API     default https://api.github.com

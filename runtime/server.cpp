@@ -211,6 +211,7 @@ result<void> running_server::start_actors(const config& cfg) {
   }
   actors::control_plane_parts parts{tasks_, projects_, board_, dispatcher_, scheduler_, logs_, store_, time_, ids_, {}};
   parts.defaults.runtime = cfg.runtime;
+  parts.defaults.active_task_quota = static_cast<std::size_t>(std::max(0, std::atoi(cfg.tenant_max_tasks.c_str())));
   control_ = actors::make_actor_control_plane(sys, parts);
   return {};
 }

@@ -79,4 +79,12 @@ std::string derived_uuid(std::string_view seed) {
   return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20);
 }
 
+std::string project_id_for(const tenant_id& tenant, const std::string& name) {
+  return derived_uuid("project\n" + tenant.str() + "\n" + name);
+}
+
+std::string task_id_for_key(const tenant_id& tenant, const std::string& key) {
+  return derived_uuid("task\n" + tenant.str() + "\n" + key);
+}
+
 } // namespace aetherium::read_model

@@ -37,4 +37,10 @@ std::string code_host_repo(const std::string& repo);
 /// A UUID-shaped identifier derived from `seed` (SHA-256): the same seed, the same id.
 std::string derived_uuid(std::string_view seed);
 
+/// The id of project `name` in `tenant`: names are unique per tenant because of it.
+std::string project_id_for(const tenant_id& tenant, const std::string& name);
+
+/// The id of the task an idempotency key asks for in `tenant`: retries land on its stream.
+std::string task_id_for_key(const tenant_id& tenant, const std::string& key);
+
 } // namespace aetherium::read_model

@@ -213,6 +213,22 @@ TEST_F(e2e, a_crashing_agent_a_timeout_a_cancel_and_a_failed_verification_each_e
   EXPECT_EQ(git("branch --list 'aetherium/*'"), "") << "no pull request for a task that failed";
 }
 
+TEST_F(e2e, a_tenant_at_its_live_task_quota_gets_429_until_a_task_ends) {
+  server_->kill(SIGKILL);
+  server_ = std::make_unique<server_process>(db_.url(), work_.path + "/data", image_, "AETHERIUM_TENANT_MAX_TASKS=1");
+  ASSERT_NO_FATAL_FAILURE(server_->start());
+  api_ = std::make_unique<http::api_client>(http::client_options{server_->base_url(), key_});
+  auto first = create_task({{"prompt", "sleep 60"}});
+  auto refused = api_->request("POST", "/v1/tasks", json{{"project", project_}, {"agent_type", "script"}, {"prompt", "true"}}.dump(),
+                               {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + key_}});
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status, 429) << refused->body;
+  EXPECT_FALSE(refused->header("retry-after").empty());
+  ASSERT_TRUE(api_->cancel_task(first).ok());
+  EXPECT_EQ(wait_terminal(first).value("status", ""), "terminated");
+  EXPECT_FALSE(create_task({{"prompt", "true"}}).empty());
+}
+
 TEST_F(e2e, a_server_killed_mid_task_reaps_the_sandbox_and_fails_the_task_after_restart) {
   auto id = create_task({{"prompt", "sleep 60"}});
   wait_for(id, [](const json& t) { return t.value("status", "") == "running"; });
