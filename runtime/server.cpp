@@ -171,6 +171,8 @@ result<void> running_server::start_actors(const config& cfg) {
   actors::scheduler_options sched;
   sched.clock = time_;
   scheduler_ = actors::spawn_scheduler(sys, sched);
+  // Agents mostly wait on their model's API: CPU is overcommitted by the slot count, so the
+  // slots (--max-tasks), not the cores, bound how many sandboxes run here at once.
   auto slots = static_cast<std::uint32_t>(std::max(1, std::atoi(cfg.max_tasks.c_str())));
   scheduling::node_registration node{local_node,
                                      {static_cast<std::uint32_t>(std::thread::hardware_concurrency() * 1000 * slots),
