@@ -1,6 +1,8 @@
 #include "adapters/json/event_log_api_key_store.hpp"
 
 #include <map>
+#include <atomic>
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -24,6 +26,8 @@ constexpr const char* revoked_type = "apikey.revoked";
 constexpr int schema = 1;
 constexpr const char* writer = "cli";
 constexpr std::size_t catch_up_page = 1000;
+/// Least time between two catch-up reads made for unknown keys.
+constexpr std::chrono::milliseconds catch_up_interval{100};
 
 stream_id stream_of(const apikey_id& id) {
   return stream_id{std::string{category} + "-" + id.str()};
@@ -167,6 +171,12 @@ public:
   result<api::api_key_record> find_by_hash(const std::string& secret_hash) override {
     if (auto found = index_.by_hash(secret_hash))
       return std::move(*found);
+    // A key another process created a moment ago may not have reached the subscription
+    // yet: read what follows the last event seen, then look again.
+    if (catch_up_now()) {
+      if (auto found = index_.by_hash(secret_hash))
+        return std::move(*found);
+    }
     return make_error(errc::not_found, "no such API key");
   }
 
@@ -199,9 +209,27 @@ private:
     return store_->append({stream_of(id), expected, {std::move(e)}});
   }
 
+  /// Reads one page after the last event seen, at most every `catch_up_interval` (so a
+  /// flood of unknown keys costs the database little). False when it did not read.
+  bool catch_up_now() {
+    auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    auto last = last_catch_up_.load();
+    if (now - last < std::chrono::nanoseconds(catch_up_interval).count()
+        || !last_catch_up_.compare_exchange_strong(last, now))
+      return false;
+    auto page = store_->read_all(seen_.load(), catch_up_page);
+    if (!page)
+      return false;
+    for (auto& e : *page)
+      apply(e);
+    return true;
+  }
+
   /// Folds one event of the log into the index. Like every projection it never fails:
   /// events of other categories, later schemas and payloads it cannot read change nothing.
   void apply(const recorded_event& e) {
+    for (auto at = seen_.load(); at < e.position && !seen_.compare_exchange_weak(at, e.position);)
+      ;
     if (stream_category(e.stream) != category || e.schema_version != schema)
       return;
     if (e.type == created_type) {
@@ -217,6 +245,8 @@ private:
   std::shared_ptr<id_generator> ids_;
   std::mutex write_mtx_;
   key_index index_;
+  std::atomic<std::int64_t> seen_{0};          ///< Highest log position applied.
+  std::atomic<std::int64_t> last_catch_up_{0}; ///< steady_clock ticks of the last catch-up read.
   std::unique_ptr<subscription> feed_; ///< Last: stopped before the index goes away.
 };
 

@@ -59,6 +59,7 @@ public:
 
   /// Starts the binary and waits until /healthz answers. Fails the test with the log tail.
   void start() {
+    std::filesystem::create_directories(data_);
     port_ = free_port();
     pid_ = ::fork();
     if (pid_ == 0) {
