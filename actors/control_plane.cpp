@@ -153,32 +153,39 @@ public:
 
   void read_task_logs(const api::caller& who, const task_id& id, std::uint64_t from, std::size_t max_bytes,
                       api::reply<api::log_page> done) override {
-    auto logs = p_.logs;
-    query([logs, who, id, from, max_bytes, done](const task_board& b) {
+    auto self = shared_from_this();
+    query([self, who, id, from, max_bytes, done](const task_board& b) {
       auto* t = b.find_task(who.tenant, id);
       if (!t)
         return done(make_error(errc::not_found, "no task " + id.str()));
-      api::log_page page;
-      page.chunks = logs->read(id, from, max_bytes);
-      page.next_offset = page.chunks.empty() ? from : page.chunks.back().offset + page.chunks.back().text.size();
-      page.complete = domain::is_terminal(t->state.status) && logs->read(id, page.next_offset, 1).empty();
-      done(std::move(page));
+      bool ended = domain::is_terminal(t->state.status);
+      // Task logs are files: read them off the scheduler (and out of the projector).
+      self->off_scheduler([logs = self->p_.logs, id, from, max_bytes, ended, done] {
+        api::log_page page;
+        page.chunks = logs->read(id, from, max_bytes);
+        page.next_offset = page.chunks.empty() ? from : page.chunks.back().offset + page.chunks.back().text.size();
+        page.complete = ended && logs->read(id, page.next_offset, 1).empty();
+        done(std::move(page));
+      });
     });
   }
 
   std::unique_ptr<subscription> follow_task_logs(const api::caller& who, const task_id& id, std::uint64_t from,
                                                  api::log_follower follower) override {
     auto handle = std::make_shared<deferred_subscription>();
-    auto logs = p_.logs;
+    auto self = shared_from_this();
     std::weak_ptr<deferred_subscription> weak = handle;
-    query([logs, who, id, from, follower, weak](const task_board& b) {
+    query([self, who, id, from, follower, weak](const task_board& b) {
       if (!b.find_task(who.tenant, id))
         return follower.on_open(make_error(errc::not_found, "no task " + id.str()));
-      auto h = weak.lock();
-      if (!h)
-        return; // the client went away before the check
-      follower.on_open({});
-      h->attach(logs->follow(id, from, follower.on_chunk, follower.on_end));
+      // Following starts by reading what the log file holds: off the scheduler too.
+      self->off_scheduler([logs = self->p_.logs, id, from, follower, weak] {
+        auto h = weak.lock();
+        if (!h)
+          return; // the client went away before the check
+        follower.on_open({});
+        h->attach(logs->follow(id, from, follower.on_chunk, follower.on_end));
+      });
     });
     return std::make_unique<owning_subscription>(handle);
   }
@@ -275,6 +282,12 @@ private:
       caf::anon_send(self->p_.dispatcher, run_atom::value, cmd.id.str());
       done(api::task_created{read_model::to_view({reply.state, reply.version, 0}), false});
     });
+  }
+
+  /// Runs `f`, which may block on files, on a thread of its own.
+  template <class F>
+  void off_scheduler(F f) {
+    sys_.spawn<caf::detached>([f]() mutable { f(); });
   }
 
   /// Runs `f` against the board, inside the projector.

@@ -22,6 +22,12 @@ postgres_start() {
       --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
       || { log "initdb failed:"; tail -n 20 "$dir/initdb.log" >&2; return 1; }
   fi
+  # A server left running on this private directory (a run that was killed) is stopped
+  # first, so this run owns the one it starts.
+  if runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+    log "stopping a PostgreSQL left running in $dir/data"
+    runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+  fi
   if ! runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
       -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on" \
       start >"$dir/pg_ctl.log" 2>&1; then
