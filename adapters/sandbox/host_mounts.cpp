@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
 #include <linux/loop.h>
 #include <sstream>
+#include <thread>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -123,9 +125,16 @@ result<void> mount_secrets(const std::string& dir, const std::map<std::string, s
     auto written = write_secret(dir_fd.get(), name, value, uid, gid);
     if (!written) return written;
   }
-  if (::mount(nullptr, dir.c_str(), nullptr, MS_REMOUNT | MS_RDONLY | flags, options.c_str()) != 0)
-    return errno_error("remount secrets read-only");
-  return {};
+  // A process another thread forks while a secret file is open inherits its (close-on-
+  // exec) write descriptor until it execs; meanwhile the kernel refuses a read-only remount
+  // with EBUSY. That window is short: retry for up to about a second.
+  for (int attempt = 0;; ++attempt) {
+    if (::mount(nullptr, dir.c_str(), nullptr, MS_REMOUNT | MS_RDONLY | flags, options.c_str()) == 0)
+      return {};
+    if (errno != EBUSY || attempt == 200)
+      return errno_error("remount secrets read-only");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 result<void> mount_bounded_workspace(const std::string& image, const std::string& mount_dir,
