@@ -8,11 +8,15 @@
 //   static stream_id stream_of(const std::string& id);
 //   static result<std::vector<event>> decide(const state&, const command&);
 //   static state evolve(state, const event&);
+// and optionally
+//   static bool creates(const command&);  // true: decided against an empty stream
 // and the actor is given a codec with
 //   new_event encode(const event&, const std::string& event_id, const event_metadata&) const;
 //   result<event> decode(const recorded_event&) const;
 
 #include <chrono>
+#include <type_traits>
+#include <utility>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -43,16 +47,101 @@ template <class Aggregate, class Codec>
 struct aggregate_state {
   typename Aggregate::state model;
   std::int64_t version = 0;
+  bool loaded = false; ///< The state was rebuilt from the stream, or the stream was created here.
   std::string id;
   caf::actor journal;
   std::shared_ptr<id_generator> ids;
   std::shared_ptr<const Codec> codec;
 };
 
-/// The actor behind one aggregate instance. At start it rebuilds its state from its
-/// stream; then each command is decided, persisted (the mailbox waits meanwhile), applied
-/// and answered: persist, then apply, then reply. It stops itself after `idle` without
-/// messages (passivation); the next command starts it again from the log.
+/// Whether `Aggregate` tells which commands create it (static bool creates(const command&)).
+template <class Aggregate, class = void>
+struct has_creates : std::false_type {};
+template <class Aggregate>
+struct has_creates<Aggregate, std::void_t<decltype(Aggregate::creates(std::declval<const typename Aggregate::command&>()))>>
+  : std::true_type {};
+
+template <class Aggregate>
+bool creates(const typename Aggregate::command& cmd) {
+  if constexpr (has_creates<Aggregate>::value)
+    return Aggregate::creates(cmd);
+  else
+    return false;
+}
+
+/// Rebuilds the actor's state from its stream, then runs `then`; await keeps every other
+/// message waiting meanwhile. A log that cannot be read or decoded stops the actor with
+/// the reason: the registry forgets it and the next command retries from the log.
+template <class Aggregate, class Codec, class Then>
+void load_then(caf::stateful_actor<aggregate_state<Aggregate, Codec>>* self, Then then) {
+  self->request(self->state.journal, caf::infinite, load_atom::value, Aggregate::stream_of(self->state.id))
+    .await([self, then](load_outcome& loaded) mutable {
+      if (!loaded) {
+        self->quit(caf::make_error(caf::sec::runtime_error, loaded.err().detail));
+        return;
+      }
+      typename Aggregate::state model;
+      std::int64_t version = 0;
+      for (auto& recorded : *loaded) {
+        auto e = self->state.codec->decode(recorded);
+        if (!e) {
+          self->quit(caf::make_error(caf::sec::runtime_error, e.err().detail));
+          return;
+        }
+        model = Aggregate::evolve(std::move(model), *e);
+        version = recorded.stream_version;
+      }
+      self->state.model = std::move(model);
+      self->state.version = version;
+      self->state.loaded = true;
+      then();
+    });
+}
+
+/// Decides `cmd`, persists what it decided (the mailbox waits meanwhile), applies it and
+/// delivers the reply. Unloaded, it decides against the empty state, which only a command
+/// that creates the aggregate may do: the append expects no stream, so if one exists after
+/// all the store refuses it, and the command is decided again against the loaded stream.
+template <class Aggregate, class Codec>
+void handle_command(caf::stateful_actor<aggregate_state<Aggregate, Codec>>* self, typename Aggregate::command cmd,
+                    command_context ctx, caf::typed_response_promise<command_reply<Aggregate>> promise) {
+  using reply_t = command_reply<Aggregate>;
+  using events_t = std::vector<typename Aggregate::event>;
+  auto& st = self->state;
+  auto decided = Aggregate::decide(st.model, cmd);
+  if (!decided || decided->empty()) {
+    promise.deliver(reply_t{decided.ok() ? result<events_t>{events_t{}} : decided.err(), st.model, st.version});
+    return;
+  }
+  append_request req{Aggregate::stream_of(st.id), expected_version::exactly(st.version), {}};
+  for (auto& e : *decided)
+    req.events.push_back(st.codec->encode(e, st.ids->next_uuid(), ctx.metadata));
+  auto events = std::move(*decided);
+  bool optimistic = !st.loaded;
+  self->request(st.journal, caf::infinite, append_atom::value, std::move(req))
+    .await([self, promise, events, optimistic, cmd, ctx](append_outcome& outcome) mutable {
+      auto& st = self->state;
+      if (!outcome && optimistic && outcome.err().code == errc::conflict) {
+        load_then(self, [self, cmd, ctx, promise]() mutable { handle_command(self, cmd, ctx, promise); });
+        return;
+      }
+      if (!outcome) {
+        promise.deliver(reply_t{outcome.err(), st.model, st.version});
+        return;
+      }
+      for (auto& e : events)
+        st.model = Aggregate::evolve(std::move(st.model), e);
+      st.version = outcome->stream_version;
+      st.loaded = true;
+      promise.deliver(reply_t{std::move(events), st.model, st.version, outcome->last_position});
+    });
+}
+
+/// The actor behind one aggregate instance. It rebuilds its state from its stream before
+/// the first command that needs it (a command that creates the aggregate does not: see
+/// handle_command); then each command is decided, persisted, applied and answered:
+/// persist, then apply, then reply. It stops itself after `idle` without messages
+/// (passivation); the next command starts it again from the log.
 template <class Aggregate, class Codec>
 caf::behavior aggregate_actor(caf::stateful_actor<aggregate_state<Aggregate, Codec>>* self, std::string id,
                               caf::actor journal, std::shared_ptr<id_generator> ids,
@@ -62,51 +151,25 @@ caf::behavior aggregate_actor(caf::stateful_actor<aggregate_state<Aggregate, Cod
   self->state.id = id;
   self->state.journal = journal;
   self->state.ids = ids;
-  // Rebuild before the first command: await keeps every other message waiting.
-  self->request(journal, caf::infinite, load_atom::value, Aggregate::stream_of(id))
-    .await([self](load_outcome& loaded) {
-      if (!loaded) {
-        // The log cannot be read: crash; the registry reports it and the next command retries.
-        self->quit(caf::make_error(caf::sec::runtime_error, loaded.err().detail));
-        return;
-      }
-      for (auto& recorded : *loaded) {
-        auto e = self->state.codec->decode(recorded);
-        if (!e) {
-          self->quit(caf::make_error(caf::sec::runtime_error, e.err().detail));
-          return;
-        }
-        self->state.model = Aggregate::evolve(std::move(self->state.model), *e);
-        self->state.version = recorded.stream_version;
-      }
-    });
   return {
     [self](command_atom, typename Aggregate::command& cmd, command_context& ctx) -> caf::result<reply_t> {
-      auto decided = Aggregate::decide(self->state.model, cmd);
-      if (!decided || decided->empty())
-        return reply_t{decided.ok() ? result<std::vector<typename Aggregate::event>>{std::vector<typename Aggregate::event>{}} : decided.err(),
-                       self->state.model, self->state.version};
-      append_request req{Aggregate::stream_of(self->state.id),
-                         expected_version::exactly(self->state.version), {}};
-      for (auto& e : *decided)
-        req.events.push_back(self->state.codec->encode(e, self->state.ids->next_uuid(), ctx.metadata));
       auto promise = self->template make_response_promise<reply_t>();
-      auto events = std::move(*decided);
-      self->request(self->state.journal, caf::infinite, append_atom::value, std::move(req))
-        .await([self, promise, events](append_outcome& outcome) mutable {
-          if (!outcome) {
-            promise.deliver(reply_t{outcome.err(), self->state.model, self->state.version});
-            return;
-          }
-          for (auto& e : events)
-            self->state.model = Aggregate::evolve(std::move(self->state.model), e);
-          self->state.version = outcome->stream_version;
-          promise.deliver(reply_t{std::move(events), self->state.model, self->state.version, outcome->last_position});
-        });
+      if (self->state.loaded || creates<Aggregate>(cmd))
+        handle_command(self, std::move(cmd), std::move(ctx), promise);
+      else
+        load_then(self, [self, cmd, ctx, promise]() mutable { handle_command(self, cmd, ctx, promise); });
       return promise;
     },
-    [self](get_atom) -> reply_t {
-      return reply_t{std::vector<typename Aggregate::event>{}, self->state.model, self->state.version};
+    [self](get_atom) -> caf::result<reply_t> {
+      auto promise = self->template make_response_promise<reply_t>();
+      auto answer = [self, promise]() mutable {
+        promise.deliver(reply_t{std::vector<typename Aggregate::event>{}, self->state.model, self->state.version});
+      };
+      if (self->state.loaded)
+        answer();
+      else
+        load_then(self, answer);
+      return promise;
     },
     caf::after(idle) >> [self] { self->quit(); },
   };

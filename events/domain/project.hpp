@@ -48,6 +48,8 @@ struct project {
   using event = project_event;
 
   static stream_id stream_of(const std::string& id) { return stream_id{"project-" + id}; }
+  /// Every project command creates it: decided against an empty stream before it is read.
+  static bool creates(const command&) { return true; }
   /// Errors: conflict (exists), invalid_argument (empty or oversized fields).
   static result<std::vector<event>> decide(const state& s, const command& c);
   static state evolve(state s, const event& e);

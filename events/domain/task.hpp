@@ -152,6 +152,8 @@ struct task {
 
   /// "task-<id>".
   static stream_id stream_of(const std::string& id) { return stream_id{"task-" + id}; }
+  /// request_task creates the task: decided against an empty stream before it is read.
+  static bool creates(const command& c) { return std::holds_alternative<request_task>(c); }
 
   /// Errors: not_found (no such task), conflict (requested twice), invalid_argument (bad
   /// request fields, naming the field), invalid_transition (the status forbids it).

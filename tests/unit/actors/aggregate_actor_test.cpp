@@ -2,6 +2,8 @@
 // test scheduler and the in-memory event store.
 #include "actors/aggregate_actor.hpp"
 
+#include <atomic>
+
 #include "actors/journal.hpp"
 #include "tests/unit/actors/actor_test_fixture.hpp"
 
@@ -55,10 +57,37 @@ struct counter_codec {
 
 using reply = command_reply<counter>;
 
+/// The same counter, but every command may create it: decided before its stream is read.
+struct creating_counter : counter {
+  static bool creates(const command&) { return true; }
+};
+using creating_reply = command_reply<creating_counter>;
+
+/// Counts stream reads: the loads an actor did.
+class counting_store : public event_store {
+public:
+  explicit counting_store(std::shared_ptr<event_store> inner) : inner_(std::move(inner)) {}
+  void append_async(append_request r, append_callback done) override { inner_->append_async(std::move(r), std::move(done)); }
+  result<std::vector<recorded_event>> read_stream(const stream_id& s, std::int64_t after) override {
+    ++stream_reads;
+    return inner_->read_stream(s, after);
+  }
+  result<std::vector<recorded_event>> read_all(std::int64_t after, std::size_t n) override { return inner_->read_all(after, n); }
+  result<std::int64_t> head_position() override { return inner_->head_position(); }
+  std::unique_ptr<subscription> subscribe(std::int64_t after, event_handler h) override {
+    return inner_->subscribe(after, std::move(h));
+  }
+  std::atomic<int> stream_reads{0};
+
+private:
+  std::shared_ptr<event_store> inner_;
+};
+
 } // namespace
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(counter::command)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(creating_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::actors::command_context)
 
 namespace {
@@ -127,6 +156,32 @@ TEST_F(aggregate_actor_test, a_write_by_someone_else_is_a_conflict_not_an_overwr
   ASSERT_FALSE(r.events.ok());
   EXPECT_EQ(r.events.err().code, errc::conflict);
   EXPECT_EQ(store_->read_stream(stream_id{"counter-1"})->size(), 2u);
+}
+
+TEST_F(aggregate_actor_test, a_creating_command_skips_the_read_and_falls_back_to_it_when_the_stream_exists) {
+  auto counted = std::make_shared<counting_store>(store_);
+  auto journal = spawn_journal(sys_, counted, {false});
+  auto spawn = [&](const std::string& id) {
+    return sys_.spawn(aggregate_actor<creating_counter, counter_codec>, id, journal, ids_, codec_,
+                      std::chrono::milliseconds(60000));
+  };
+  auto fresh = ask<creating_reply>(spawn("new"), command_atom::value, counter::add{2}, command_context{{"acme", "a"}});
+  ASSERT_TRUE(fresh.events.ok()) << fresh.events.err().detail;
+  EXPECT_EQ(fresh.version, 1);
+  EXPECT_EQ(counted->stream_reads, 0) << "a new stream needs no read";
+  // Someone else created "old": the optimistic append is refused, the stream is read and
+  // the command decided again against it.
+  ASSERT_TRUE(store_->append({stream_id{"counter-old"}, expected_version::no_stream(),
+                              {codec_->encode({5}, ids_->next_uuid(), {})}}).ok());
+  auto old = ask<creating_reply>(spawn("old"), command_atom::value, counter::add{6}, command_context{{"acme", "a"}});
+  ASSERT_FALSE(old.events.ok());
+  EXPECT_EQ(old.events.err().code, errc::quota_exceeded) << "decided against the stored 5, not an empty state";
+  EXPECT_EQ(old.state.value, 5);
+  EXPECT_EQ(old.version, 1);
+  EXPECT_EQ(counted->stream_reads, 1);
+  EXPECT_EQ(store_->read_stream(stream_id{"counter-old"})->size(), 1u) << "nothing overwritten";
+  self_->send_exit(journal, caf::exit_reason::user_shutdown);
+  run();
 }
 
 TEST_F(aggregate_actor_test, an_idle_actor_passivates_itself) {
