@@ -213,6 +213,10 @@ public:
     });
   }
 
+  void count_tasks_by_status(std::function<void(std::map<std::string, std::size_t>)> done) override {
+    query([done](const task_board& b) { done(b.count_by_status()); });
+  }
+
 private:
   /// Holds a shared handle so the query's weak reference sees the client going away.
   class owning_subscription : public subscription {

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -36,6 +38,8 @@ public:
   /// or a local repository path), in any tenant: the parent of a `/aetherium run`
   /// follow-up. Errors: not_found (that pull request was not opened by Aetherium).
   virtual void find_by_pull_request(const std::string& repo, std::int64_t number, api::reply<api::task_view> done) = 0;
+  /// Tasks of every tenant by status (api names), from the board: for /metrics.
+  virtual void count_tasks_by_status(std::function<void(std::map<std::string, std::size_t>)> done) = 0;
 };
 
 /// The control plane over the event-sourced actors: commands go to the task and project

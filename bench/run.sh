@@ -27,4 +27,4 @@ run event_store "$AETHERIUM_PG_ADMIN_URL" "${AETHERIUM_BENCH_EVENTS:-20000}"
 run scheduler
 run actors "$AETHERIUM_PG_ADMIN_URL"
 run sandbox
-run http
+run http "$AETHERIUM_PG_ADMIN_URL"

@@ -4,6 +4,7 @@
 #include "runtime/client_commands.hpp"
 #include "runtime/commands.hpp"
 #include "runtime/demo_command.hpp"
+#include "runtime/kafka_relay.hpp"
 #include "runtime/server.hpp"
 
 namespace aetherium::runtime {
@@ -15,6 +16,7 @@ constexpr const char* usage_text = R"(usage: aetherium <command> [options]
 commands:
   server                        the control plane with a local node, serving the HTTP API
   demo                          start a server and run one task on a sample repository
+  relay                         only the event relay to Kafka (needs --kafka-brokers)
   migrate up|down|status        apply, revert (one step) or list schema migrations
   events verify                 walk the event log and check its hash chain
   replay [--verify]             rebuild every projection from position 0 and check it
@@ -33,6 +35,8 @@ settings (flag, or environment variable):
   --image DIR                   AETHERIUM_IMAGE          sandbox root filesystem
   --max-tasks N                 AETHERIUM_MAX_TASKS      sandboxes at once, default 4
   --tenant-max-tasks N          AETHERIUM_TENANT_MAX_TASKS  live tasks per tenant (429 beyond)
+  --rate-limit R                AETHERIUM_RATE_LIMIT     requests/s per API key, default 20
+  --rate-burst B                AETHERIUM_RATE_BURST     requests at once per key, default 40
   --kafka-brokers LIST          AETHERIUM_KAFKA_BROKERS  empty: relay off
   --github-token T              AETHERIUM_GITHUB_TOKEN   empty: local git code host
   --github-api URL              AETHERIUM_GITHUB_API     default https://api.github.com
@@ -67,6 +71,8 @@ int main(int argc, char** argv) {
   auto& verb = cmd->words[0];
   if (verb == "server")
     return run_server(*cmd, cfg);
+  if (verb == "relay")
+    return run_relay(*cmd, cfg);
   if (verb == "demo")
     return run_demo(*cmd, cfg);
   if (verb == "migrate")

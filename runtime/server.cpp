@@ -10,7 +10,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/actor_system_config.hpp"
+#include "actors/caf_system_config.hpp"
 #include "actors/control_plane.hpp"
 #include "actors/domain_actors.hpp"
 #include "actors/journal.hpp"
@@ -27,14 +27,17 @@
 #include "adapters/http/metrics/prometheus_registry.hpp"
 #include "adapters/json/event_log_api_key_store.hpp"
 #include "adapters/json/json_domain_codec.hpp"
-#include "adapters/kafka/kafka_event_publisher.hpp"
 #include "adapters/logs/file_task_log.hpp"
 #include "adapters/postgres/migrations.hpp"
 #include "adapters/postgres/postgres_blob_store.hpp"
 #include "adapters/postgres/postgres_event_store.hpp"
 #include "adapters/sandbox/oci_sandbox_runtime.hpp"
+#include "events/api/timed_event_store.hpp"
 #include "events/read_model/task_board.hpp"
 #include "runtime/commands.hpp"
+#include "runtime/kafka_relay.hpp"
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::actors::relay_lag)
 
 namespace aetherium::runtime {
 
@@ -66,13 +69,41 @@ actors::secret_lookup file_secrets(std::string dir) {
   };
 }
 
-struct system_config : caf::actor_system_config {
-  system_config() {
-    set("scheduler.max-threads", actors::default_scheduler_threads());
-    set("logger.console", caf::atom("none"));
-    set("logger.file-verbosity", caf::atom("quiet"));
-  }
+/// What the metrics sampler reads.
+struct sampled_parts {
+  std::shared_ptr<actors::task_control_plane> control;
+  caf::actor relay; ///< May be invalid: Kafka is off.
+  std::shared_ptr<event_store> store;
+  std::shared_ptr<sandbox_runtime> sandboxes;
+  api::core_metrics metrics;
 };
+
+/// Every two seconds, sets the gauges of /metrics: tasks by state (from the task board),
+/// live sandboxes (the runtime's list), relay lag (log head minus the relay's checkpoint,
+/// and the age of its oldest undelivered event). Detached: the list and the head position
+/// block on the disk and the database.
+caf::behavior metrics_sampler(caf::event_based_actor* self, sampled_parts p) {
+  self->send(self, actors::tick_atom::value);
+  return {[self, p](actors::tick_atom) {
+    p.control->count_tasks_by_status([m = p.metrics](std::map<std::string, std::size_t> counts) {
+      for (auto& [state, gauge] : m.tasks_by_state)
+        gauge->set(static_cast<double>(counts.count(state) ? counts[state] : 0));
+    });
+    if (auto live = p.sandboxes->list())
+      p.metrics.sandboxes_live->set(static_cast<double>(live->size()));
+    if (p.relay) {
+      auto head = p.store->head_position();
+      self->request(p.relay, std::chrono::seconds(1), actors::get_atom::value)
+        .then([m = p.metrics, head](const actors::relay_lag& lag) {
+          auto last = head ? std::max(*head, lag.head) : lag.head;
+          m.relay_lag_events->set(static_cast<double>(last - lag.checkpoint));
+          m.relay_lag_seconds->set(lag.oldest_pending_seconds);
+        },
+        [](caf::error&) {});
+    }
+    self->delayed_send(self, std::chrono::seconds(2), actors::tick_atom::value);
+  }};
+}
 
 class running_server : public server {
 public:
@@ -94,7 +125,7 @@ public:
     if (http_)
       http_->stop();
     if (sys_) {
-      for (auto& a : {heartbeat_, relay_, dispatcher_, board_, tasks_, projects_, scheduler_, journal_})
+      for (auto& a : {sampler_, heartbeat_, relay_, dispatcher_, board_, tasks_, projects_, scheduler_, journal_})
         if (a)
           caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     }
@@ -118,9 +149,11 @@ private:
   std::shared_ptr<task_log> logs_;
   std::shared_ptr<http::authenticator> auth_;
   std::shared_ptr<actors::task_control_plane> control_;
-  system_config caf_cfg_;
+  actors::system_config caf_cfg_;
   std::unique_ptr<caf::actor_system> sys_;
-  caf::actor journal_, tasks_, projects_, board_, scheduler_, dispatcher_, relay_, heartbeat_;
+  caf::actor journal_, tasks_, projects_, board_, scheduler_, dispatcher_, relay_, heartbeat_, sampler_;
+  std::shared_ptr<api::metrics_registry> metrics_;
+  api::core_metrics core_metrics_;
   std::unique_ptr<http::http_server> http_;
   bool stopped_ = false;
 };
@@ -133,7 +166,9 @@ result<void> running_server::open_ports(const config& cfg) {
   auto store = make_postgres_event_store(cfg.database_url);
   if (!store)
     return store.err();
-  store_ = *store;
+  metrics_ = http::make_prometheus_registry();
+  core_metrics_ = api::register_core_metrics(*metrics_);
+  store_ = api::observe_appends(*store, core_metrics_.append_seconds);
   auto blobs = make_postgres_blob_store(cfg.database_url);
   if (!blobs)
     return blobs.err();
@@ -200,21 +235,16 @@ result<void> running_server::start_actors(const config& cfg) {
                       "or build-agent-rootfs.sh and pass --image DIR)", "image");
   dispatcher_ = actors::spawn_task_dispatcher(sys, tasks_, board_, scheduler_, local_node, ports, exec);
   if (!cfg.kafka_brokers.empty()) {
-    auto checkpoints = make_postgres_checkpoint_store(cfg.database_url);
-    if (!checkpoints)
-      return checkpoints.err();
-    auto brokers = cfg.kafka_brokers;
-    relay_ = actors::spawn_relay(sys, store_, *checkpoints, [brokers]() -> std::shared_ptr<event_publisher> {
-      auto p = make_kafka_event_publisher(brokers);
-      return p ? *p : nullptr;
-    });
-    if (!relay_)
-      return make_error(errc::unavailable, "the Kafka relay could not read its checkpoint");
+    auto relay = spawn_kafka_relay(sys, store_, cfg);
+    if (!relay)
+      return relay.err();
+    relay_ = *relay;
   }
   actors::control_plane_parts parts{tasks_, projects_, board_, dispatcher_, scheduler_, logs_, store_, time_, ids_, {}};
   parts.defaults.runtime = cfg.runtime;
   parts.defaults.active_task_quota = static_cast<std::size_t>(std::max(0, std::atoi(cfg.tenant_max_tasks.c_str())));
   control_ = actors::make_actor_control_plane(sys, parts);
+  sampler_ = sys.spawn<caf::detached>(metrics_sampler, sampled_parts{control_, relay_, store_, sandboxes_, core_metrics_});
   return {};
 }
 
@@ -269,7 +299,11 @@ result<void> running_server::start_http(const config& cfg) {
   o.host = where->first;
   o.port = where->second;
   o.time = time_;
-  http_ = http::make_http_server(o, control_, auth_, http::make_prometheus_registry(), webhooks(cfg));
+  o.rate_per_second = std::atof(cfg.rate_limit.c_str());
+  o.rate_burst = std::atof(cfg.rate_burst.c_str());
+  if (!(o.rate_per_second > 0) || !(o.rate_burst >= 1))
+    return make_error(errc::invalid_argument, "--rate-limit must be > 0 and --rate-burst >= 1", "rate-limit");
+  http_ = http::make_http_server(o, control_, auth_, metrics_, webhooks(cfg));
   return http_->start();
 }
 

@@ -16,6 +16,8 @@ core_metrics register_core_metrics(metrics_registry& registry) {
     registry.get_histogram(metric_names::append_seconds, "Event store append latency in seconds.");
   out.relay_lag_events =
     registry.get_gauge(metric_names::relay_lag, "Committed events not yet delivered to Kafka.");
+  out.relay_lag_seconds =
+    registry.get_gauge(metric_names::relay_lag_seconds, "Age of the oldest committed event not yet delivered to Kafka.");
   return out;
 }
 

@@ -61,6 +61,7 @@ inline constexpr const char* tasks = "aetherium_tasks";                         
 inline constexpr const char* sandboxes_live = "aetherium_sandboxes_live";        ///< gauge
 inline constexpr const char* append_seconds = "aetherium_event_append_seconds";  ///< histogram
 inline constexpr const char* relay_lag = "aetherium_relay_lag_events";           ///< gauge
+inline constexpr const char* relay_lag_seconds = "aetherium_relay_lag_seconds";  ///< gauge
 inline constexpr const char* http_requests = "aetherium_http_requests_total";    ///< counter
 inline constexpr const char* http_seconds = "aetherium_http_request_duration_seconds"; ///< histogram
 } // namespace metric_names
@@ -71,6 +72,7 @@ struct core_metrics {
   std::shared_ptr<gauge_metric> sandboxes_live;
   std::shared_ptr<histogram_metric> append_seconds;
   std::shared_ptr<gauge_metric> relay_lag_events;
+  std::shared_ptr<gauge_metric> relay_lag_seconds;
 };
 
 /// Registers the core's series in `registry` (idempotent) and returns their handles.

@@ -36,7 +36,10 @@ error invalid(std::string field, std::string what) {
   return make_error(errc::invalid_argument, field + " " + what, field);
 }
 
+/// Free text: any UTF-8 but NUL, which the log's JSON columns cannot hold.
 result<void> check_text(std::string_view value, std::size_t min, std::size_t max, const char* field) {
+  if (value.find('\0') != std::string_view::npos)
+    return invalid(field, "must not contain NUL (U+0000) characters");
   auto n = utf8_chars(value);
   if (n < min)
     return invalid(field, min == 1 ? "must not be empty" : "is too short");

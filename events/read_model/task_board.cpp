@@ -145,6 +145,13 @@ std::size_t task_board::live_tasks(const tenant_id& tenant) const {
   }));
 }
 
+std::map<std::string, std::size_t> task_board::count_by_status() const {
+  std::map<std::string, std::size_t> out;
+  for (auto& [id, entry] : tasks_)
+    ++out[api::to_string(to_api(entry.state.status))];
+  return out;
+}
+
 std::vector<task_id> task_board::all_task_ids() const {
   std::vector<task_id> out;
   for (auto& [position, id] : tasks_by_position_)

@@ -47,6 +47,8 @@ public:
   result<api::event_page> events_after(const tenant_id& tenant, std::int64_t after, std::size_t limit) const;
   /// Tasks of `tenant` that are not terminal.
   std::size_t live_tasks(const tenant_id& tenant) const;
+  /// How many tasks of every tenant are in each status (api::to_string names), for /metrics.
+  std::map<std::string, std::size_t> count_by_status() const;
   /// Every task, oldest first.
   std::vector<task_id> all_task_ids() const;
   /// Every task that is not terminal, oldest first: what a restarted control plane reconciles.

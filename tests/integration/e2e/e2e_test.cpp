@@ -1,6 +1,7 @@
 // End to end, with real parts only: the aetherium binary, PostgreSQL, crun, git, and
 // (when the test command started one) Kafka. A task goes in through the HTTP API and comes
 // out as a verified commit on a pull-request branch of a local bare repository.
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <thread>
@@ -112,6 +113,23 @@ protected:
 
   std::string failure_of(const json& t) { return t.value("failure_reason", std::string{}); }
 
+  /// Polls /metrics (sampled every 2 s by the server) until it holds every line of `lines`,
+  /// for at most 30 s; fails with the last text seen.
+  void wait_for_metrics(const std::vector<std::string>& lines) {
+    std::string text;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto r = api_->request("GET", "/metrics");
+      text = r ? r->body : "";
+      if (std::all_of(lines.begin(), lines.end(), [&](auto& l) { return text.find("\n" + l + "\n") != std::string::npos; }))
+        return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    for (auto& l : lines)
+      EXPECT_NE(text.find("\n" + l + "\n"), std::string::npos) << l;
+    ADD_FAILURE() << "/metrics:\n" << text;
+  }
+
   pg_test_database db_;
   temp_dir work_;
   std::string image_, repo_, key_, project_;
@@ -197,6 +215,7 @@ TEST_F(e2e, a_crashing_agent_a_timeout_a_cancel_and_a_failed_verification_each_e
   EXPECT_EQ(c.value("status", ""), "failed");
   EXPECT_EQ(failure_of(c), "agent_failed");
   wait_for(cancel, [](const json& t) { return t.value("status", "") == "running"; });
+  wait_for_metrics({"aetherium_tasks{state=\"running\"} 1", "aetherium_sandboxes_live 1"});
   auto cancelled = api_->cancel_task(cancel);
   ASSERT_TRUE(cancelled.ok()) << cancelled.err().detail;
   EXPECT_EQ(json::parse(*cancelled).value("status", ""), "cancel_requested");
@@ -211,6 +230,13 @@ TEST_F(e2e, a_crashing_agent_a_timeout_a_cancel_and_a_failed_verification_each_e
   auto types = event_types(unverified);
   EXPECT_NE(std::find(types.begin(), types.end(), "task.verification_failed"), types.end());
   EXPECT_EQ(git("branch --list 'aetherium/*'"), "") << "no pull request for a task that failed";
+  wait_for_metrics({"aetherium_tasks{state=\"failed\"} 3", "aetherium_tasks{state=\"terminated\"} 1",
+                    "aetherium_tasks{state=\"running\"} 0", "aetherium_sandboxes_live 0"});
+  auto m = api_->request("GET", "/metrics");
+  ASSERT_TRUE(m.ok());
+  auto at = m->body.find("\naetherium_event_append_seconds_count ");
+  ASSERT_NE(at, std::string::npos) << m->body;
+  EXPECT_GE(std::atof(m->body.c_str() + at + 38), 16.0) << "every command appended and was timed";
 }
 
 TEST_F(e2e, a_tenant_at_its_live_task_quota_gets_429_until_a_task_ends) {
@@ -246,6 +272,45 @@ TEST_F(e2e, a_server_killed_mid_task_reaps_the_sandbox_and_fails_the_task_after_
   auto events = event_types(id);
   EXPECT_EQ(events.front(), "task.requested");
   EXPECT_EQ(events.back(), "task.failed");
+}
+
+TEST_F(e2e, a_kill_during_verification_and_one_while_a_task_waits_for_room_lose_nothing) {
+  // One slot: a task verifying holds it, the next waits at `requested`.
+  auto restart = [&] {
+    server_->kill(SIGKILL);
+    server_ = std::make_unique<server_process>(db_.url(), work_.path + "/data", image_, "AETHERIUM_MAX_TASKS=1");
+    ASSERT_NO_FATAL_FAILURE(server_->start());
+    api_ = std::make_unique<http::api_client>(http::client_options{server_->base_url(), key_});
+  };
+  ASSERT_NO_FATAL_FAILURE(restart());
+  auto done = create_task({{"prompt", edit_script}});
+  ASSERT_EQ(wait_terminal(done).value("status", ""), "completed");
+  auto done_before = api_->get_task(done);
+  auto done_events_before = api_->task_events(done);
+  ASSERT_TRUE(done_before.ok() && done_events_before.ok());
+  auto verifying = create_task({{"prompt", "echo more > more.txt"}, {"verify_command", "sleep 60"}});
+  wait_for(verifying, [](const json& t) { return t.value("status", "") == "output_collected"; });
+  auto waiting = create_task({{"prompt", "echo later > later.txt"}, {"verify_command", "true"}});
+  auto w = api_->get_task(waiting);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(json::parse(*w).value("status", ""), "requested") << "the only slot is taken";
+
+  ASSERT_NO_FATAL_FAILURE(restart());
+  auto v = wait_terminal(verifying);
+  EXPECT_EQ(v.value("status", ""), "failed");
+  EXPECT_EQ(failure_of(v), "control_plane_restart") << "a half-run verification is not trusted";
+  auto types = event_types(verifying);
+  EXPECT_EQ(std::count(types.begin(), types.end(), "task.output_collected"), 1) << "no event duplicated";
+  auto resumed = wait_terminal(waiting);
+  EXPECT_EQ(resumed.value("status", ""), "completed") << "a task that had not started runs after the restart";
+  EXPECT_FALSE(resumed.value("pr_url", "").empty());
+  // What was finished before the crash reads exactly as it did.
+  EXPECT_EQ(json::parse(*api_->get_task(done)), json::parse(*done_before));
+  EXPECT_EQ(json::parse(*api_->task_events(done)), json::parse(*done_events_before));
+  auto left = run_command("crun --root '" + work_.path + "/data/sandboxes/crun' list -q 2>/dev/null | wc -l");
+  EXPECT_EQ(left.output, "0\n") << "sandboxes left behind";
+  auto replay = server_->cli("replay --verify");
+  EXPECT_EQ(replay.exit_code, 0) << replay.output;
 }
 
 } // namespace

@@ -3,13 +3,21 @@
 # and negative data. Fails on any 5xx, any answer the document does not allow, or a
 # server that died.
 #
-# usage: run_schemathesis.sh TEST_SERVER_BINARY OPENAPI_YAML WORK_DIR [extra schemathesis args]
+# usage: run_schemathesis.sh test-server TEST_SERVER_BINARY OPENAPI_YAML WORK_DIR [extra args]
+#        run_schemathesis.sh aetherium AETHERIUM_BINARY OPENAPI_YAML WORK_DIR [extra args]
+#
+# test-server: the HTTP adapter over the in-memory control plane.
+# aetherium:   the real `aetherium server` over a fresh database of the PostgreSQL server
+#              named by AETHERIUM_PG_ADMIN_URL, with an admin key made by
+#              `aetherium admin create-key`. Tasks it accepts fail at checkout (their
+#              repositories do not exist), so every log it follows ends.
 set -euo pipefail
 
-server_bin=$1
-schema=$2
-work=$3
-shift 3
+mode=$1
+server_bin=$2
+schema=$3
+work=$4
+shift 4
 version=4.32.5
 venv=$work/venv
 mkdir -p "$work"
@@ -23,21 +31,55 @@ if [ ! -x "$venv/bin/schemathesis" ] || ! "$venv/bin/schemathesis" --version | g
   "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
 fi
 
-key=ak_schemathesis_admin_$RANDOM$RANDOM
 log=$work/server.log
-AETHERIUM_TEST_ADMIN_KEY=$key "$server_bin" >"$log" 2>&1 &
-pid=$!
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true' EXIT
+: >"$log"
+cleanup=()
+trap 'for c in "${cleanup[@]}"; do eval "$c"; done' EXIT
+case $mode in
+  test-server)
+    key=ak_schemathesis_admin_$RANDOM$RANDOM
+    AETHERIUM_TEST_ADMIN_KEY=$key "$server_bin" >"$log" 2>&1 &
+    pid=$!
+    port_pattern='s/^listening on port \([0-9][0-9]*\)$/\1/p'
+    ;;
+  aetherium)
+    if [ -z "${AETHERIUM_PG_ADMIN_URL:-}" ]; then
+      echo "FAIL: AETHERIUM_PG_ADMIN_URL is not set (run through deploy/test.sh)" >&2
+      exit 1
+    fi
+    db=schemathesis_$$_$RANDOM
+    psql "$AETHERIUM_PG_ADMIN_URL" -qc "CREATE DATABASE $db" >/dev/null
+    cleanup+=("psql \"\$AETHERIUM_PG_ADMIN_URL\" -qc 'DROP DATABASE IF EXISTS $db WITH (FORCE)' >/dev/null")
+    export AETHERIUM_DATABASE_URL="$AETHERIUM_PG_ADMIN_URL dbname=$db"
+    export AETHERIUM_DATA_DIR=$work/data AETHERIUM_IMAGE=$work/image AETHERIUM_LISTEN=127.0.0.1:0
+    export AETHERIUM_GITHUB_WEBHOOK_SECRET=schemathesis-webhook-secret
+    # Rate limits have tests of their own; here they would keep the fuzzer out of the handlers.
+    export AETHERIUM_RATE_LIMIT=1000 AETHERIUM_RATE_BURST=1000
+    rm -rf "$work/data"
+    mkdir -p "$work/image/bin"
+    "$server_bin" migrate up >/dev/null
+    key=$("$server_bin" admin create-key --tenant acme --role admin --name schemathesis --json |
+      python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])')
+    "$server_bin" server >"$log" 2>&1 &
+    pid=$!
+    port_pattern='s/^aetherium server listening on .*:\([0-9][0-9]*\)$/\1/p'
+    ;;
+  *)
+    echo "usage: $0 test-server|aetherium BINARY OPENAPI_YAML WORK_DIR [args]" >&2
+    exit 2
+    ;;
+esac
+cleanup=("kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true" "${cleanup[@]}")
 
 port=
-deadline=$((SECONDS + 30))
+deadline=$((SECONDS + 60))
 while [ -z "$port" ] && [ $SECONDS -lt $deadline ]; do
-  port=$(sed -n 's/^listening on port \([0-9][0-9]*\)$/\1/p' "$log")
+  port=$(sed -n "$port_pattern" "$log")
   kill -0 "$pid" 2>/dev/null || break
   [ -n "$port" ] || sleep 0.1
 done
 if [ -z "$port" ]; then
-  echo "FAIL: the test server did not start" >&2
+  echo "FAIL: the server did not start" >&2
   cat "$log" >&2
   exit 1
 fi

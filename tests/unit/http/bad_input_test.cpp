@@ -87,6 +87,11 @@ TEST_F(bad_input, values_over_their_limits_are_refused) {
   expect_error(post_task(body), 400, "invalid_argument", "prompt");
   body["prompt"] = "";
   expect_error(post_task(body), 400, "invalid_argument", "prompt");
+  body["prompt"] = std::string("before\0after", 12);
+  expect_error(post_task(body), 400, "invalid_argument", "prompt");
+  body = task_body(p);
+  body["verify_command"] = std::string("true\0", 5);
+  expect_error(post_task(body), 400, "invalid_argument", "verify_command");
   body = task_body(p);
   body["agent_type"] = "hal9000";
   expect_error(post_task(body), 400, "invalid_argument", "agent_type");

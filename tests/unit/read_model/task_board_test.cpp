@@ -82,6 +82,21 @@ TEST_F(task_board_test, follows_the_lifecycle_and_indexes_the_pull_request) {
   EXPECT_EQ(board_.find_by_pull_request("octo/app", 8), nullptr);
 }
 
+TEST_F(task_board_test, counts_tasks_of_every_tenant_by_status) {
+  request("a", "acme");
+  request("b", "other");
+  request("c", "acme");
+  record("task-c", domain::task_scheduled{node_id{"n"}, 2}, "acme");
+  auto counts = board_.count_by_status();
+  EXPECT_EQ(counts.size(), 2u);
+  EXPECT_EQ(counts["requested"], 2u);
+  EXPECT_EQ(counts["scheduled"], 1u);
+  record("task-c", domain::task_failed{domain::failure_reason::agent_failed, "x", 3}, "acme");
+  counts = board_.count_by_status();
+  EXPECT_EQ(counts.count("scheduled"), 0u);
+  EXPECT_EQ(counts["failed"], 1u);
+}
+
 TEST_F(task_board_test, an_undecodable_event_is_counted_and_skipped) {
   recorded_event bad{event_id{"x"}, stream_id{"task-z"}, 1, "task.exploded", 1, "{}", {"acme"}, 0, ++position_, "", ""};
   board_.apply(bad);
