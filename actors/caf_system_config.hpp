@@ -14,6 +14,7 @@ namespace aetherium::actors {
 struct system_config : caf::actor_system_config {
   system_config() {
     set("scheduler.max-threads", default_scheduler_threads());
+    set("scheduler.policy", caf::atom("sharing"));
     set("logger.console", caf::atom("none"));
     set("logger.file-verbosity", caf::atom("quiet"));
   }

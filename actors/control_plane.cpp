@@ -297,8 +297,11 @@ private:
   /// Runs `f` against the board, inside the projector.
   template <class F>
   void query(F f) {
-    caf::anon_send(p_.board, get_atom::value,
-                   projection_query{[f](const projection& p) { f(static_cast<const task_board&>(p)); }});
+    projection_query q{[f](const projection& p) { f(static_cast<const task_board&>(p)); }};
+    if (p_.board_reader)
+      p_.board_reader->read(q);
+    else
+      caf::anon_send(p_.board, get_atom::value, std::move(q));
   }
 
   /// Sends a command to a registry; once it is durable, waits until the board has folded

@@ -17,6 +17,8 @@
 
 namespace aetherium::actors {
 
+class projection_reader;
+
 /// The actors and ports the control plane talks to.
 struct control_plane_parts {
   caf::actor tasks;      ///< spawn_task_registry
@@ -29,6 +31,9 @@ struct control_plane_parts {
   std::shared_ptr<clock> time;
   std::shared_ptr<id_generator> ids;
   read_model::task_defaults defaults;
+  /// The board's reader (spawn_readable_projector): queries then run on the caller's
+  /// thread under a shared lock instead of a message to the projector. May be null.
+  std::shared_ptr<projection_reader> board_reader;
 };
 
 /// The control plane, plus what the GitHub loop asks of it.

@@ -15,15 +15,19 @@ namespace {
 
 using apply_atom = caf::atom_constant<caf::atom("apply")>;
 
+thread_local int reading = 0; ///< Queries this thread is inside.
+
 struct projector_state {
   std::shared_ptr<projection> model;
+  std::shared_ptr<projection_reader> reader;
   /// Readers waiting for the model to reach a position.
   std::multimap<std::int64_t, caf::response_promise> waiting;
 };
 
-caf::behavior projector_actor(caf::stateful_actor<projector_state>* self,
-                              std::shared_ptr<event_store> store, std::shared_ptr<projection> model) {
+caf::behavior projector_actor(caf::stateful_actor<projector_state>* self, std::shared_ptr<event_store> store,
+                              std::shared_ptr<projection> model, std::shared_ptr<projection_reader> reader) {
   self->state.model = std::move(model);
+  self->state.reader = std::move(reader);
   // The subscription thread only forwards; all folding happens in the actor. A weak handle
   // keeps the feed from holding the actor alive.
   caf::weak_actor_ptr me = self->ctrl();
@@ -38,17 +42,17 @@ caf::behavior projector_actor(caf::stateful_actor<projector_state>* self,
       auto& model = *self->state.model;
       if (e.position <= model.position())
         return; // already folded (a resumed subscription may repeat one)
-      model.apply(e);
-      model.advance(e.position);
+      self->state.reader->write([&](projection& m) {
+        m.apply(e);
+        m.advance(e.position);
+      });
       auto& waiting = self->state.waiting;
       for (auto it = waiting.begin(); it != waiting.end() && it->first <= e.position;) {
         it->second.deliver(e.position);
         it = waiting.erase(it);
       }
     },
-    [self](get_atom, projection_query& query) {
-      query(*self->state.model);
-    },
+    [self](get_atom, projection_query& query) { self->state.reader->read(query); },
     [self](get_atom, std::int64_t position) -> caf::result<std::int64_t> {
       if (self->state.model->position() >= position)
         return self->state.model->position();
@@ -61,9 +65,37 @@ caf::behavior projector_actor(caf::stateful_actor<projector_state>* self,
 
 } // namespace
 
+void projection_reader::read(const projection_query& query) const {
+  if (reading > 0) {
+    query(*model_);
+    return;
+  }
+  std::shared_lock<std::shared_mutex> lock{mtx_};
+  ++reading;
+  try {
+    query(*model_);
+  } catch (...) {
+    --reading;
+    throw;
+  }
+  --reading;
+}
+
+void projection_reader::write(const std::function<void(projection&)>& fold) {
+  std::unique_lock<std::shared_mutex> lock{mtx_};
+  fold(*model_);
+}
+
+std::pair<caf::actor, std::shared_ptr<projection_reader>>
+spawn_readable_projector(caf::actor_system& sys, std::shared_ptr<event_store> store, std::unique_ptr<projection> model) {
+  std::shared_ptr<projection> shared{std::move(model)};
+  auto reader = std::make_shared<projection_reader>(shared);
+  return {sys.spawn(projector_actor, std::move(store), shared, reader), reader};
+}
+
 caf::actor spawn_projector(caf::actor_system& sys, std::shared_ptr<event_store> store,
                            std::unique_ptr<projection> model) {
-  return sys.spawn(projector_actor, std::move(store), std::shared_ptr<projection>{std::move(model)});
+  return spawn_readable_projector(sys, std::move(store), std::move(model)).first;
 }
 
 } // namespace aetherium::actors

@@ -2,6 +2,8 @@
 
 #include <functional>
 #include <memory>
+#include <shared_mutex>
+#include <utility>
 
 #include <caf/fwd.hpp>
 
@@ -14,6 +16,22 @@ namespace aetherium::actors {
 /// position, and must not block or keep the reference.
 using projection_query = std::function<void(const projection&)>;
 
+/// Reads a projector's model from any thread, without a message: the projector folds
+/// under an exclusive lock, readers share it. A query run from inside another query on
+/// the same thread reuses the lock it holds.
+class projection_reader {
+public:
+  explicit projection_reader(std::shared_ptr<projection> model) : model_(std::move(model)) {}
+  /// Runs `query` against the model at a consistent position. It must not block.
+  void read(const projection_query& query) const;
+  /// Runs `fold` with the model locked for writing (the projector's side).
+  void write(const std::function<void(projection&)>& fold);
+
+private:
+  std::shared_ptr<projection> model_;
+  mutable std::shared_mutex mtx_;
+};
+
 /// Spawns a projector: it subscribes to `store` after the model's position (replaying the
 /// log at start, then following it live), applies each event to `model` in order, and
 /// answers (get_atom, projection_query) by running the query against the model.
@@ -21,5 +39,9 @@ using projection_query = std::function<void(const projection&)>;
 /// writer can read its own writes.
 caf::actor spawn_projector(caf::actor_system& sys, std::shared_ptr<event_store> store,
                            std::unique_ptr<projection> model);
+
+/// The same, and a reader of its model for queries that need no message round trip.
+std::pair<caf::actor, std::shared_ptr<projection_reader>>
+spawn_readable_projector(caf::actor_system& sys, std::shared_ptr<event_store> store, std::unique_ptr<projection> model);
 
 } // namespace aetherium::actors

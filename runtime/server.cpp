@@ -152,6 +152,7 @@ private:
   actors::system_config caf_cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   caf::actor journal_, tasks_, projects_, board_, scheduler_, dispatcher_, relay_, heartbeat_, sampler_;
+  std::shared_ptr<actors::projection_reader> board_reader_;
   std::shared_ptr<api::metrics_registry> metrics_;
   api::core_metrics core_metrics_;
   std::unique_ptr<http::http_server> http_;
@@ -201,8 +202,8 @@ result<void> running_server::start_actors(const config& cfg) {
   journal_ = actors::spawn_journal(sys, store_);
   tasks_ = actors::spawn_task_registry(sys, journal_, ids_, make_json_task_codec());
   projects_ = actors::spawn_project_registry(sys, journal_, ids_, make_json_project_codec());
-  board_ = actors::spawn_projector(sys, store_, std::make_unique<read_model::task_board>(make_json_task_codec(),
-                                                                                           make_json_project_codec()));
+  std::tie(board_, board_reader_) = actors::spawn_readable_projector(
+    sys, store_, std::make_unique<read_model::task_board>(make_json_task_codec(), make_json_project_codec()));
   actors::scheduler_options sched;
   sched.clock = time_;
   scheduler_ = actors::spawn_scheduler(sys, sched);
@@ -240,7 +241,7 @@ result<void> running_server::start_actors(const config& cfg) {
       return relay.err();
     relay_ = *relay;
   }
-  actors::control_plane_parts parts{tasks_, projects_, board_, dispatcher_, scheduler_, logs_, store_, time_, ids_, {}};
+  actors::control_plane_parts parts{tasks_, projects_, board_, dispatcher_, scheduler_, logs_, store_, time_, ids_, {}, board_reader_};
   parts.defaults.runtime = cfg.runtime;
   parts.defaults.active_task_quota = static_cast<std::size_t>(std::max(0, std::atoi(cfg.tenant_max_tasks.c_str())));
   control_ = actors::make_actor_control_plane(sys, parts);

@@ -49,6 +49,13 @@ result<void> check_text(std::string_view value, std::size_t min, std::size_t max
 }
 
 result<void> check_limits(const resource_limits& l, const task_budgets& b) {
+  // Zero means the server's default; anything else must be enough to start a sandbox.
+  if (l.memory_bytes != 0 && l.memory_bytes < (16ull << 20))
+    return invalid("limits.memory_bytes", "must be 0 (the default) or at least 16 MiB");
+  if (l.pids != 0 && l.pids < 8)
+    return invalid("limits.pids", "must be 0 (the default) or at least 8");
+  if (l.cpu_millis != 0 && l.cpu_millis < 10)
+    return invalid("limits.cpu_millis", "must be 0 (the default) or at least 10");
   if (l.memory_bytes > limits::memory_bytes)
     return invalid("limits.memory_bytes", "is above " + std::to_string(limits::memory_bytes));
   if (l.pids > limits::pids)

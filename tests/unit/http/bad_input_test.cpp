@@ -98,6 +98,8 @@ TEST_F(bad_input, values_over_their_limits_are_refused) {
   body = task_body(p);
   body["limits"] = {{"pids", 65537}};
   expect_error(post_task(body), 400, "invalid_argument", "limits.pids");
+  body["limits"] = {{"memory_bytes", 23129}};
+  expect_error(post_task(body), 400, "invalid_argument", "limits.memory_bytes");
   body = task_body(p);
   body["secrets"] = json::array({"token", "token"});
   expect_error(post_task(body), 400, "invalid_argument", "secrets[1]");
