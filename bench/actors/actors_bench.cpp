@@ -15,30 +15,20 @@
 #include <caf/all.hpp>
 #include <pqxx/pqxx>
 
+#include "bench/bench_support.hpp"
+
 #include "actors/caf_system_config.hpp"
 #include "actors/domain_actors.hpp"
 #include "actors/domain_messages.hpp"
 #include "actors/journal.hpp"
 #include "adapters/json/json_domain_codec.hpp"
-#include "adapters/postgres/migrations.hpp"
-#include "adapters/postgres/postgres_event_store.hpp"
 
 using namespace aetherium;
-using clock_type = std::chrono::steady_clock;
+using bench::clock_type;
+using bench::fresh_database;
+using bench::seconds_since;
 
 namespace {
-
-double seconds_since(clock_type::time_point start) {
-  return std::chrono::duration<double>(clock_type::now() - start).count();
-}
-
-std::string fresh_database(const std::string& admin, const std::string& name) {
-  pqxx::connection conn{admin};
-  pqxx::nontransaction tx{conn};
-  tx.exec0("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
-  tx.exec0("CREATE DATABASE " + name);
-  return admin + " dbname=" + name;
-}
 
 domain::request_task request(const std::string& id) {
   domain::task_spec spec;
@@ -147,24 +137,17 @@ int main(int argc, char** argv) {
   }
   long n = argc > 2 ? std::atol(argv[2]) : 5000;
   auto url = fresh_database(argv[1], "aetherium_bench_actors");
-  if (auto m = postgres::migrate_up(url); !m) {
-    std::fprintf(stderr, "migrate: %s\n", m.err().detail.c_str());
-    return 1;
-  }
-  auto store = make_postgres_event_store(url);
-  if (!store) {
-    std::fprintf(stderr, "store: %s\n", store.err().detail.c_str());
-    return 1;
-  }
+  auto store = bench::open_store(url);
   auto codec = make_json_task_codec();
   actors::system_config cfg;
   caf::actor_system sys{cfg};
-  auto journal = actors::spawn_journal(sys, *store);
-  auto registry = actors::spawn_task_registry(sys, journal, make_random_id_generator(), codec);
+  auto journal = actors::spawn_journal(sys, store);
+  // Each task actor takes one command; a short idle time lets the system shut down at the end.
+  auto registry = actors::spawn_task_registry(sys, journal, make_random_id_generator(), codec, std::chrono::seconds(1));
   std::printf("tasks per figure: %ld, fsync on, %zu CAF threads\n", n, actors::default_scheduler_threads());
   for (int clients : {1, 64}) {
     long count = clients == 1 ? n / 5 : n;
-    double floor = store_appends(**store, *codec, clients, count);
+    double floor = store_appends(*store, *codec, clients, count);
     double actors = actor_creates(sys, registry, clients, count);
     std::printf("task create -> durable -> reply, %2d client(s) %8.0f /s   floor: store append %8.0f /s   "
                 "ratio %5.1f%%\n", clients, actors, floor, 100.0 * actors / floor);

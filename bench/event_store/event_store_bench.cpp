@@ -15,28 +15,18 @@
 
 #include <pqxx/pqxx>
 
-#include "adapters/postgres/migrations.hpp"
-#include "adapters/postgres/postgres_event_store.hpp"
+#include "bench/bench_support.hpp"
+
 #include "events/clock.hpp"
 
 using namespace aetherium;
-using clock_type = std::chrono::steady_clock;
+using bench::clock_type;
+using bench::fresh_database;
+using bench::seconds_since;
 
 namespace {
 
 const std::string payload = R"({"prompt": "add a test for the parser", "repo": "acme/widgets", "n": 42})";
-
-double seconds_since(clock_type::time_point start) {
-  return std::chrono::duration<double>(clock_type::now() - start).count();
-}
-
-std::string fresh_database(const std::string& admin, const std::string& name) {
-  pqxx::connection conn{admin};
-  pqxx::nontransaction tx{conn};
-  tx.exec0("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
-  tx.exec0("CREATE DATABASE " + name);
-  return admin + " dbname=" + name;
-}
 
 const char* floor_table = "CREATE TABLE floor_events (position bigint PRIMARY KEY, event_id uuid UNIQUE, "
                           "stream_id text, stream_version bigint, type text, schema_version int, "
@@ -164,15 +154,7 @@ int main(int argc, char** argv) {
   std::string admin = argv[1];
   long n = argc > 2 ? std::atol(argv[2]) : 20000;
   auto url = fresh_database(admin, "aetherium_bench");
-  if (auto m = postgres::migrate_up(url); !m) {
-    std::fprintf(stderr, "migrate: %s\n", m.err().detail.c_str());
-    return 1;
-  }
-  auto store = make_postgres_event_store(url);
-  if (!store) {
-    std::fprintf(stderr, "store: %s\n", store.err().detail.c_str());
-    return 1;
-  }
+  auto store = bench::open_store(url);
   std::printf("events per figure: %ld, payload %zu bytes, fsync on\n", n, payload.size());
   double insert = insert_floor(url, n);
   double copy_in = copy_in_floor(url, n);
@@ -180,10 +162,10 @@ int main(int argc, char** argv) {
               "floor: COPY in (10000/tx)", copy_in);
   for (int callers : {1, 8, 64}) {
     auto what = "append, " + std::to_string(callers) + " caller(s) in flight";
-    line(what.c_str(), adapter_appends(**store, callers, callers == 1 ? n / 4 : n), insert,
+    line(what.c_str(), adapter_appends(*store, callers, callers == 1 ? n / 4 : n), insert,
          "multi-row INSERT");
   }
-  double replay = adapter_replay(**store);
+  double replay = adapter_replay(*store);
   double copy_out = copy_out_floor(url);
   line("replay: read_all pages of 10000", replay, copy_out, "COPY out");
   return 0;

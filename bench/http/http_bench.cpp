@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <regex>
 #include <string>
@@ -23,6 +25,7 @@
 #include <restinio/all.hpp>
 
 #include "adapters/http/client/api_client.hpp"
+#include "bench/bench_support.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -45,14 +48,6 @@ std::string run(const std::string& command) {
   if (::pclose(p) != 0)
     fail(command + " failed:\n" + out);
   return out;
-}
-
-std::string fresh_database(const std::string& admin, const std::string& name) {
-  pqxx::connection conn{admin};
-  pqxx::nontransaction tx{conn};
-  tx.exec0("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
-  tx.exec0("CREATE DATABASE " + name);
-  return admin + " dbname=" + name;
 }
 
 /// The real server as a child process on a port of its choosing.
@@ -79,7 +74,8 @@ void start_server(server_child& s, const std::string& env, const std::string& lo
   std::regex listening{"listening on [^\\n]*:([0-9]+)"};
   for (int i = 0; i < 600; ++i) {
     std::smatch m;
-    std::string text = run("cat '" + log + "'");
+    std::ifstream in{log};
+    std::string text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
     if (std::regex_search(text, m, listening)) {
       s.port = std::stoi(m[1]);
       return;
@@ -141,7 +137,7 @@ int main(int argc, char** argv) {
   if (std::system("command -v wrk >/dev/null") != 0)
     fail("wrk is not installed (apt-get install -y wrk)");
 
-  auto url = fresh_database(argv[1], "aetherium_bench_http");
+  auto url = aetherium::bench::fresh_database(argv[1], "aetherium_bench_http");
   char pattern[] = "/tmp/aetherium-bench-http.XXXXXX";
   std::string work = ::mkdtemp(pattern);
   fs::create_directories(work + "/image/bin");
