@@ -177,6 +177,10 @@ result<void> running_server::open_ports(const config& cfg) {
   auto data = fs::absolute(cfg.data_dir).string();
   oci_sandbox_options sandbox;
   sandbox.state_dir = data + "/sandboxes";
+  const auto& warm = cfg.warm_sandboxes;
+  if (warm.empty() || warm.size() > 2 || warm.find_first_not_of("0123456789") != std::string::npos)
+    return make_error(errc::invalid_argument, "--warm-sandboxes must be a number from 0 to 99", "warm-sandboxes");
+  sandbox.warm_pool_size = static_cast<std::size_t>(std::stoi(warm));
   auto rt = make_oci_sandbox_runtime(sandbox);
   if (!rt)
     return rt.err();

@@ -11,10 +11,13 @@
 #include <linux/loop.h>
 #include <sstream>
 #include <thread>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "adapters/sandbox/process_runner.hpp"
@@ -97,6 +100,57 @@ std::string unescape_mount_path(const std::string& raw) {
 }
 
 } // namespace
+
+namespace {
+
+// The new mount API (Linux 5.2, mount_setattr 5.12); glibc 2.36's wrappers clash with
+// <linux/mount.h>, so the system calls are made directly.
+#ifndef OPEN_TREE_CLONE
+constexpr unsigned open_tree_clone = 1;
+#else
+constexpr unsigned open_tree_clone = OPEN_TREE_CLONE;
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+constexpr unsigned move_mount_f_empty_path = 0x4;
+constexpr std::uint64_t attr_rdonly = 0x1, attr_nosuid = 0x2, attr_nodev = 0x4, attr_noexec = 0x8;
+
+struct mount_attributes {
+  std::uint64_t attr_set;
+  std::uint64_t attr_clr;
+  std::uint64_t propagation;
+  std::uint64_t userns_fd;
+};
+
+} // namespace
+
+result<void> inject_mount(pid_t pid, const std::string& source, const std::string& target, bool read_only) {
+  unique_fd tree(static_cast<int>(
+      ::syscall(SYS_open_tree, AT_FDCWD, source.c_str(), open_tree_clone | O_CLOEXEC | AT_RECURSIVE)));
+  if (!tree.valid()) return errno_error("open_tree " + source);
+  mount_attributes attrs{attr_nosuid | attr_nodev | (read_only ? attr_rdonly | attr_noexec : 0), 0, MS_PRIVATE, 0};
+  if (::syscall(SYS_mount_setattr, tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attrs, sizeof attrs) != 0)
+    return errno_error("mount_setattr " + source);
+  unique_fd ns(::open(("/proc/" + std::to_string(pid) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!ns.valid()) return errno_error("open the sandbox's mount namespace");
+  // setns(CLONE_NEWNS) needs a process that shares nothing with other threads: a child.
+  pid_t child = ::fork();
+  if (child < 0) return errno_error("fork");
+  if (child == 0) {
+    // The exit status says which step failed (bit 6: move_mount) and its errno (low bits).
+    if (::setns(ns.get(), CLONE_NEWNS) != 0) ::_exit(errno & 63);
+    if (::syscall(SYS_move_mount, tree.get(), "", AT_FDCWD, target.c_str(), move_mount_f_empty_path) != 0)
+      ::_exit(64 | (errno & 63));
+    ::_exit(0);
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+  return make_error(errc::unavailable, std::string(code & 64 ? "move_mount at " : "setns for ") + target +
+                                           " in the sandbox: " + std::strerror(code & 63));
+}
 
 bool valid_secret_name(const std::string& name) {
   if (name.empty() || name.size() > 64 || name[0] == '.') return false;

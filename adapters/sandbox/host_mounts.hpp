@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 #include "events/result.hpp"
@@ -26,6 +27,12 @@ result<void> mount_bounded_workspace(const std::string& image, const std::string
                                      std::uint64_t bytes, const std::string& seed_dir,
                                      std::uint32_t uid, std::uint32_t gid,
                                      const std::string& mkfs_binary);
+
+/// Mounts a copy of the host directory `source` (with what is mounted below it) at
+/// `target` inside the mount namespace of process `pid` (a sandbox's init, created but
+/// not started), nosuid and nodev, read-only when asked. The sandbox's own mount stays
+/// beneath, hidden. Errors: unavailable (the kernel refused; the detail says which step).
+result<void> inject_mount(pid_t pid, const std::string& source, const std::string& target, bool read_only);
 
 /// Mount points at or below `dir`, deepest first, read from /proc/self/mountinfo.
 std::vector<std::string> mounts_below(const std::string& dir);

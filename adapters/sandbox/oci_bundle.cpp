@@ -93,10 +93,12 @@ json linux_section(const bundle_params& p) {
 } // namespace
 
 nlohmann::json make_config(const bundle_params& p) {
+  json args = {init_path_in_sandbox};
+  if (p.serve_fd) args.push_back("--serve-fd=3");
   json process = {
       {"terminal", false},
       {"user", {{"uid", p.uid}, {"gid", p.gid}}},
-      {"args", {init_path_in_sandbox}},
+      {"args", args},
       {"env", {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
       {"cwd", "/"},
       {"capabilities", no_capabilities()},

@@ -27,6 +27,9 @@ struct bundle_params {
   sandbox_limits limits; ///< Already adjusted by effective_limits.
   std::uint32_t process_cap = 0; ///< RLIMIT_NPROC under runsc (the requested pids limit).
   bool limit_swap = true; ///< Set memory+swap to the memory limit (needs swap accounting).
+  /// The init serves commands on descriptor 3 (init_protocol.hpp), which the runtime is
+  /// told to pass in with --preserve-fds.
+  bool serve_fd = false;
 };
 
 /// The OCI runtime configuration (config.json) of a hardened sandbox whose init waits.

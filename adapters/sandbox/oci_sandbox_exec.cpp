@@ -2,6 +2,7 @@
 #include <cctype>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 
 #include "adapters/sandbox/cgroups.hpp"
@@ -111,27 +112,22 @@ result<exit_status> oci_sandbox_runtime::exec(const sandbox_handle& handle,
     ++box->active_execs;
   }
   exec_guard guard(*box);
-  auto file = write_process_file(*box, request);
-  if (!file) return file.err();
   std::uint64_t oom_before = read_oom_kills(layout_, box->meta.cgroup_path);
   output_redactor redactor(box->secret_values, request.on_output);
-  auto run = box->cli.exec(box->meta.id, *file);
+  process_request run;
   run.stdin_data = request.stdin_data;
   run.deadline = request.deadline;
   run.on_output = [&redactor](output_stream which, std::string_view chunk) {
     redactor.write(which, chunk);
   };
   run.on_deadline = [this, &box] { kill_all(*box); };
-  pid_t client = -1;
-  run.on_pid = [&box, &client](pid_t pid) {
-    std::lock_guard<std::mutex> lock(box->mu);
-    if (pid > 0) box->exec_clients.insert(client = pid);
-    else box->exec_clients.erase(client);
-  };
-  auto outcome = run_process(run);
+  int spawn_errno = 0;
+  auto outcome = box->channel ? run_via_init(*box, request, run, spawn_errno) : run_via_cli(*box, request, run);
   redactor.flush();
-  std::remove(file->c_str());
   if (!outcome) return outcome.err();
+  if (spawn_errno != 0)
+    return make_error(errc::unavailable, std::string("the sandbox could not start a process: ") +
+                                             std::strerror(spawn_errno));
   exit_status status = to_exit_status(*outcome);
   status.oom_killed = read_oom_kills(layout_, box->meta.cgroup_path) > oom_before;
   // An OOM can take the whole sandbox down (under runsc the sentry is the biggest
@@ -146,6 +142,38 @@ result<exit_status> oci_sandbox_runtime::exec(const sandbox_handle& handle,
   std::lock_guard<std::mutex> lock(box->mu);
   status.cancelled = box->cancelled && !status.timed_out;
   return status;
+}
+
+result<process_outcome> oci_sandbox_runtime::run_via_init(live_sandbox& box, const exec_request& request,
+                                                          process_request& run, int& spawn_errno) {
+  init_protocol::command cmd{request.cwd, request.argv, environment(request, box.meta)};
+  for (const auto& arg : cmd.argv)
+    if (arg.find('\0') != std::string::npos)
+      return make_error(errc::invalid_argument, "argv must not contain NUL", "argv");
+  auto started = box.channel->start(cmd, !request.stdin_data.empty());
+  if (!started) return started.err();
+  return run_attached(*started, run, [this, &box] { kill_all(box); },
+                      [&spawn_errno](int session) { return init_channel::read_reply(session, spawn_errno); });
+}
+
+result<process_outcome> oci_sandbox_runtime::run_via_cli(live_sandbox& box, const exec_request& request,
+                                                         process_request& run) {
+  auto file = write_process_file(box, request);
+  if (!file) return file.err();
+  auto cli_run = box.cli.exec(box.meta.id, *file);
+  cli_run.stdin_data = std::move(run.stdin_data);
+  cli_run.deadline = run.deadline;
+  cli_run.on_output = std::move(run.on_output);
+  cli_run.on_deadline = std::move(run.on_deadline);
+  pid_t client = -1;
+  cli_run.on_pid = [&box, &client](pid_t pid) {
+    std::lock_guard<std::mutex> lock(box.mu);
+    if (pid > 0) box.exec_clients.insert(client = pid);
+    else box.exec_clients.erase(client);
+  };
+  auto outcome = run_process(cli_run);
+  std::remove(file->c_str());
+  return outcome;
 }
 
 void oci_sandbox_runtime::kill_all(live_sandbox& box) {

@@ -55,11 +55,6 @@ bool is_absolute_dir(const std::string& path) {
   return !path.empty() && path[0] == '/' && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-error with_cleanup_note(error e, const result<void>& cleanup) {
-  if (!cleanup) e.detail += " (cleanup failed too: " + cleanup.err().detail + ")";
-  return e;
-}
-
 } // namespace
 
 oci_sandbox_runtime::oci_sandbox_runtime(oci_sandbox_options options, cgroup_layout layout)
@@ -143,14 +138,15 @@ result<void> oci_sandbox_runtime::prepare_host(const sandbox_spec& spec, sandbox
 }
 
 result<void> oci_sandbox_runtime::write_bundle(const sandbox_spec& spec, const sandbox_meta& meta,
-                                               const std::string& dir) const {
+                                               const std::string& dir, bool serve,
+                                               const std::string& secrets_dir) const {
   bundle_params params;
   params.runtime = spec.runtime;
   params.rootfs_dir = spec.rootfs_dir;
   params.cgroups_path = meta.cgroup_path;
   params.init_binary = options_.init_binary;
   params.workspace_host_dir = meta.workspace_root;
-  if (!spec.secrets.empty()) params.secrets_host_dir = dir + "/secrets";
+  params.secrets_host_dir = secrets_dir;
   if (meta.egress_proxy) params.netns_path = egress_netns_path(meta.id);
   params.uid = spec.uid;
   params.gid = spec.gid;
@@ -158,6 +154,7 @@ result<void> oci_sandbox_runtime::write_bundle(const sandbox_spec& spec, const s
   params.limits = effective_limits(spec.runtime, spec.limits, floors);
   params.process_cap = spec.limits.pids ? spec.limits.pids : sandbox_limits{}.pids;
   params.limit_swap = limit_swap_;
+  params.serve_fd = serve;
   std::string text;
   if (!to_json_text(make_config(params), text))
     return make_error(errc::invalid_argument, "paths must be UTF-8", "rootfs_dir");
@@ -169,6 +166,12 @@ result<void> oci_sandbox_runtime::write_bundle(const sandbox_spec& spec, const s
 
 result<sandbox_handle> oci_sandbox_runtime::provision(const sandbox_spec& spec) {
   if (auto valid = validate(spec); !valid) return valid.err();
+  if (std::string key = pool_key(spec); !key.empty()) {
+    remember_shape(key, spec);
+    // A warm sandbox that cannot be started is gone; the cold path below says why, if it fails too.
+    if (auto warm = take_warm(key))
+      if (auto started = start_warm(std::move(warm), spec)) return started;
+  }
   bool egress = spec.network.kind == network_policy::mode::allow_list;
   sandbox_meta meta;
   meta.id = new_sandbox_id();
@@ -191,10 +194,20 @@ result<sandbox_handle> oci_sandbox_runtime::provision(const sandbox_spec& spec) 
   auto ready = write_meta(dir, meta);
   if (ready) ready = prepare_host(spec, meta, dir);
   if (ready && !meta.proxy_url.empty()) ready = write_meta(dir, meta);
-  if (ready) ready = write_bundle(spec, meta, dir);
-  if (ready) ready = cli->launch(meta.id, dir);
+  // gVisor's init runs on the sentry's kernel, where a host socket is no use to it.
+  std::unique_ptr<init_channel> channel;
+  if (ready && spec.runtime != sandbox_runtime_kind::runsc) {
+    auto opened = init_channel::open();
+    if (opened) channel = std::make_unique<init_channel>(std::move(*opened));
+    else ready = opened.err();
+  }
+  if (ready)
+    ready = write_bundle(spec, meta, dir, channel != nullptr, spec.secrets.empty() ? "" : dir + "/secrets");
+  if (ready) ready = cli->launch(meta.id, dir, channel ? channel->init_end() : -1);
+  if (channel) channel->close_init_end();
   if (!ready) return with_cleanup_note(ready.err(), teardown(meta, *cli));
   auto box = std::make_shared<live_sandbox>(meta, std::move(*cli));
+  box->channel = std::move(channel);
   for (const auto& [name, value] : spec.secrets) box->secret_values.push_back(value);
   std::lock_guard<std::mutex> lock(mu_);
   live_[meta.id] = box;
@@ -285,11 +298,11 @@ result<sandbox_stats> oci_sandbox_runtime::stats(const sandbox_handle& handle) {
 
 result<std::vector<sandbox_info>> oci_sandbox_runtime::list() {
   std::vector<sandbox_info> found;
-  std::set<std::string> seen;
+  std::set<std::string> seen = pooled_ids(); // the warm pool's own sandboxes are not the caller's
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(options_.state_dir + "/sandboxes", ec)) {
     std::string id = entry.path().filename().string();
-    if (!valid_sandbox_id(id)) continue;
+    if (!valid_sandbox_id(id) || seen.count(id)) continue;
     sandbox_info info;
     info.handle.id = id;
     if (auto meta = read_meta(entry.path().string())) {

@@ -44,6 +44,13 @@ struct oci_sandbox_options {
   /// list() finds them). Best effort: what cannot be removed stays listed. Turn off to
   /// inspect orphans first.
   bool reap_orphans_at_start = true;
+  /// Sandboxes created ahead of demand (container created, init not started) for each
+  /// recently provisioned shape (runtime, root filesystem, limits, user; crun and runc
+  /// without an allow-list network). provision hands one out after mounting the spec's
+  /// workspace and secrets into it. 0: every sandbox is made on demand.
+  std::size_t warm_pool_size = 0;
+  /// How many shapes the pool keeps sandboxes for; the least recently used one goes first.
+  std::size_t warm_pool_shapes = 2;
 };
 
 /// Makes the OCI adapter. Detects the host's cgroup layout (v1, hybrid or v2) once, and

@@ -76,20 +76,25 @@ bool apply_mounts(const child_mounts& m) {
 
 /// The child's side: runs between fork and execve, so it uses only async-signal-safe calls.
 [[noreturn]] void exec_child(const child_mounts& mounts, char* const* argv, char* const* envp,
-                             int in_fd, int out_fd, int err_fd, int report_fd) {
+                             int in_fd, int out_fd, int err_fd, int report_fd, int pass_fd) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
   ::setsid();
   if (!apply_mounts(mounts)) report_and_exit(report_fd);
+  // Out of the way of 0..4 first, so no dup2 below overwrites a descriptor still needed.
+  report_fd = ::fcntl(report_fd, F_DUPFD_CLOEXEC, 10);
+  if (pass_fd >= 0 && (pass_fd = ::fcntl(pass_fd, F_DUPFD_CLOEXEC, 10)) < 0) report_and_exit(report_fd);
   if (::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0)
     report_and_exit(report_fd);
-  if (report_fd > 3 && ::dup2(report_fd, 3) < 0) report_and_exit(report_fd);
-  ::fcntl(3, F_SETFD, FD_CLOEXEC);
-  ::close_range(4, ~0u, 0);
+  int report_at = pass_fd >= 0 ? 4 : 3;
+  if (pass_fd >= 0 && ::dup2(pass_fd, 3) < 0) report_and_exit(report_fd);
+  if (::dup2(report_fd, report_at) < 0) report_and_exit(report_fd);
+  ::fcntl(report_at, F_SETFD, FD_CLOEXEC);
+  ::close_range(report_at + 1, ~0u, 0);
   ::execve(argv[0], argv, envp);
-  report_and_exit(3);
+  report_and_exit(report_at);
 }
 
 /// Reads the child's exec report: true when exec succeeded (the pipe closed empty).
@@ -154,7 +159,8 @@ result<child_pipes> start_child(const process_request& request) {
   pid_t pid = ::fork();
   if (pid < 0) return errno_error("fork");
   if (pid == 0)
-    exec_child(mounts, argv.data(), envp.data(), in0.get(), out1.get(), err1.get(), report1.get());
+    exec_child(mounts, argv.data(), envp.data(), in0.get(), out1.get(), err1.get(), report1.get(),
+               request.pass_fd);
   report1.reset();
   int child_errno = 0;
   if (!exec_succeeded(report0.get(), child_errno)) {
@@ -204,7 +210,8 @@ struct deadline_state {
   bool hard_killed = false;
 };
 
-void check_deadline(const process_request& request, child_pipes& p, deadline_state& d) {
+void check_deadline(const process_request& request, const std::function<void()>& hard_kill,
+                    deadline_state& d) {
   if (steady::now() < d.next) return;
   if (!d.fired) {
     d.fired = true;
@@ -215,33 +222,16 @@ void check_deadline(const process_request& request, child_pipes& p, deadline_sta
     }
   }
   if (!d.hard_killed) {
-    pidfd_kill(p.pidfd.get(), SIGKILL);
+    hard_kill();
     d.hard_killed = true;
   }
   d.next = steady::time_point::max();
 }
 
-process_outcome decode(int status, bool deadline_reached) {
-  process_outcome outcome;
-  outcome.deadline_reached = deadline_reached;
-  if (WIFEXITED(status)) {
-    outcome.exit_code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    outcome.signal = WTERMSIG(status);
-    outcome.exit_code = 128 + outcome.signal;
-  }
-  return outcome;
-}
-
-} // namespace
-
-result<process_outcome> run_process(const process_request& request) {
-  if (request.argv.empty() || request.argv[0].empty() || request.argv[0][0] != '/')
-    return make_error(errc::invalid_argument, "argv[0] must be an absolute path", "argv");
-  auto started = start_child(request);
-  if (!started) return started.err();
-  child_pipes& p = *started;
-  if (request.on_pid) request.on_pid(p.pid);
+/// Feeds stdin and streams output until `p.pidfd` (or whatever stands in for it) is
+/// readable, then drains what output is left. Returns whether the deadline fired.
+bool pump_until_done(child_pipes& p, const process_request& request,
+                     const std::function<void()>& hard_kill) {
   size_t in_offset = 0;
   deadline_state d{request.deadline};
   for (;;) {
@@ -252,19 +242,69 @@ result<process_outcome> run_process(const process_request& request) {
     if (p.err.valid()) fds[n++] = {p.err.get(), POLLIN, 0};
     if (p.in.valid()) fds[n++] = {p.in.get(), POLLOUT, 0};
     int ready = ::poll(fds, n, poll_timeout_ms(d.next));
-    if (ready < 0 && errno != EINTR) return errno_error("poll");
-    check_deadline(request, p, d);
+    if (ready < 0 && errno != EINTR) break;
+    check_deadline(request, hard_kill, d);
     if (p.out.valid() && !pump(p.out.get(), output_stream::out, request.on_output)) p.out.reset();
     if (p.err.valid() && !pump(p.err.get(), output_stream::err, request.on_output)) p.err.reset();
     if (p.in.valid()) feed_stdin(p, request.stdin_data, in_offset);
-    if (ready > 0 && (fds[0].revents & POLLIN)) break;
+    if (ready > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) break;
   }
-  int status = 0;
-  while (::waitpid(p.pid, &status, 0) < 0 && errno == EINTR) {}
+  return d.fired;
+}
+
+void drain(child_pipes& p, const process_request& request) {
   if (p.out.valid()) pump(p.out.get(), output_stream::out, request.on_output);
   if (p.err.valid()) pump(p.err.get(), output_stream::err, request.on_output);
+}
+
+} // namespace
+
+process_outcome outcome_of_wait_status(int status) {
+  process_outcome outcome;
+  if (WIFEXITED(status)) {
+    outcome.exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    outcome.signal = WTERMSIG(status);
+    outcome.exit_code = 128 + outcome.signal;
+  }
+  return outcome;
+}
+
+result<process_outcome> run_process(const process_request& request) {
+  if (request.argv.empty() || request.argv[0].empty() || request.argv[0][0] != '/')
+    return make_error(errc::invalid_argument, "argv[0] must be an absolute path", "argv");
+  auto started = start_child(request);
+  if (!started) return started.err();
+  child_pipes& p = *started;
+  if (request.on_pid) request.on_pid(p.pid);
+  bool fired = pump_until_done(p, request, [&p] { pidfd_kill(p.pidfd.get(), SIGKILL); });
+  int status = 0;
+  while (::waitpid(p.pid, &status, 0) < 0 && errno == EINTR) {}
+  drain(p, request);
   if (request.on_pid) request.on_pid(-1);
-  return decode(status, d.fired);
+  auto outcome = outcome_of_wait_status(status);
+  outcome.deadline_reached = fired;
+  return outcome;
+}
+
+result<process_outcome> run_attached(attached_command command, const process_request& request,
+                                     const std::function<void()>& hard_kill,
+                                     const std::function<process_outcome(int done_fd)>& finish) {
+  child_pipes p;
+  p.in.reset(command.in);
+  p.out.reset(command.out);
+  p.err.reset(command.err);
+  p.pidfd.reset(command.done);
+  if (!p.out.valid() || !p.err.valid() || !p.pidfd.valid())
+    return make_error(errc::invalid_argument, "an attached command needs stdout, stderr and done");
+  set_nonblocking(p.in.get());
+  set_nonblocking(p.out.get());
+  set_nonblocking(p.err.get());
+  bool fired = pump_until_done(p, request, hard_kill);
+  process_outcome outcome = finish(p.pidfd.get());
+  drain(p, request);
+  outcome.deadline_reached = fired;
+  return outcome;
 }
 
 result<pid_t> spawn_daemon(const process_request& request, const std::string& log_file) {
@@ -282,7 +322,8 @@ result<pid_t> spawn_daemon(const process_request& request, const std::string& lo
   pid_t pid = ::fork();
   if (pid < 0) return errno_error("fork");
   if (pid == 0)
-    exec_child(mounts, argv.data(), envp.data(), in.get(), log.get(), log.get(), report1.get());
+    exec_child(mounts, argv.data(), envp.data(), in.get(), log.get(), log.get(), report1.get(),
+               request.pass_fd);
   report1.reset();
   int child_errno = 0;
   if (!exec_succeeded(report0.get(), child_errno)) {

@@ -36,6 +36,8 @@ struct process_request {
   std::chrono::milliseconds grace{5000};
   /// Called with the child's pid right after it started, and with -1 once it was reaped.
   std::function<void(pid_t)> on_pid;
+  /// Non-negative: passed to the child as descriptor 3 (for a runtime's --preserve-fds).
+  int pass_fd = -1;
 };
 
 /// How a child process ended.
@@ -51,6 +53,26 @@ struct process_outcome {
 /// Errors: invalid_argument (empty argv), unavailable (fork, pipe or exec failed: the
 /// detail carries errno text).
 result<process_outcome> run_process(const process_request& request);
+
+/// A waitpid status as a process_outcome (deadline_reached false).
+process_outcome outcome_of_wait_status(int status);
+
+/// The host ends of a command that something else started (a sandbox's init): stdin (a
+/// socket, or invalid for none), stdout, stderr, and `done`, which becomes readable when
+/// the command ended.
+struct attached_command {
+  int in = -1;
+  int out = -1;
+  int err = -1;
+  int done = -1;
+};
+
+/// Like run_process for a command started elsewhere: feeds stdin, streams output, honours
+/// the deadline (`request.on_deadline`, then `hard_kill` after the grace) and, once `done`
+/// is readable, asks `finish` how the command ended. Takes ownership of the descriptors.
+result<process_outcome> run_attached(attached_command command, const process_request& request,
+                                     const std::function<void()>& hard_kill,
+                                     const std::function<process_outcome(int done_fd)>& finish);
 
 /// Starts a long-running program and returns its pid without waiting for it. Its stdin is
 /// /dev/null and its stdout and stderr are appended to `log_file`. Only argv, env and the

@@ -48,8 +48,26 @@ result<void> runtime_cli::run_ok(std::vector<std::string> args) const {
   return {};
 }
 
-result<void> runtime_cli::launch(const std::string& id, const std::string& bundle_dir) const {
-  auto request = command({"run", "--detach", "--bundle", bundle_dir, id});
+result<void> runtime_cli::launch(const std::string& id, const std::string& bundle_dir, int pass_fd) const {
+  std::vector<std::string> args = {"run", "--detach", "--bundle", bundle_dir};
+  if (pass_fd >= 0) args.push_back("--preserve-fds=1");
+  args.push_back(id);
+  return set_up("run", std::move(args), pass_fd);
+}
+
+result<void> runtime_cli::create(const std::string& id, const std::string& bundle_dir, int pass_fd,
+                                 const std::string& pid_file) const {
+  std::vector<std::string> args = {"create", "--bundle", bundle_dir, "--pid-file", pid_file};
+  if (pass_fd >= 0) args.push_back("--preserve-fds=1");
+  args.push_back(id);
+  return set_up("create", std::move(args), pass_fd);
+}
+
+result<void> runtime_cli::start(const std::string& id) const { return run_ok({"start", id}); }
+
+result<void> runtime_cli::set_up(const char* what, std::vector<std::string> args, int pass_fd) const {
+  auto request = command(std::move(args));
+  request.pass_fd = pass_fd;
   request.detach_unified_cgroup = inv_.detach_unified_cgroup;
   // runsc (2022) decides "root network namespace" by whether /proc/sys/net/core/rmem_default
   // exists, which on kernels >= 5.x is true in every namespace; hide it so its netstack can
@@ -59,7 +77,7 @@ result<void> runtime_cli::launch(const std::string& id, const std::string& bundl
   auto ran = run_captured(std::move(request));
   if (!ran) return ran.err();
   if (ran->outcome.exit_code != 0 || ran->outcome.deadline_reached)
-    return make_error(errc::unavailable, std::string(to_string(inv_.kind)) + " run failed (exit " +
+    return make_error(errc::unavailable, std::string(to_string(inv_.kind)) + " " + what + " failed (exit " +
                                              std::to_string(ran->outcome.exit_code) + "): " +
                                              trimmed(ran->err + ran->out));
   return {};

@@ -13,7 +13,7 @@ const char* const denied_syscalls[] = {
     "io_uring_register", "io_uring_setup", "ioperm", "iopl", "kcmp", "kexec_file_load",
     "kexec_load", "keyctl", "lookup_dcookie", "mbind", "migrate_pages", "mount",
     "mount_setattr", "move_mount", "move_pages", "name_to_handle_at", "nfsservctl",
-    "open_by_handle_at", "open_tree", "perf_event_open", "pivot_root",
+    "open_by_handle_at", "open_tree", "perf_event_open", "pidfd_getfd", "pivot_root",
     "process_vm_readv", "process_vm_writev", "ptrace", "query_module", "quotactl",
     "quotactl_fd", "reboot", "request_key", "set_mempolicy", "setns", "settimeofday",
     "swapoff", "swapon", "syslog", "umount", "umount2", "unshare", "uselib",

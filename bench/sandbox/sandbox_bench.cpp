@@ -6,6 +6,7 @@
 //
 // Usage: sandbox_bench [--runs N] [--runtimes crun,runc,runsc]
 #include <algorithm>
+#include <mutex>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -23,6 +24,7 @@
 #include "adapters/sandbox/cgroups.hpp"
 #include "adapters/sandbox/oci_bundle.hpp"
 #include "adapters/sandbox/oci_sandbox_runtime.hpp"
+#include "adapters/sandbox/oci_sandbox_runtime_impl.hpp"
 #include "adapters/sandbox/process_runner.hpp"
 #include "adapters/sandbox/runtime_cli.hpp"
 
@@ -86,6 +88,17 @@ row measure(const std::string& what, int runs, const std::function<bool()>& once
   return r;
 }
 
+/// Runs `fn` on every item, ten threads at a time (destroying runsc sandboxes takes ~2 s
+/// each on hosts whose pid 1 reaps late).
+template <typename T, typename F>
+void parallel_each(const std::vector<T>& items, F fn) {
+  for (std::size_t at = 0; at < items.size(); at += 10) {
+    std::vector<std::thread> threads;
+    for (std::size_t i = at; i < std::min(items.size(), at + 10); ++i) threads.emplace_back([&, i] { fn(items[i]); });
+    for (auto& t : threads) t.join();
+  }
+}
+
 /// The runtime's own CLI running a prepared hardened bundle whose process is /bin/true.
 row bare_cli(sandbox_runtime_kind kind, const std::string& image, const std::string& work,
              int runs, bool detach_unified) {
@@ -108,15 +121,33 @@ row bare_cli(sandbox_runtime_kind kind, const std::string& image, const std::str
   inv.state_root = work + "/bare-state-" + to_string(kind);
   sandbox::runtime_cli cli(inv);
   int n = 0;
-  return measure(std::string("bare ") + to_string(kind) + " run (static bundle)", runs, [&] {
+  std::vector<std::string> ran;
+  auto removed = [&] { // not timed: create -> exit is what is measured
+    parallel_each(ran, [&cli](const std::string& id) { (void)cli.remove(id); });
+    ran.clear();
+  };
+  auto r = measure(std::string("bare ") + to_string(kind) + " run (static bundle)", runs, [&] {
     std::string id = "bare-" + std::to_string(n++);
     auto request = cli.command({"run", "--bundle", bundle, id});
     request.detach_unified_cgroup = detach_unified;
     bool ok = run_ok(request);
     if (!ok) return false;
-    (void)cli.remove(id); // not timed: create -> exit is what is measured
+    ran.push_back(id);
+    if (ran.size() == 10) removed();
     return true;
   });
+  removed();
+  return r;
+}
+
+/// The spec every adapter row provisions: the busybox image, default limits, uid 1000.
+sandbox_spec bench_spec(sandbox_runtime_kind kind, const std::string& image, const std::string& work) {
+  sandbox_spec spec;
+  spec.runtime = kind;
+  spec.rootfs_dir = image;
+  spec.workspace_dir = work + "/ws";
+  spec.uid = spec.gid = 1000;
+  return spec;
 }
 
 struct adapter_result {
@@ -130,18 +161,12 @@ adapter_result adapter(sandbox_runtime& rt, sandbox_runtime_kind kind, const std
   adapter_result result{{std::string("adapter ") + to_string(kind) + ": provision + exec", {}, {}}};
   std::vector<sandbox_handle> live;
   auto reap = [&] {
-    std::vector<std::thread> threads;
-    for (auto& h : live) threads.emplace_back([&rt, h] { (void)rt.destroy(h); });
-    for (auto& t : threads) t.join();
+    parallel_each(live, [&rt](const sandbox_handle& h) { (void)rt.destroy(h); });
     live.clear();
   };
   double memory_sum = 0;
   for (int i = 0; i < runs; ++i) {
-    sandbox_spec spec;
-    spec.runtime = kind;
-    spec.rootfs_dir = image;
-    spec.workspace_dir = work + "/ws";
-    spec.uid = spec.gid = 1000;
+    auto spec = bench_spec(kind, image, work);
     auto start = steady::now();
     auto h = rt.provision(spec);
     if (!h) {
@@ -164,6 +189,69 @@ adapter_result adapter(sandbox_runtime& rt, sandbox_runtime_kind kind, const std
   reap();
   if (!result.latency.ms.empty()) result.idle_memory_mib = memory_sum / static_cast<double>(result.latency.ms.size());
   return result;
+}
+
+/// The same through a warm pool: each timed provision finds a created, not started
+/// sandbox (the pool refills between runs, off the clock).
+row warm_adapter(sandbox::oci_sandbox_runtime& rt, sandbox_runtime_kind kind, const std::string& image,
+                 const std::string& work, int runs) {
+  row r{std::string("adapter ") + to_string(kind) + ", warm pool: provision + exec", {}, {}};
+  auto spec = bench_spec(kind, image, work);
+  if (auto first = rt.provision(spec)) (void)rt.destroy(*first); // makes the shape known
+  for (int i = 0; i < runs; ++i) {
+    auto until = steady::now() + std::chrono::seconds(30);
+    while (rt.warm_count(spec) == 0 && steady::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (rt.warm_count(spec) == 0) {
+      r.note = "the pool did not refill";
+      break;
+    }
+    auto start = steady::now();
+    auto h = rt.provision(spec);
+    if (!h) {
+      r.note = "provision failed: " + h.err().detail;
+      break;
+    }
+    exec_request request;
+    request.argv = {"/bin/true"};
+    auto status = rt.exec(*h, request);
+    double ms = elapsed_ms(start);
+    (void)rt.destroy(*h);
+    if (!status || status->exit_code != 0) {
+      r.note = "exec failed";
+      break;
+    }
+    r.ms.push_back(ms);
+  }
+  return r;
+}
+
+/// Host memory one idle sandbox costs: MemAvailable before and after `count` of them
+/// exist (kernel objects, runtime state and page cache included, not only the cgroup).
+double host_memory_per_sandbox_mib(sandbox_runtime& rt, sandbox_runtime_kind kind, const std::string& image,
+                                   const std::string& work, int count) {
+  auto available_kib = [] {
+    std::ifstream in("/proc/meminfo");
+    std::string key;
+    long kib = 0;
+    while (in >> key >> kib) {
+      if (key == "MemAvailable:") return kib;
+      in.ignore(64, '\n');
+    }
+    return 0L;
+  };
+  std::vector<sandbox_handle> live;
+  long before = available_kib();
+  for (int i = 0; i < count; ++i) {
+    auto spec = bench_spec(kind, image, work);
+    auto h = rt.provision(spec);
+    if (!h) break;
+    live.push_back(*h);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  long after = available_kib();
+  parallel_each(live, [&rt](const sandbox_handle& h) { (void)rt.destroy(h); });
+  if (live.empty()) return 0;
+  return static_cast<double>(before - after) / 1024.0 / static_cast<double>(live.size());
 }
 
 void print(const std::vector<row>& rows) {
@@ -241,20 +329,45 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "adapter: %s\n", rt.err().detail.c_str());
     return 1;
   }
+  options.state_dir = work + "/state-warm";
+  options.warm_pool_size = 2;
+  auto warm_rt = make_oci_sandbox_runtime(options);
+  if (!warm_rt) {
+    std::fprintf(stderr, "adapter with a warm pool: %s\n", warm_rt.err().detail.c_str());
+    return 1;
+  }
+  auto& warm = dynamic_cast<sandbox::oci_sandbox_runtime&>(**warm_rt);
   std::vector<row> rows = floors(args.runs);
   std::vector<std::pair<std::string, double>> memory;
+  std::vector<std::pair<std::string, double>> host_memory;
   for (auto kind : args.kinds) {
     rows.push_back(bare_cli(kind, image, work, args.runs, kind == sandbox_runtime_kind::crun && hybrid));
     auto measured = adapter(**rt, kind, image, work, args.runs);
     rows.push_back(measured.latency);
+    if (kind != sandbox_runtime_kind::runsc) rows.push_back(warm_adapter(warm, kind, image, work, args.runs));
     memory.emplace_back(to_string(kind), measured.idle_memory_mib);
+    int count = kind == sandbox_runtime_kind::runsc ? 50 : 200;
+    host_memory.emplace_back(std::string(to_string(kind)) + " (" + std::to_string(count) + ")",
+                             host_memory_per_sandbox_mib(**rt, kind, image, work, count));
   }
+  warm_rt->reset();
   std::printf("cgroups: %s; %d runs each; hardened bundle (no caps, seccomp, read-only root, limits)\n",
               layout ? sandbox::to_string(layout->mode()) : "unknown", args.runs);
   print(rows);
   std::printf("\nidle sandbox memory charged to its cgroup (MiB, mean):");
   for (const auto& [name, mib] : memory) std::printf("  %s %.1f", name.c_str(), mib);
-  std::printf("\n");
+  std::printf("\nhost memory per idle sandbox, MemAvailable drop with (n) live at once (MiB):");
+  long total_kib = 0;
+  {
+    std::ifstream in("/proc/meminfo");
+    std::string key;
+    in >> key >> total_kib;
+  }
+  for (const auto& [name, mib] : host_memory)
+    std::printf("  %s %.2f", name.c_str(), mib);
+  // Idle, memory is not what bounds the count; busy, each may use its whole limit.
+  std::printf("\nsandboxes at the default 256 MiB limit that fit in %.1f GiB without overcommit: %ld\n",
+              static_cast<double>(total_kib) / (1 << 20), total_kib / (256 * 1024));
   std::error_code ec;
   fs::remove_all(work, ec);
   if (layout)

@@ -86,12 +86,12 @@ private:
   bool ok_ = false;
 };
 
-class egress : public ::testing::TestWithParam<sandbox_runtime_kind> {
+class egress : public ::testing::TestWithParam<sandbox_variant> {
 protected:
   void SetUp() override {
     upstream_ = std::make_unique<upstream_server>();
     ASSERT_TRUE(upstream_->ok()) << "cannot set up the upstream namespace and httpd";
-    auto env = sandbox_env::make(GetParam(), upstream_->hosts_file());
+    auto env = sandbox_env::make(GetParam().kind, upstream_->hosts_file());
     ASSERT_TRUE(env.ok()) << "cannot run sandbox tests: " << env.err().detail;
     env_ = std::move(*env);
   }

@@ -243,6 +243,25 @@ TEST_P(hardening, masks_and_protects_proc_and_sys) {
   EXPECT_NE(r.out.find("sysrq=1"), std::string::npos) << r.out;
 }
 
+TEST_P(hardening, keeps_the_inits_descriptors_out_of_reach) {
+  if (is_runsc()) {
+    // gVisor's init gets no control socket (commands start with `runsc exec`); its /proc
+    // does not honour non-dumpable, so check there is no socket to reach.
+    auto r = inside(env_->spec(), "ls -l /proc/1/fd; echo rc=$?");
+    EXPECT_NE(r.out.find("rc=0"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("socket:"), std::string::npos) << r.out;
+    return;
+  }
+  // The init holds the host's control socket; it runs as the sandbox user, so only its
+  // being non-dumpable keeps /proc/1/fd (and pidfd_getfd) closed to the commands.
+  auto r = inside(env_->spec(), "ls /proc/1/fd >/dev/null 2>&1; echo fd=$?; "
+                                "cat /proc/1/environ >/dev/null 2>&1; echo environ=$?; "
+                                "ls /proc/self/fd >/dev/null 2>&1; echo self=$?");
+  EXPECT_NE(r.out.find("fd=1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("environ=1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("self=0"), std::string::npos) << r.out;
+}
+
 TEST_P(hardening, exposes_no_host_devices) {
   auto r = inside(env_->spec(), "echo blocks=$(find /dev -type b | wc -l); ls /dev");
   EXPECT_NE(r.out.find("blocks=0"), std::string::npos) << r.out;
@@ -278,7 +297,7 @@ TEST_P(hardening, mounts_secrets_read_only_for_the_user_and_redacts_them) {
   EXPECT_TRUE(env_->leftover_mounts().empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(runtimes, hardening, AETHERIUM_ALL_RUNTIMES, runtime_param_name);
+INSTANTIATE_TEST_SUITE_P(runtimes, hardening, AETHERIUM_ALL_RUNTIMES_AND_POOLS, runtime_param_name);
 
 } // namespace
 } // namespace aetherium::sandbox_testing

@@ -198,7 +198,7 @@ TEST_P(lifecycle, a_restarted_adapter_lists_orphans_with_their_labels_for_reapin
   ASSERT_TRUE(found.ok()) << found.err().detail;
   ASSERT_EQ(found->size(), 1u);
   EXPECT_EQ(found->front().handle.id, id);
-  EXPECT_EQ(found->front().handle.runtime, GetParam());
+  EXPECT_EQ(found->front().handle.runtime, GetParam().kind);
   EXPECT_EQ(found->front().labels.at("task"), "t-42");
   EXPECT_TRUE(found->front().running);
   ASSERT_TRUE((*restarted)->destroy(found->front().handle).ok());

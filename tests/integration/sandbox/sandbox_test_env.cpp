@@ -9,6 +9,7 @@
 
 #include "adapters/sandbox/cgroups.hpp"
 #include "adapters/sandbox/host_mounts.hpp"
+#include "adapters/sandbox/oci_sandbox_runtime_impl.hpp"
 #include "adapters/sandbox/process_runner.hpp"
 
 namespace aetherium::sandbox_testing {
@@ -29,6 +30,50 @@ std::string make_temp_dir(const std::string& prefix) {
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
   return ::mkdtemp(buf.data()) ? std::string(buf.data()) : std::string();
+}
+
+/// The adapter with a warm pool, waiting before each provision until a warm sandbox of
+/// the spec's shape is ready, and counting the provisions the pool did not serve.
+class warm_only_runtime final : public sandbox_runtime {
+public:
+  warm_only_runtime(std::unique_ptr<sandbox_runtime> inner, std::shared_ptr<int> cold)
+      : inner_(std::move(inner)), pool_(dynamic_cast<sandbox::oci_sandbox_runtime&>(*inner_)),
+        cold_(std::move(cold)) {}
+
+  result<sandbox_handle> provision(const sandbox_spec& spec) override {
+    bool poolable = pool_.prewarm(spec);
+    if (poolable) (void)eventually([&] { return pool_.warm_count(spec) > 0; }, std::chrono::seconds(30));
+    auto hits = pool_.warm_hits();
+    auto h = pool_.provision(spec);
+    if (h && poolable && pool_.warm_hits() == hits) ++*cold_;
+    return h;
+  }
+  result<exit_status> exec(const sandbox_handle& h, const exec_request& r) override { return pool_.exec(h, r); }
+  result<void> copy_in(const sandbox_handle& h, const std::string& path, std::string_view bytes,
+                       std::uint32_t mode) override {
+    return pool_.copy_in(h, path, bytes, mode);
+  }
+  result<std::string> copy_out(const sandbox_handle& h, const std::string& path, std::uint64_t max) override {
+    return pool_.copy_out(h, path, max);
+  }
+  result<void> signal(const sandbox_handle& h, int sig) override { return pool_.signal(h, sig); }
+  result<void> cancel(const sandbox_handle& h) override { return pool_.cancel(h); }
+  result<void> destroy(const sandbox_handle& h) override { return pool_.destroy(h); }
+  result<sandbox_stats> stats(const sandbox_handle& h) override { return pool_.stats(h); }
+  result<std::vector<sandbox_info>> list() override { return pool_.list(); }
+
+  sandbox::oci_sandbox_runtime& pool() { return pool_; }
+
+private:
+  std::unique_ptr<sandbox_runtime> inner_;
+  sandbox::oci_sandbox_runtime& pool_;
+  std::shared_ptr<int> cold_;
+};
+
+bool listed_in(const std::string& path, const std::vector<std::string>& ids) {
+  for (const auto& id : ids)
+    if (path.size() >= id.size() && path.compare(path.size() - id.size(), id.size(), id) == 0) return true;
+  return false;
 }
 
 } // namespace
@@ -64,7 +109,7 @@ result<std::string> runtime_binary(sandbox_runtime_kind kind) {
 }
 
 result<std::unique_ptr<sandbox_env>> sandbox_env::make(sandbox_runtime_kind kind,
-                                                       std::string proxy_hosts_file) {
+                                                       std::string proxy_hosts_file, bool warm_pool) {
   if (::geteuid() != 0) return make_error(errc::unavailable, "sandbox integration tests need root");
   auto binary = runtime_binary(kind);
   if (!binary) return binary.err();
@@ -75,11 +120,15 @@ result<std::unique_ptr<sandbox_env>> sandbox_env::make(sandbox_runtime_kind kind
   env->kind_ = kind;
   env->rootfs_ = *rootfs;
   env->proxy_hosts_file_ = std::move(proxy_hosts_file);
+  env->warm_pool_ = warm_pool;
   env->state_dir_ = make_temp_dir("aetherium-it");
   env->cgroup_parent_ = "aetherium-it-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-  auto runtime = make_oci_sandbox_runtime(env->options());
+  auto options = env->options();
+  if (warm_pool) options.warm_pool_size = 1;
+  auto runtime = make_oci_sandbox_runtime(options);
   if (!runtime) return runtime.err();
-  env->runtime_ = std::move(*runtime);
+  if (warm_pool) env->runtime_ = std::make_unique<warm_only_runtime>(std::move(*runtime), env->cold_provisions_);
+  else env->runtime_ = std::move(*runtime);
   return env;
 }
 
@@ -97,11 +146,19 @@ result<std::unique_ptr<sandbox_runtime>> sandbox_env::reopen(bool reap_orphans_a
   return make_oci_sandbox_runtime(options(reap_orphans_at_start));
 }
 
+int sandbox_env::cold_provisions() const { return *cold_provisions_; }
+
+std::vector<std::string> sandbox_env::warm_ids() const {
+  if (!warm_pool_ || !runtime_) return {};
+  return static_cast<warm_only_runtime&>(*runtime_).pool().warm_ids();
+}
+
 sandbox_env::~sandbox_env() {
   if (runtime_) {
     if (auto all = runtime_->list())
       for (const auto& info : *all) (void)runtime_->destroy(info.handle);
   }
+  runtime_.reset(); // a warm pool's sandboxes go with it
   if (auto layout = sandbox::cgroup_layout::detect())
     for (const auto& dir : layout->directories("/" + cgroup_parent_)) ::rmdir(dir.c_str());
   std::error_code ec;
@@ -151,10 +208,11 @@ std::vector<std::string> sandbox_env::leftover_cgroups() const {
   std::vector<std::string> left;
   auto layout = sandbox::cgroup_layout::detect();
   if (!layout) return {"cannot detect cgroups: " + layout.err().detail};
+  auto warm = warm_ids();
   for (const auto& dir : layout->directories("/" + cgroup_parent_)) {
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(dir, ec))
-      if (entry.is_directory()) left.push_back(entry.path().string());
+      if (entry.is_directory() && !listed_in(entry.path().string(), warm)) left.push_back(entry.path().string());
   }
   return left;
 }
@@ -173,8 +231,9 @@ std::vector<std::string> sandbox_env::runtime_containers() const {
   std::vector<std::string> ids;
   std::istringstream lines(ran->out);
   std::string line;
+  auto warm = warm_ids();
   while (std::getline(lines, line))
-    if (!line.empty()) ids.push_back(line);
+    if (!line.empty() && !listed_in(line, warm)) ids.push_back(line);
   return ids;
 }
 

@@ -30,8 +30,11 @@ class sandbox_env {
 public:
   /// Creates the adapter; the error explains what the host lacks (root, runtime, image).
   /// `proxy_hosts_file`: hosts file for allow-list proxies (fake names in tests).
+  /// `warm_pool`: every provision whose spec can be pooled is served by a warm sandbox
+  /// (the env waits for one first); cold_provisions() counts those that were not.
   static result<std::unique_ptr<sandbox_env>> make(sandbox_runtime_kind kind,
-                                                   std::string proxy_hosts_file = {});
+                                                   std::string proxy_hosts_file = {},
+                                                   bool warm_pool = false);
   ~sandbox_env();
 
   sandbox_runtime& runtime() { return *runtime_; }
@@ -47,11 +50,15 @@ public:
   const std::string& state_dir() const { return state_dir_; }
   const std::string& cgroup_parent() const { return cgroup_parent_; }
   sandbox_runtime_kind kind() const { return kind_; }
-  /// Control-group directories left below this env's parent, in every hierarchy.
+  /// Provisions of poolable specs that a warm pool env had to serve cold.
+  int cold_provisions() const;
+  /// Control-group directories left below this env's parent, in every hierarchy (the
+  /// warm pool's own sandboxes aside).
   std::vector<std::string> leftover_cgroups() const;
   /// Mount points left below the state directory.
   std::vector<std::string> leftover_mounts() const;
-  /// Container ids the runtime binary itself still lists under the adapter's root.
+  /// Container ids the runtime binary itself still lists under the adapter's root (the
+  /// warm pool's own sandboxes aside).
   std::vector<std::string> runtime_containers() const;
   /// Path of a sandbox's state directory.
   std::string sandbox_dir(const std::string& id) const { return state_dir_ + "/sandboxes/" + id; }
@@ -62,6 +69,7 @@ public:
 private:
   sandbox_env() = default;
   oci_sandbox_options options(bool reap_orphans_at_start = false) const;
+  std::vector<std::string> warm_ids() const;
 
   sandbox_runtime_kind kind_ = sandbox_runtime_kind::crun;
   std::string rootfs_;
@@ -70,6 +78,8 @@ private:
   std::string proxy_hosts_file_;
   std::vector<std::string> workspaces_;
   std::unique_ptr<sandbox_runtime> runtime_;
+  bool warm_pool_ = false;
+  std::shared_ptr<int> cold_provisions_ = std::make_shared<int>(0);
 };
 
 /// Polls `done` until it returns true or `timeout` passes; returns its last answer.
