@@ -314,8 +314,20 @@ result<std::string> canonical_json_object(std::string_view text) {
 void append_json_string(std::string& out, std::string_view value) {
   static constexpr char hex[] = "0123456789abcdef";
   out += '"';
-  for (char ch : value) {
-    auto c = static_cast<unsigned char>(ch);
+  std::size_t i = 0;
+  while (i < value.size()) {
+    // Runs that need no escape are copied in one go.
+    std::size_t run = i;
+    while (run < value.size()) {
+      auto c = static_cast<unsigned char>(value[run]);
+      if (c < 0x20 || c == '"' || c == '\\')
+        break;
+      ++run;
+    }
+    out.append(value.data() + i, run - i);
+    if ((i = run) == value.size())
+      break;
+    auto c = static_cast<unsigned char>(value[i++]);
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -325,13 +337,9 @@ void append_json_string(std::string& out, std::string_view value) {
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 0xF];
-        } else {
-          out += ch;
-        }
+        out += "\\u00";
+        out += hex[c >> 4];
+        out += hex[c & 0xF];
     }
   }
   out += '"';

@@ -1,5 +1,6 @@
 // Projects, tasks, the audit trail and nodes: decode, ask the control plane, encode.
 #include "adapters/http/handlers.hpp"
+#include "adapters/http/json_writer.hpp"
 #include "events/api/validation.hpp"
 
 namespace aetherium::http::handlers {
@@ -70,7 +71,7 @@ void create_task(handler_context& c) {
   if (!parsed)
     return fail(c, parsed.err());
   c.services.core->create_task(c.caller, std::move(*parsed), std::move(key), answer<api::task_created>(c, [](auto& t) {
-    auto r = json_response(202, to_json(t.task));
+    auto r = json_text_response(202, task_json(t.task));
     r.headers.emplace_back("Location", "/v1/tasks/" + t.task.id.str());
     r.headers.emplace_back("Idempotent-Replayed", t.replayed ? "true" : "false");
     return r;
@@ -81,7 +82,7 @@ void get_task(handler_context& c) {
   if (!no_query(c) || !plausible_id(c, c.params[0]))
     return;
   c.services.core->get_task(c.caller, task_id{c.params[0]},
-                            answer<api::task_view>(c, [](auto& t) { return json_response(200, to_json(t)); }));
+                            answer<api::task_view>(c, [](auto& t) { return json_text_response(200, task_json(t)); }));
 }
 
 namespace {
@@ -121,11 +122,12 @@ void list_tasks(handler_context& c) {
   if (!filter)
     return fail(c, filter.err());
   c.services.core->list_tasks(c.caller, std::move(*filter), answer<api::task_page>(c, [](auto& page) {
-    json tasks = json::array();
+    json_writer w;
+    w.begin_object().key("tasks").begin_array();
     for (auto& t : page.tasks)
-      tasks.push_back(to_json(t));
-    json next = page.next_cursor.empty() ? json(nullptr) : json(page.next_cursor);
-    return json_response(200, json{{"tasks", std::move(tasks)}, {"next_cursor", std::move(next)}});
+      write_task(w, t);
+    w.end_array().key("next_cursor").string_or_null(page.next_cursor).end_object();
+    return json_text_response(200, w.take());
   }));
 }
 
@@ -133,7 +135,7 @@ void cancel_task(handler_context& c) {
   if (!no_query(c) || !plausible_id(c, c.params[0]))
     return;
   c.services.core->cancel_task(c.caller, task_id{c.params[0]},
-                               answer<api::task_view>(c, [](auto& t) { return json_response(202, to_json(t)); }));
+                               answer<api::task_view>(c, [](auto& t) { return json_text_response(202, task_json(t)); }));
 }
 
 void task_events(handler_context& c) {

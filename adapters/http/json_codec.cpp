@@ -1,26 +1,65 @@
 #include "adapters/http/json_codec.hpp"
 
 #include <cstdio>
-#include <ctime>
+#include <cstring>
+
+#include "adapters/http/json_writer.hpp"
 
 namespace aetherium::http {
 
+namespace {
+
+/// Year, month, day of a day count since 1970-01-01 (H. Hinnant's civil_from_days).
+void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) {
+  z += 719468;
+  std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  auto doe = static_cast<unsigned>(z - era * 146097);
+  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  y = static_cast<std::int64_t>(yoe) + era * 400;
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  unsigned mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp < 10 ? mp + 3 : mp - 9;
+  if (m <= 2) ++y;
+}
+
+void put_digits(char* at, unsigned value, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    at[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+}
+
+} // namespace
+
 std::string rfc3339(std::int64_t us) {
-  auto seconds = static_cast<std::time_t>(us >= 0 ? us / 1'000'000 : (us - 999'999) / 1'000'000);
-  auto micros = static_cast<long>(us - static_cast<std::int64_t>(seconds) * 1'000'000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
+  std::int64_t seconds = us >= 0 ? us / 1'000'000 : (us - 999'999) / 1'000'000;
+  auto micros = static_cast<unsigned>(us - seconds * 1'000'000);
+  std::int64_t days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
+  auto in_day = static_cast<unsigned>(seconds - days * 86400);
+  std::int64_t year;
+  unsigned month, day;
+  civil_from_days(days, year, month, day);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
-  return buf;
+  if (year < 0 || year > 9999) {
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02u:%02u:%02u.%06uZ", static_cast<long long>(year), month, day,
+                  in_day / 3600, in_day / 60 % 60, in_day % 60, micros);
+    return buf;
+  }
+  std::memcpy(buf, "0000-00-00T00:00:00.000000Z", 27);
+  put_digits(buf, static_cast<unsigned>(year), 4);
+  put_digits(buf + 5, month, 2);
+  put_digits(buf + 8, day, 2);
+  put_digits(buf + 11, in_day / 3600, 2);
+  put_digits(buf + 14, in_day / 60 % 60, 2);
+  put_digits(buf + 17, in_day % 60, 2);
+  put_digits(buf + 20, micros, 6);
+  return std::string(buf, 27);
 }
 
 namespace {
 
 json time_or_null(std::int64_t us) { return us == 0 ? json(nullptr) : json(rfc3339(us)); }
-
-json text_or_null(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
 
 } // namespace
 
@@ -34,41 +73,71 @@ json to_json(const api::project_view& p) {
               {"created_at", rfc3339(p.created_at_us)}};
 }
 
-json to_json(const api::task_view& t) {
-  json diff = nullptr;
-  if (t.diff)
-    diff = json{{"files_changed", t.diff->files_changed},
-                {"insertions", t.diff->insertions},
-                {"deletions", t.diff->deletions},
-                {"summary", t.diff->summary}};
-  return json{
-    {"id", t.id.str()},
-    {"project", t.project.str()},
-    {"tenant", t.tenant.str()},
-    {"status", api::to_string(t.status)},
-    {"agent_type", t.agent_type},
-    {"prompt", t.prompt},
-    {"repo", t.repo},
-    {"base_ref", t.base_ref},
-    {"runtime", t.runtime},
-    {"limits", {{"memory_bytes", t.limits.memory_bytes}, {"pids", t.limits.pids},
-                {"cpu_millis", t.limits.cpu_millis}, {"disk_bytes", t.limits.disk_bytes}}},
-    {"budgets", {{"max_seconds", t.budgets.max_seconds}, {"max_cost_cents", t.budgets.max_cost_cents}}},
-    {"network", {{"mode", api::to_string(t.network.kind)}, {"allowed_hosts", t.network.allowed_hosts}}},
-    {"secrets", t.secrets},
-    {"verify_command", t.verify_command},
-    {"parent_task_id", t.parent ? json(t.parent->str()) : json(nullptr)},
-    {"failure_reason", text_or_null(t.failure_reason)},
-    {"node", text_or_null(t.node)},
-    {"created_at", rfc3339(t.created_at_us)},
-    {"updated_at", rfc3339(t.updated_at_us)},
-    {"started_at", time_or_null(t.started_at_us)},
-    {"finished_at", time_or_null(t.finished_at_us)},
-    {"diff", diff},
-    {"pr_url", text_or_null(t.pr_url)},
-    {"version", t.version},
-  };
+void write_task(json_writer& w, const api::task_view& t) {
+  auto when = [&w](std::int64_t us) { us == 0 ? w.null() : w.string(rfc3339(us)); };
+  w.begin_object();
+  w.key("id").string(t.id.str());
+  w.key("project").string(t.project.str());
+  w.key("tenant").string(t.tenant.str());
+  w.key("status").string(api::to_string(t.status));
+  w.key("agent_type").string(t.agent_type);
+  w.key("prompt").string(t.prompt);
+  w.key("repo").string(t.repo);
+  w.key("base_ref").string(t.base_ref);
+  w.key("runtime").string(t.runtime);
+  w.key("limits").begin_object();
+  w.key("memory_bytes").number(std::uint64_t{t.limits.memory_bytes});
+  w.key("pids").number(std::uint64_t{t.limits.pids});
+  w.key("cpu_millis").number(std::uint64_t{t.limits.cpu_millis});
+  w.key("disk_bytes").number(std::uint64_t{t.limits.disk_bytes});
+  w.end_object();
+  w.key("budgets").begin_object();
+  w.key("max_seconds").number(std::uint64_t{t.budgets.max_seconds});
+  w.key("max_cost_cents").number(std::uint64_t{t.budgets.max_cost_cents});
+  w.end_object();
+  w.key("network").begin_object();
+  w.key("mode").string(api::to_string(t.network.kind));
+  w.key("allowed_hosts").begin_array();
+  for (const auto& host : t.network.allowed_hosts) w.string(host);
+  w.end_array().end_object();
+  w.key("secrets").begin_array();
+  for (const auto& name : t.secrets) w.string(name);
+  w.end_array();
+  w.key("verify_command").string(t.verify_command);
+  w.key("parent_task_id");
+  if (t.parent) w.string(t.parent->str());
+  else w.null();
+  w.key("failure_reason").string_or_null(t.failure_reason);
+  w.key("node").string_or_null(t.node);
+  w.key("created_at").string(rfc3339(t.created_at_us));
+  w.key("updated_at").string(rfc3339(t.updated_at_us));
+  w.key("started_at");
+  when(t.started_at_us);
+  w.key("finished_at");
+  when(t.finished_at_us);
+  w.key("diff");
+  if (t.diff) {
+    w.begin_object();
+    w.key("files_changed").number(std::uint64_t{t.diff->files_changed});
+    w.key("insertions").number(std::uint64_t{t.diff->insertions});
+    w.key("deletions").number(std::uint64_t{t.diff->deletions});
+    w.key("summary").string(t.diff->summary);
+    w.end_object();
+  } else {
+    w.null();
+  }
+  w.key("pr_url").string_or_null(t.pr_url);
+  w.key("version").number(std::int64_t{t.version});
+  w.end_object();
 }
+
+std::string task_json(const api::task_view& t) {
+  json_writer w;
+  write_task(w, t);
+  return w.take();
+}
+
+json to_json(const api::task_view& t) { return json::parse(task_json(t)); }
 
 json to_json(const api::event_view& e) {
   auto payload = json::parse(e.payload, nullptr, false);
@@ -104,10 +173,12 @@ json to_json(const api::api_key_record& k) {
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-http_response json_response(int status, const json& body) {
+http_response json_response(int status, const json& body) { return json_text_response(status, dump(body)); }
+
+http_response json_text_response(int status, std::string body) {
   http_response r;
   r.status = status;
-  r.body = dump(body);
+  r.body = std::move(body);
   return r;
 }
 

@@ -25,7 +25,11 @@ struct create_key_request {
 std::string rfc3339(std::int64_t us);
 
 json to_json(const api::project_view& p);
-json to_json(const api::task_view& t);
+json to_json(const api::task_view& t); ///< task_json parsed: for callers that want a tree.
+class json_writer;
+/// A task view as JSON text, written directly (the hot path of GET /v1/tasks/{id}).
+std::string task_json(const api::task_view& t);
+void write_task(json_writer& w, const api::task_view& t);
 json to_json(const api::event_view& e);
 json to_json(const api::node_view& n);
 json to_json(const log_chunk& c);
@@ -43,6 +47,8 @@ result<create_key_request> parse_create_key(std::string_view body);
 
 /// A JSON response.
 http_response json_response(int status, const json& body);
+/// A response whose body is JSON text already.
+http_response json_text_response(int status, std::string body);
 
 /// The HTTP status of an error code (invalid_argument 400, not_found 404, …).
 int status_of(errc code) noexcept;

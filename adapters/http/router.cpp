@@ -29,23 +29,33 @@ std::vector<std::string_view> segments(std::string_view path) {
   return out;
 }
 
-/// Matches one template; fills `params` on success.
-bool matches(const char* pattern, const std::vector<std::string_view>& parts, std::vector<std::string>& params) {
-  auto want = segments(pattern);
-  if (want.size() != parts.size())
+/// Matches one template against the request's segments, walking the template in place
+/// (this runs for every route on every request); fills `params` on success.
+bool matches(std::string_view pattern, const std::vector<std::string_view>& parts, std::vector<std::string>& params) {
+  if (pattern.empty() || pattern[0] != '/')
     return false;
+  pattern.remove_prefix(1);
   params.clear();
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    if (!want[i].empty() && want[i].front() == '{') {
+  std::size_t i = 0;
+  while (true) {
+    auto slash = pattern.find('/');
+    auto want = pattern.substr(0, slash);
+    if (i == parts.size())
+      return false;
+    if (!want.empty() && want.front() == '{') {
       std::string value;
       if (parts[i].empty() || !percent_decode(parts[i], value, false))
         return false;
       params.push_back(std::move(value));
-    } else if (want[i] != parts[i]) {
+    } else if (want != parts[i]) {
       return false;
     }
+    ++i;
+    if (slash == std::string_view::npos)
+      break;
+    pattern.remove_prefix(slash + 1);
   }
-  return true;
+  return i == parts.size();
 }
 
 } // namespace

@@ -198,12 +198,18 @@ int main(int argc, char** argv) {
 
   auto bare_url = "http://127.0.0.1:" + std::to_string(bare_port.load()) + "/v1/tasks/" + id;
   auto real_url = "http://127.0.0.1:" + std::to_string(real.port) + "/v1/tasks/" + id;
-  std::printf("GET /v1/tasks/{id}, body %zu bytes, wrk -t2 -c%d, %d s per round, best of 2 rounds each\n",
-              body.size(), connections, seconds);
+  constexpr int rounds = 3;
+  std::printf("GET /v1/tasks/{id}, body %zu bytes, wrk -t2 -c%d, %d s per round, best of %d alternating rounds each\n",
+              body.size(), connections, seconds, rounds);
   figures b, r;
-  for (int round = 0; round < 2; ++round) {
-    b = round == 0 ? wrk(bare_url, "", seconds, connections) : best(b, wrk(bare_url, "", seconds, connections));
-    r = round == 0 ? wrk(real_url, key, seconds, connections) : best(r, wrk(real_url, key, seconds, connections));
+  for (int round = 0; round < rounds; ++round) {
+    auto bare_round = wrk(bare_url, "", seconds, connections);
+    auto real_round = wrk(real_url, key, seconds, connections);
+    std::printf("  round %d: bare %9.0f req/s, server %9.0f req/s (%.1f%%)\n", round + 1,
+                bare_round.requests_per_second, real_round.requests_per_second,
+                100.0 * real_round.requests_per_second / bare_round.requests_per_second);
+    b = round == 0 ? bare_round : best(b, bare_round);
+    r = round == 0 ? real_round : best(r, real_round);
   }
   if (r.non_2xx > 0 || b.non_2xx > 0)
     fail("non-2xx answers: server " + std::to_string(r.non_2xx) + ", bare " + std::to_string(b.non_2xx));

@@ -3,6 +3,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <memory>
+
 #include "events/api/validation.hpp"
 
 namespace aetherium::http {
@@ -89,9 +91,15 @@ private:
 } // namespace
 
 std::string hash_api_key(std::string_view key) {
+  // Runs on every authenticated request: fetch the algorithm once and keep one context
+  // per thread, instead of EVP_Digest's implicit fetch and allocation per call.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
-  EVP_Digest(key.data(), key.size(), digest, &n, EVP_sha256(), nullptr);
+  if (!sha256 || !ctx || EVP_DigestInit_ex2(ctx.get(), sha256, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), key.data(), key.size()) != 1 || EVP_DigestFinal_ex(ctx.get(), digest, &n) != 1)
+    EVP_Digest(key.data(), key.size(), digest, &n, EVP_sha256(), nullptr);
   static constexpr char hex[] = "0123456789abcdef";
   std::string out;
   out.reserve(2 * n);
