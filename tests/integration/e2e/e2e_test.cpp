@@ -11,6 +11,7 @@
 #include <openssl/hmac.h>
 
 #include "tests/integration/e2e/server_process.hpp"
+#include "tests/support/github_stub/github_stub.hpp"
 #include "tests/support/pg_test_database.hpp"
 
 using namespace aetherium;
@@ -36,6 +37,28 @@ std::string hmac_hex(const std::string& key, const std::string& body) {
   for (unsigned i = 0; i < n; ++i)
     out += {hex[mac[i] >> 4], hex[mac[i] & 15]};
   return out;
+}
+
+std::string base64_decode(const std::string& in) {
+  static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  unsigned value = 0;
+  int bits = 0;
+  for (char c : in) {
+    auto at = alphabet.find(c);
+    if (at == std::string::npos)
+      continue;
+    value = (value << 6) | static_cast<unsigned>(at);
+    if ((bits += 6) >= 8)
+      out += static_cast<char>((value >> (bits -= 8)) & 0xFF);
+  }
+  return out;
+}
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+    s.pop_back();
+  return s;
 }
 
 class e2e : public ::testing::Test {
@@ -204,6 +227,91 @@ TEST_F(e2e, a_task_becomes_a_verified_commit_and_a_comment_runs_a_follow_up_on_t
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     EXPECT_EQ(seen, 8);
   }
+}
+
+TEST_F(e2e, on_github_a_task_opens_a_pull_request_and_a_signed_comment_updates_it) {
+  // GitHub is the REST stub plus, for git's side (clone and fetch), a bare repository that
+  // git reaches through url.<base>.insteadOf, as it would reach a mirror.
+  github_stub stub;
+  ASSERT_TRUE(stub.running()) << stub.error();
+  std::string hub = work_.path + "/hub", remote = hub + "/acme/widgets.git";
+  auto cloned = run_command("mkdir -p '" + hub + "/acme' && git clone -q --bare '" + repo_ + "' '" + remote + "'");
+  ASSERT_EQ(cloned.exit_code, 0) << cloned.output;
+  auto base = trimmed(run_command("git --git-dir='" + remote + "' rev-parse main").output);
+  std::map<std::string, std::string> files;
+  for (auto path : {"greeting.txt", "check.sh"})
+    files[path] = run_command("git --git-dir='" + remote + "' show main:" + path).output;
+  ASSERT_EQ(stub.seed_repo("acme/widgets", files, "main", base), base);
+  server_->kill(SIGKILL);
+  server_ = std::make_unique<server_process>(
+    db_.url(), work_.path + "/data", image_,
+    "AETHERIUM_GITHUB_TOKEN=test-token AETHERIUM_GITHUB_API=" + stub.base_url() + " GIT_CONFIG_COUNT=1"
+      " GIT_CONFIG_KEY_0=url.file://" + hub + "/.insteadOf GIT_CONFIG_VALUE_0=https://github.com/");
+  ASSERT_NO_FATAL_FAILURE(server_->start());
+  api_ = std::make_unique<http::api_client>(http::client_options{server_->base_url(), key_});
+  auto project = api_->create_project(
+    json{{"name", "widgets"}, {"repo", "https://github.com/acme/widgets.git"}, {"verify_command", "sh check.sh"}}.dump());
+  ASSERT_TRUE(project.ok()) << project.err().detail;
+  auto created = api_->create_task(json{{"project", json::parse(*project).at("id")}, {"agent_type", "script"},
+                                        {"prompt", edit_script}}.dump());
+  ASSERT_TRUE(created.ok()) << created.err().detail;
+  std::string id = json::parse(*created).at("id");
+
+  auto t = wait_terminal(id);
+  ASSERT_EQ(t.value("status", ""), "completed") << t.dump();
+  ASSERT_TRUE(t["pr_url"].is_string()) << t.dump();
+  EXPECT_EQ(t.value("pr_url", ""), stub.base_url() + "/acme/widgets/pull/1");
+  auto branch = "aetherium/task-" + id;
+  auto head = stub.state("acme/widgets", "refs/heads/" + branch);
+  ASSERT_FALSE(head.is_null()) << "no branch " << branch << " on the stub";
+  EXPECT_EQ(head.at("parents"), json::array({base}));
+  EXPECT_EQ(base64_decode(head.at("files").at("greeting.txt").at("content_base64")), "Hello from Aetherium\n");
+  EXPECT_EQ(base64_decode(head.at("files").at("check.sh").at("content_base64")), files["check.sh"]);
+  auto pulls = stub.pulls("acme/widgets").at("pulls");
+  ASSERT_EQ(pulls.size(), 1u) << pulls.dump();
+  EXPECT_EQ(pulls[0].value("head", ""), branch);
+  EXPECT_EQ(pulls[0].value("base", ""), "main");
+  EXPECT_NE(pulls[0].value("body", "").find("Verification: passed (`sh check.sh`)"), std::string::npos) << pulls[0].dump();
+
+  // What the API wrote is what GitHub's git side serves next: put the branch on the mirror.
+  auto mirrored = run_command("set -e; d='" + work_.path + "/mirror'; git clone -q '" + remote + "' \"$d\"; cd \"$d\";"
+                              "git checkout -q -b '" + branch + "'; printf 'Hello from Aetherium\\n' > greeting.txt;"
+                              "git -c user.name=t -c user.email=t@e commit -qam mirror; git push -q origin '" + branch + "'");
+  ASSERT_EQ(mirrored.exit_code, 0) << mirrored.output;
+
+  auto payload = json::parse(std::ifstream{AETHERIUM_SOURCE_DIR "/tests/support/github_stub/fixtures/webhooks/issue_comment.created.json"});
+  payload["repository"]["full_name"] = "acme/widgets";
+  payload["issue"]["number"] = 1;
+  payload["comment"]["body"] = "/aetherium run echo 'follow-up line' >> greeting.txt";
+  payload["comment"]["author_association"] = "OWNER";
+  auto body = payload.dump();
+  auto hook = api_->request("POST", "/v1/webhooks/github", body,
+                            {{"X-GitHub-Event", "issue_comment"}, {"X-GitHub-Delivery", "e2e-gh-1"},
+                             {"X-Hub-Signature-256", "sha256=" + hmac_hex(server_process::webhook_secret(), body)},
+                             {"Content-Type", "application/json"}});
+  ASSERT_TRUE(hook.ok());
+  ASSERT_LT(hook->status, 300) << hook->body;
+  auto listed = json::parse(*api_->list_tasks({}));
+  std::string follow;
+  for (auto& task : listed.at("tasks"))
+    if (task.at("parent_task_id") == json(id))
+      follow = task.at("id");
+  ASSERT_FALSE(follow.empty()) << listed.dump();
+  auto f = wait_terminal(follow);
+  ASSERT_EQ(f.value("status", ""), "completed") << f.dump();
+  EXPECT_EQ(f.value("pr_url", ""), t.value("pr_url", ""));
+  auto types = event_types(follow);
+  EXPECT_NE(std::find(types.begin(), types.end(), "task.pr_updated"), types.end());
+  auto updated = stub.state("acme/widgets", "refs/heads/" + branch);
+  EXPECT_EQ(updated.at("parents"), json::array({head.at("sha")})) << "the follow-up commit goes on top of the first";
+  EXPECT_EQ(base64_decode(updated.at("files").at("greeting.txt").at("content_base64")),
+            "Hello from Aetherium\nfollow-up line\n");
+  EXPECT_EQ(stub.pulls("acme/widgets").at("pulls").size(), 1u) << "the same pull request, updated";
+  EXPECT_FALSE(stub.requests_of("pulls/update").empty());
+  auto replay = server_->cli("replay --verify");
+  EXPECT_EQ(replay.exit_code, 0) << replay.output;
+  for (auto& p : stub.problems())
+    ADD_FAILURE() << "GitHub protocol problem: " << p;
 }
 
 TEST_F(e2e, a_crashing_agent_a_timeout_a_cancel_and_a_failed_verification_each_end_with_their_reason) {

@@ -157,7 +157,7 @@ nlohmann::json github_stub::call_json(const std::string& method, const std::stri
 }
 
 std::string github_stub::seed_repo(const std::string& full_name, const std::map<std::string, std::string>& files,
-                                   const std::string& branch) {
+                                   const std::string& branch, const std::string& commit_sha) {
   nlohmann::json encoded = nlohmann::json::object();
   for (auto& [path, bytes] : files) {
     static constexpr char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -173,8 +173,10 @@ std::string github_stub::seed_repo(const std::string& full_name, const std::map<
     }
     encoded[path] = b64;
   }
-  auto out = call_json("POST", "/_stub/repos",
-                       {{"full_name", full_name}, {"default_branch", branch}, {"files_base64", encoded}});
+  nlohmann::json seed{{"full_name", full_name}, {"default_branch", branch}, {"files_base64", encoded}};
+  if (!commit_sha.empty())
+    seed["commit_sha"] = commit_sha;
+  auto out = call_json("POST", "/_stub/repos", seed);
   return out.value("commit", "");
 }
 

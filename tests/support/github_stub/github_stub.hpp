@@ -33,9 +33,10 @@ public:
   std::string base_url() const;
 
   /// Creates repository `full_name` with one commit of `files` (path → bytes) on
-  /// `branch`; returns that commit's sha.
+  /// `branch`; returns that commit's sha, which is `commit_sha` when given (the sha of the
+  /// same commit in a real git repository the test serves the files from).
   std::string seed_repo(const std::string& full_name, const std::map<std::string, std::string>& files,
-                        const std::string& branch = "main");
+                        const std::string& branch = "main", const std::string& commit_sha = {});
   /// Every request the stub recorded since the last clear, oldest first.
   nlohmann::json requests();
   /// The recorded requests of one operation id (e.g. "git/create-commit").

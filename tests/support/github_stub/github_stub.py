@@ -183,7 +183,7 @@ class Stub:
             files.update({p: base64.b64decode(c) for p, c in body.get("files_base64", {}).items()})
             repo = Repo(body["full_name"], body.get("default_branch", "main"))
             self.model.repos[repo.full_name] = repo
-            commit, tree = repo.seed(repo.default_branch, files)
+            commit, tree = repo.seed(repo.default_branch, files, body.get("commit_sha"))
             return 201, {"commit": commit, "tree": tree}
         m = re.match(r"^/_stub/repos/([^/]+)/([^/]+)/(state|pulls)$", path)
         if m and method == "GET":

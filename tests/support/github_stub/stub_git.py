@@ -58,10 +58,14 @@ class Repo:
             todo.extend(self.commits[sha]["parents"])
         return False
 
-    def seed(self, branch, files):
-        """files: {path: bytes}; makes the first commit on `branch`."""
+    def seed(self, branch, files, sha=None):
+        """files: {path: bytes}; makes the first commit on `branch`, named `sha` when given
+        (to mirror a commit of a real git repository that serves the same files)."""
         tree = self.add_tree({p: ("100644", self.add_blob(c)) for p, c in files.items()})
         commit = self.add_commit(tree, [], "initial commit")
+        if sha:
+            self.commits[sha] = self.commits.pop(commit)
+            commit = sha
         self.refs["refs/heads/" + branch] = commit
         return commit, tree
 
