@@ -61,6 +61,9 @@ public:
       st.exit_code = 137;
       st.signal = 9;
       (woke ? st.cancelled : st.timed_out) = true;
+      // Like a real sandbox, one killed by its deadline takes no more commands.
+      if (auto still = boxes_.find(box); still != boxes_.end())
+        still->second.cancelled = true;
     } else if (cmd != "true") {
       st.exit_code = 127;
       lock.unlock();
