@@ -11,6 +11,7 @@
 #include "adapters/http/exchange.hpp"
 #include "adapters/http/http_server.hpp"
 #include "adapters/http/router.hpp"
+#include "adapters/http/task_json_cache.hpp"
 #include "events/api/rate_limiter.hpp"
 
 namespace aetherium::http {
@@ -22,6 +23,7 @@ struct api_services {
   std::shared_ptr<authenticator> auth;
   std::shared_ptr<api::metrics_registry> metrics;
   std::shared_ptr<api::webhook_sink> webhooks;
+  std::shared_ptr<task_json_cache> task_views = std::make_shared<task_json_cache>();
 };
 
 /// One request on its way through a handler.

@@ -82,7 +82,9 @@ void get_task(handler_context& c) {
   if (!no_query(c) || !plausible_id(c, c.params[0]))
     return;
   c.services.core->get_task(c.caller, task_id{c.params[0]},
-                            answer<api::task_view>(c, [](auto& t) { return json_text_response(200, task_json(t)); }));
+                            answer<api::task_view>(c, [views = c.services.task_views](auto& t) {
+                              return json_text_response(200, *views->text(t));
+                            }));
 }
 
 namespace {

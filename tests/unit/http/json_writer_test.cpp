@@ -5,6 +5,7 @@
 
 #include "adapters/http/json_codec.hpp"
 #include "adapters/http/json_writer.hpp"
+#include "adapters/http/task_json_cache.hpp"
 
 namespace aetherium::http {
 namespace {
@@ -103,6 +104,30 @@ TEST(json_writer, writes_a_task_view_with_every_field) {
   EXPECT_TRUE(empty["parent_task_id"].is_null());
   EXPECT_TRUE(empty["diff"].is_null());
   EXPECT_TRUE(empty["pr_url"].is_null());
+}
+
+TEST(task_json_cache, renders_once_per_version_and_again_when_the_task_moves) {
+  task_json_cache cache(2);
+  api::task_view t;
+  t.id = task_id{"t-1"};
+  t.version = 1;
+  t.updated_at_us = 10;
+  auto first = cache.text(t);
+  EXPECT_EQ(*first, task_json(t));
+  EXPECT_EQ(cache.text(t), first) << "the same version is not rendered again";
+  t.version = 2;
+  t.status = api::task_status::running;
+  t.updated_at_us = 20;
+  auto second = cache.text(t);
+  EXPECT_NE(second, first);
+  EXPECT_EQ(json::parse(*second)["status"], "running");
+  api::task_view other = t;
+  other.id = task_id{"t-2"};
+  api::task_view third = t;
+  third.id = task_id{"t-3"};
+  EXPECT_EQ(json::parse(*cache.text(other))["id"], "t-2");
+  EXPECT_EQ(json::parse(*cache.text(third))["id"], "t-3") << "a full cache starts over";
+  EXPECT_EQ(json::parse(*cache.text(t))["version"], 2);
 }
 
 } // namespace
