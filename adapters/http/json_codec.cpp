@@ -94,6 +94,8 @@ void write_task(json_writer& w, const api::task_view& t) {
   w.key("budgets").begin_object();
   w.key("max_seconds").number(std::uint64_t{t.budgets.max_seconds});
   w.key("max_cost_cents").number(std::uint64_t{t.budgets.max_cost_cents});
+  w.key("max_log_bytes").number(std::uint64_t{t.budgets.max_log_bytes});
+  w.key("max_changed_bytes").number(std::uint64_t{t.budgets.max_changed_bytes});
   w.end_object();
   w.key("network").begin_object();
   w.key("mode").string(api::to_string(t.network.kind));

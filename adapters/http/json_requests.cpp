@@ -164,6 +164,8 @@ void read_limits(strict_object& body, api::create_task_request& r) {
   if (auto b = body.object("budgets")) {
     b->number("max_seconds", r.budgets.max_seconds, lim::max_seconds);
     b->number("max_cost_cents", r.budgets.max_cost_cents, lim::max_cost_cents);
+    b->number("max_log_bytes", r.budgets.max_log_bytes, lim::max_log_bytes);
+    b->number("max_changed_bytes", r.budgets.max_changed_bytes, lim::max_changed_bytes);
     body.merge(*b);
   }
   if (auto n = body.object("network")) {

@@ -41,7 +41,8 @@ std::string fingerprint(const create_task_request& r) {
   for (auto* s : {&r.project.str(), &r.agent_type, &r.prompt, &r.repo, &r.base_ref, &r.runtime, &r.verify_command})
     add(*s);
   for (auto n : {r.limits.memory_bytes, std::uint64_t{r.limits.pids}, std::uint64_t{r.limits.cpu_millis},
-                 r.limits.disk_bytes, std::uint64_t{r.budgets.max_seconds}, r.budgets.max_cost_cents})
+                 r.limits.disk_bytes, std::uint64_t{r.budgets.max_seconds}, r.budgets.max_cost_cents,
+                 r.budgets.max_log_bytes, r.budgets.max_changed_bytes})
     add(std::to_string(n));
   for (auto& h : r.network.allowed_hosts)
     add(h);

@@ -68,6 +68,10 @@ result<void> check_limits(const resource_limits& l, const task_budgets& b) {
     return invalid("budgets.max_seconds", "is above " + std::to_string(limits::max_seconds));
   if (b.max_cost_cents > limits::max_cost_cents)
     return invalid("budgets.max_cost_cents", "is above " + std::to_string(limits::max_cost_cents));
+  if (b.max_log_bytes > limits::max_log_bytes)
+    return invalid("budgets.max_log_bytes", "is above " + std::to_string(limits::max_log_bytes));
+  if (b.max_changed_bytes > limits::max_changed_bytes)
+    return invalid("budgets.max_changed_bytes", "is above " + std::to_string(limits::max_changed_bytes));
   return {};
 }
 

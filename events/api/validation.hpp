@@ -31,6 +31,8 @@ inline constexpr std::uint32_t cpu_millis = 256000;
 inline constexpr std::uint64_t disk_bytes = 1ull << 40;
 inline constexpr std::uint32_t max_seconds = 7 * 24 * 3600;
 inline constexpr std::uint64_t max_cost_cents = 100'000'000;
+inline constexpr std::uint64_t max_log_bytes = 1ull << 30;
+inline constexpr std::uint64_t max_changed_bytes = 1ull << 30;
 } // namespace limits
 
 /// Number of code points of a UTF-8 string (continuation bytes are not counted).

@@ -181,6 +181,8 @@ api::task_view to_view(const task_entry& entry) {
   v.runtime = s.spec.runtime;
   v.limits = {s.spec.limits.memory_bytes, s.spec.limits.pids, s.spec.limits.cpu_millis, s.spec.limits.disk_bytes};
   v.budgets.max_seconds = s.spec.budgets.max_seconds;
+  v.budgets.max_log_bytes = s.spec.budgets.max_log_bytes;
+  v.budgets.max_changed_bytes = s.spec.budgets.max_changed_bytes;
   v.network.kind = s.spec.allowed_hosts.empty() ? api::network_access::mode::none
                                                 : api::network_access::mode::allow_list;
   v.network.allowed_hosts = s.spec.allowed_hosts;

@@ -49,6 +49,8 @@ domain::task_spec resolve_spec(const api::create_task_request& r, const domain::
   s.limits.disk_bytes = or_default(r.limits.disk_bytes, d.limits.disk_bytes);
   s.budgets = d.budgets;
   s.budgets.max_seconds = or_default(r.budgets.max_seconds, d.budgets.max_seconds);
+  s.budgets.max_log_bytes = or_default(r.budgets.max_log_bytes, d.budgets.max_log_bytes);
+  s.budgets.max_changed_bytes = or_default(r.budgets.max_changed_bytes, d.budgets.max_changed_bytes);
   if (r.network.kind == api::network_access::mode::allow_list)
     s.allowed_hosts = r.network.allowed_hosts;
   s.secrets = r.secrets;

@@ -319,6 +319,8 @@ TEST_F(e2e, a_crashing_agent_a_timeout_a_cancel_and_a_failed_verification_each_e
   auto timeout = create_task({{"prompt", "sleep 60"}, {"budgets", {{"max_seconds", 2}}}});
   auto cancel = create_task({{"prompt", "sleep 60"}});
   auto unverified = create_task({{"prompt", "echo changed > other.txt"}, {"verify_command", "exit 1"}});
+  auto chatty = create_task({{"prompt", "i=0; while [ $i -lt 5000 ]; do echo 'a line of agent output'; i=$((i+1)); done"},
+                             {"budgets", {{"max_log_bytes", 4096}}}});
   auto c = wait_terminal(crash);
   EXPECT_EQ(c.value("status", ""), "failed");
   EXPECT_EQ(failure_of(c), "agent_failed");
@@ -337,8 +339,11 @@ TEST_F(e2e, a_crashing_agent_a_timeout_a_cancel_and_a_failed_verification_each_e
   EXPECT_EQ(failure_of(v), "verification_failed") << v.dump();
   auto types = event_types(unverified);
   EXPECT_NE(std::find(types.begin(), types.end(), "task.verification_failed"), types.end());
+  auto l = wait_terminal(chatty);
+  EXPECT_EQ(failure_of(l), "budget_exceeded") << l.dump();
+  EXPECT_EQ(l.at("budgets").value("max_log_bytes", 0), 4096);
   EXPECT_EQ(git("branch --list 'aetherium/*'"), "") << "no pull request for a task that failed";
-  wait_for_metrics({"aetherium_tasks{state=\"failed\"} 3", "aetherium_tasks{state=\"terminated\"} 1",
+  wait_for_metrics({"aetherium_tasks{state=\"failed\"} 4", "aetherium_tasks{state=\"terminated\"} 1",
                     "aetherium_tasks{state=\"running\"} 0", "aetherium_sandboxes_live 0"});
   auto m = api_->request("GET", "/metrics");
   ASSERT_TRUE(m.ok());

@@ -53,6 +53,8 @@ TEST_F(bad_input, wrong_types_name_the_field) {
   body = task_body(p);
   body["budgets"] = {{"max_seconds", 1.5}};
   expect_error(post_task(body), 400, "invalid_argument", "budgets.max_seconds");
+  body["budgets"] = {{"max_log_bytes", (1ll << 30) + 1}};
+  expect_error(post_task(body), 400, "invalid_argument", "budgets.max_log_bytes");
   body = task_body(p);
   body["secrets"] = json::array({"ok", 7});
   expect_error(post_task(body), 400, "invalid_argument", "secrets[1]");

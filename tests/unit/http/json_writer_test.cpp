@@ -65,7 +65,7 @@ TEST(json_writer, writes_a_task_view_with_every_field) {
   t.base_ref = "main";
   t.runtime = "crun";
   t.limits = {256ull << 20, 128, 1000, 1ull << 30};
-  t.budgets = {600, 25};
+  t.budgets = {600, 25, 4096, 8192};
   t.network.kind = api::network_access::mode::allow_list;
   t.network.allowed_hosts = {"api.anthropic.com"};
   t.secrets = {"ANTHROPIC_API_KEY"};
@@ -85,6 +85,8 @@ TEST(json_writer, writes_a_task_view_with_every_field) {
   EXPECT_EQ(j["limits"]["memory_bytes"], 256ull << 20);
   EXPECT_EQ(j["limits"]["disk_bytes"], 1ull << 30);
   EXPECT_EQ(j["budgets"]["max_cost_cents"], 25);
+  EXPECT_EQ(j["budgets"]["max_log_bytes"], 4096);
+  EXPECT_EQ(j["budgets"]["max_changed_bytes"], 8192);
   EXPECT_EQ(j["network"]["mode"], "allow_list");
   EXPECT_EQ(j["network"]["allowed_hosts"], json::array({"api.anthropic.com"}));
   EXPECT_EQ(j["secrets"], json::array({"ANTHROPIC_API_KEY"}));

@@ -11,7 +11,7 @@ TEST_F(tasks_http, creating_a_task_answers_202_with_the_task_and_its_location) {
   auto body = task_body(p);
   body["runtime"] = "runsc";
   body["limits"] = {{"memory_bytes", 512 << 20}, {"pids", 64}};
-  body["budgets"] = {{"max_seconds", 600}};
+  body["budgets"] = {{"max_seconds", 600}, {"max_log_bytes", 65536}, {"max_changed_bytes", 1 << 20}};
   body["network"] = {{"allowed_hosts", {"api.anthropic.com", ".github.com"}}};
   body["secrets"] = {"anthropic_api_key"};
   auto r = call(operator_, "POST", "/v1/tasks", body.dump());
@@ -25,6 +25,8 @@ TEST_F(tasks_http, creating_a_task_answers_202_with_the_task_and_its_location) {
   EXPECT_EQ(r.body["repo"], "https://example.com/demo.git"); // from the project
   EXPECT_EQ(r.body["base_ref"], "main");
   EXPECT_EQ(r.body["limits"]["pids"], 64);
+  EXPECT_EQ(r.body["budgets"]["max_log_bytes"], 65536);
+  EXPECT_EQ(r.body["budgets"]["max_changed_bytes"], 1 << 20);
   EXPECT_EQ(r.body["network"]["mode"], "allow_list");
   EXPECT_EQ(r.body["secrets"][0], "anthropic_api_key");
   EXPECT_TRUE(r.body["parent_task_id"].is_null());
