@@ -78,7 +78,7 @@ int run_demo(const command_line& cmd, config cfg) {
   if (!cmd.has("listen") && !std::getenv("AETHERIUM_LISTEN"))
     cfg.listen = "127.0.0.1:0";
   auto data = fs::absolute(cfg.data_dir).string();
-  auto repo = data + "/demo/sample.git";
+  auto repo = data + "/repos/demo/sample.git"; // below the server's default --repo-roots
   if (auto ok = create_bare_repository(repo, "main", sample_files); !ok)
     return fail("creating the sample repository", ok.err());
   auto srv = start_server(cfg);

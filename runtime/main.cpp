@@ -36,6 +36,8 @@ settings (flag, or environment variable):
   --max-tasks N                 AETHERIUM_MAX_TASKS      sandboxes at once, default 4
   --tenant-max-tasks N          AETHERIUM_TENANT_MAX_TASKS  live tasks per tenant (429 beyond)
   --warm-sandboxes N            AETHERIUM_WARM_SANDBOXES    sandboxes created ahead per task shape (0)
+  --repo-roots DIR[:DIR]        AETHERIUM_REPO_ROOTS     local repositories only below these
+                                                         (default <data-dir>/repos)
   --rate-limit R                AETHERIUM_RATE_LIMIT     requests/s per API key, default 20
   --rate-burst B                AETHERIUM_RATE_BURST     requests at once per key, default 40
   --kafka-brokers LIST          AETHERIUM_KAFKA_BROKERS  empty: relay off

@@ -1,8 +1,10 @@
 #include "adapters/git/git_command.hpp"
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
 #include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -116,6 +118,50 @@ result<std::string> git_ok(const std::vector<std::string>& args, const std::stri
            || e.find("unable to access") != std::string::npos)
     code = errc::unavailable;
   return make_error(code, "git " + (args.empty() ? std::string{} : args[0]) + " failed: " + e);
+}
+
+namespace {
+
+/// True for URLs git reaches over a network: scheme://… (not file://) or user@host:path.
+bool remote_url(const std::string& repo) {
+  auto scheme_end = repo.find("://");
+  if (scheme_end != std::string::npos) {
+    bool scheme = scheme_end > 0;
+    for (std::size_t i = 0; i < scheme_end; ++i)
+      scheme = scheme && (std::isalnum(static_cast<unsigned char>(repo[i])) || repo[i] == '+' || repo[i] == '-' || repo[i] == '.');
+    if (scheme)
+      return repo.compare(0, scheme_end, "file") != 0;
+  }
+  // git's scp-like syntax: a colon before the first slash.
+  auto colon = repo.find(':');
+  return colon != std::string::npos && colon > 0 && repo.find('/') > colon;
+}
+
+} // namespace
+
+result<void> check_repository_location(const std::string& repo, const std::vector<std::string>& roots) {
+  if (roots.empty() || remote_url(repo))
+    return {};
+  std::string path = repo.rfind("file://", 0) == 0 ? repo.substr(7) : repo;
+  if (path.empty() || path[0] != '/')
+    return make_error(errc::invalid_argument, "a local repository must be an absolute path: " + repo, "repo");
+  std::error_code ec;
+  auto resolved = std::filesystem::weakly_canonical(path, ec);
+  if (ec)
+    return make_error(errc::invalid_argument, "cannot resolve " + repo + ": " + ec.message(), "repo");
+  for (const auto& root : roots) {
+    auto base = std::filesystem::weakly_canonical(root, ec);
+    if (ec || base.empty())
+      continue;
+    auto rel = resolved.lexically_relative(base);
+    if (!rel.empty() && *rel.begin() != "..")
+      return {};
+  }
+  std::string allowed;
+  for (const auto& root : roots)
+    allowed += (allowed.empty() ? "" : ", ") + root;
+  return make_error(errc::forbidden, "local repository " + repo + " is outside the allowed roots (" + allowed +
+                                       "; see --repo-roots)", "repo");
 }
 
 } // namespace aetherium::git

@@ -28,4 +28,12 @@ result<git_output> run_git(const std::vector<std::string>& args, const std::stri
 result<std::string> git_ok(const std::vector<std::string>& args, const std::string& cwd = ".",
                            const std::string& input = {});
 
+/// Whether the server may clone or push to `repo`. Remote URLs (a scheme other than
+/// file://, or scp-like host:path) always may. A local repository (a path or a file:// URL)
+/// may only when `roots` is empty (no restriction) or it lies below one of `roots` once
+/// symbolic links and ".." are resolved: otherwise one tenant's project could name any
+/// repository on the server, another tenant's included.
+/// Errors: forbidden (outside the roots), invalid_argument (a relative local path).
+result<void> check_repository_location(const std::string& repo, const std::vector<std::string>& roots);
+
 } // namespace aetherium::git

@@ -30,7 +30,8 @@ void chown_tree(const fs::path& root, std::uint32_t uid, std::uint32_t gid) {
 
 class git_workspace_provider : public workspace_provider {
 public:
-  git_workspace_provider(std::uint32_t uid, std::uint32_t gid) : uid_(uid), gid_(gid) {}
+  git_workspace_provider(std::uint32_t uid, std::uint32_t gid, std::vector<std::string> roots)
+    : uid_(uid), gid_(gid), roots_(std::move(roots)) {}
 
   result<std::string> checkout(const std::string& repo, const std::string& ref,
                                const std::string& dir) override {
@@ -38,6 +39,8 @@ public:
       return make_error(errc::invalid_argument, "repository must be a URL or a path", "repo");
     if (ref.empty() || ref[0] == '-')
       return make_error(errc::invalid_argument, "ref must not be empty or start with '-'", "base_ref");
+    if (auto allowed = git::check_repository_location(repo, roots_); !allowed)
+      return allowed.err();
     if (fs::exists(dir))
       return make_error(errc::invalid_argument, "workspace " + dir + " exists already");
     if (auto cloned = git::git_ok({"clone", "--quiet", "--no-checkout", "--", repo, dir}, "/"); !cloned)
@@ -121,12 +124,14 @@ private:
   }
 
   std::uint32_t uid_, gid_;
+  std::vector<std::string> roots_;
 };
 
 } // namespace
 
-std::shared_ptr<workspace_provider> make_git_workspace_provider(std::uint32_t uid, std::uint32_t gid) {
-  return std::make_shared<git_workspace_provider>(uid, gid);
+std::shared_ptr<workspace_provider> make_git_workspace_provider(std::uint32_t uid, std::uint32_t gid,
+                                                                std::vector<std::string> local_roots) {
+  return std::make_shared<git_workspace_provider>(uid, gid, std::move(local_roots));
 }
 
 } // namespace aetherium

@@ -24,10 +24,13 @@ struct scratch_dir {
 
 class local_git_code_host : public code_host {
 public:
-  explicit local_git_code_host(std::string scratch) : scratch_(std::move(scratch)) {}
+  local_git_code_host(std::string scratch, std::vector<std::string> roots)
+    : scratch_(std::move(scratch)), roots_(std::move(roots)) {}
 
   result<pull_request_ref> open_pull_request(const pull_request_spec& spec,
                                              const change_set& changes) override {
+    if (auto allowed = git::check_repository_location(spec.repo, roots_); !allowed)
+      return allowed.err();
     std::lock_guard<std::mutex> guard{mtx_};
     auto pushed = push(spec, changes, changes.base_commit);
     if (!pushed)
@@ -46,6 +49,8 @@ public:
 
   result<pull_request_ref> update_pull_request(const pull_request_spec& spec, std::int64_t number,
                                                const change_set& changes) override {
+    if (auto allowed = git::check_repository_location(spec.repo, roots_); !allowed)
+      return allowed.err();
     std::lock_guard<std::mutex> guard{mtx_};
     auto file = fs::path{spec.repo} / "aetherium" / "pulls" / std::to_string(number);
     if (!fs::exists(file))
@@ -100,14 +105,15 @@ private:
   }
 
   std::string scratch_;
+  std::vector<std::string> roots_;
   std::mutex mtx_;
   std::atomic<int> counter_{0};
 };
 
 } // namespace
 
-std::shared_ptr<code_host> make_local_git_code_host(std::string scratch_dir) {
-  return std::make_shared<local_git_code_host>(std::move(scratch_dir));
+std::shared_ptr<code_host> make_local_git_code_host(std::string scratch_dir, std::vector<std::string> local_roots) {
+  return std::make_shared<local_git_code_host>(std::move(scratch_dir), std::move(local_roots));
 }
 
 } // namespace aetherium

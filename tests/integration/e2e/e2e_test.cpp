@@ -352,6 +352,27 @@ TEST_F(e2e, a_crashing_agent_a_timeout_a_cancel_and_a_failed_verification_each_e
   EXPECT_GE(std::atof(m->body.c_str() + at + 38), 16.0) << "every command appended and was timed";
 }
 
+TEST_F(e2e, a_project_naming_a_repository_outside_the_repo_roots_gets_no_checkout) {
+  // The server takes local repositories only below --repo-roots (here: the test's work
+  // directory); anything else on the host, another tenant's repository included, is refused.
+  auto outside = temp_dir{};
+  auto made = run_command("git clone -q --bare '" + repo_ + "' '" + outside.path + "/secret.git'");
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  auto project = api_->create_project(json{{"name", "elsewhere"}, {"repo", outside.path + "/secret.git"}}.dump());
+  ASSERT_TRUE(project.ok()) << project.err().detail;
+  auto created = api_->create_task(json{{"project", json::parse(*project).at("id")}, {"agent_type", "script"},
+                                        {"prompt", "cat greeting.txt"}}.dump());
+  ASSERT_TRUE(created.ok()) << created.err().detail;
+  std::string id = json::parse(*created).at("id");
+  auto t = wait_terminal(id);
+  EXPECT_EQ(t.value("status", ""), "failed");
+  EXPECT_EQ(failure_of(t), "workspace_error");
+  auto logs = api_->task_logs(id);
+  ASSERT_TRUE(logs.ok());
+  EXPECT_NE(logs->find("outside the allowed roots"), std::string::npos) << *logs;
+  EXPECT_EQ(logs->find("Hello, world"), std::string::npos) << "nothing of that repository reached the task";
+}
+
 TEST_F(e2e, a_tenant_at_its_live_task_quota_gets_429_until_a_task_ends) {
   server_->kill(SIGKILL);
   server_ = std::make_unique<server_process>(db_.url(), work_.path + "/data", image_, "AETHERIUM_TENANT_MAX_TASKS=1");

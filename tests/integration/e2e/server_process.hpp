@@ -72,6 +72,8 @@ public:
       ::setenv("AETHERIUM_IMAGE", image_.c_str(), 1);
       ::setenv("AETHERIUM_LISTEN", ("127.0.0.1:" + std::to_string(port_)).c_str(), 1);
       ::setenv("AETHERIUM_GITHUB_WEBHOOK_SECRET", webhook_secret(), 1);
+      // The test's repositories live beside the data directory.
+      ::setenv("AETHERIUM_REPO_ROOTS", std::filesystem::path(data_).parent_path().c_str(), 1);
       ::execl("/bin/sh", "sh", "-c", (env_ + " exec " AETHERIUM_BINARY " server").c_str(), nullptr);
       ::_exit(127);
     }

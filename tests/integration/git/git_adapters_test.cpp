@@ -82,6 +82,36 @@ TEST_F(git_adapters, checkout_of_a_missing_ref_or_repository_is_not_found) {
   EXPECT_EQ(bad.err().code, errc::invalid_argument);
 }
 
+TEST_F(git_adapters, local_repositories_outside_the_roots_are_refused) {
+  auto allowed = root_ / "allowed";
+  sh("mkdir -p " + allowed.string() + " && git clone -q --bare " + bare_ + " " + (allowed / "ok.git").string() +
+     " && ln -s " + bare_ + " " + (allowed / "escape.git").string());
+  auto confined = make_git_workspace_provider(65534, 65534, {allowed.string()});
+  auto inside = confined->checkout((allowed / "ok.git").string(), "main", root_ / "ws1");
+  EXPECT_TRUE(inside.ok()) << inside.err().detail;
+  auto as_url = confined->checkout("file://" + (allowed / "ok.git").string(), "main", root_ / "ws2");
+  EXPECT_TRUE(as_url.ok()) << as_url.err().detail;
+  for (std::string outside : {bare_, "file://" + bare_, (allowed / ".." / "repo.git").string(),
+                              (allowed / "escape.git").string()}) {
+    auto refused = confined->checkout(outside, "main", root_ / "ws3");
+    ASSERT_FALSE(refused.ok()) << outside;
+    EXPECT_EQ(refused.err().code, errc::forbidden) << outside;
+    EXPECT_NE(refused.err().detail.find("outside the allowed roots"), std::string::npos) << refused.err().detail;
+    EXPECT_FALSE(fs::exists(root_ / "ws3"));
+  }
+  EXPECT_EQ(confined->checkout("relative/repo.git", "main", root_ / "ws4").err().code, errc::invalid_argument);
+  // Remote URLs are not local paths: they pass the check and fail (no network) in git.
+  auto remote = confined->checkout("https://127.0.0.1:9/none.git", "main", root_ / "ws5");
+  ASSERT_FALSE(remote.ok());
+  EXPECT_NE(remote.err().code, errc::forbidden);
+  auto host = make_local_git_code_host((root_ / "scratch").string(), {allowed.string()});
+  pull_request_spec spec{bare_, "main", "aetherium/x", "t", "b", "t"};
+  change_set changes;
+  changes.base_commit = base_;
+  changes.files = {{"README.md", file_change::kind::modified, "hi\n", false}};
+  EXPECT_EQ(host->open_pull_request(spec, changes).err().code, errc::forbidden);
+}
+
 TEST_F(git_adapters, collect_finds_added_modified_deleted_and_binary_files_but_not_aetherium_files) {
   auto changes = agent_changes(root_ / "ws");
   std::map<std::string, file_change> by_path;
