@@ -9,6 +9,20 @@ namespace {
 
 // Options that are switches: they never take a value.
 const std::set<std::string> boolean_flags = {"json", "follow", "f", "verify", "help", "keep"};
+// Options that may be given more than once: the values add up (as a comma-separated list).
+const std::set<std::string> list_options = {"allow", "secret"};
+
+/// Records `key` = `value`; a list option given again adds to its list, any other option
+/// given twice is an error (the second would silently win).
+result<void> set_option(command_line& out, const std::string& key, std::string value) {
+  auto [it, fresh] = out.options.emplace(key, value);
+  if (fresh)
+    return {};
+  if (!list_options.count(key))
+    return make_error(errc::invalid_argument, "option --" + key + " is given more than once", key);
+  it->second += "," + value;
+  return {};
+}
 
 void setting(const command_line& cmd, const char* flag, const char* env, std::string& out) {
   if (auto v = std::getenv(env); v && *v)
@@ -35,15 +49,18 @@ result<command_line> parse_command_line(int argc, char** argv) {
     }
     if (arg.rfind("-", 0) == 0 && arg.size() > 1) {
       auto key = arg.substr(arg.rfind("--", 0) == 0 ? 2 : 1);
+      result<void> set;
       if (auto eq = key.find('='); eq != std::string::npos) {
-        out.options[key.substr(0, eq)] = key.substr(eq + 1);
+        set = set_option(out, key.substr(0, eq), key.substr(eq + 1));
       } else if (boolean_flags.count(key)) {
-        out.options[key] = "1";
+        set = set_option(out, key, "1");
       } else if (i + 1 < argc) {
-        out.options[key] = argv[++i];
+        set = set_option(out, key, argv[++i]);
       } else {
         return make_error(errc::invalid_argument, "option " + arg + " needs a value", key);
       }
+      if (!set)
+        return set.err();
       continue;
     }
     out.words.push_back(std::move(arg));

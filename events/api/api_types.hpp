@@ -81,7 +81,7 @@ struct resource_limits {
 /// How long and how much a task may spend. Zero means "the server's default".
 struct task_budgets {
   std::uint32_t max_seconds = 0;
-  std::uint64_t max_cost_cents = 0;    ///< Recorded with the request; not enforced (no cost accounting).
+  std::uint64_t max_cost_cents = 0;    ///< Accepted, not enforced: no cost accounting yet (views show 0).
   std::uint64_t max_log_bytes = 0;     ///< Agent output kept before the run is stopped.
   std::uint64_t max_changed_bytes = 0; ///< Size of the collected diff before the run fails.
 };

@@ -241,5 +241,20 @@ TEST(chunk_text, is_the_text_of_a_log_chunk) {
   EXPECT_FALSE(runtime::chunk_text("oops").ok());
 }
 
+TEST(command_line, repeated_secrets_and_hosts_add_up_and_other_repeats_are_refused) {
+  auto body = body_of(create({"--prompt", "p", "--secret", "anthropic_api_key", "--secret", "github_token", "--allow",
+                              "api.anthropic.com", "--allow=.github.com"}));
+  EXPECT_EQ(body["secrets"], json::array({"anthropic_api_key", "github_token"}));
+  EXPECT_EQ(body["network"]["allowed_hosts"], json::array({"api.anthropic.com", ".github.com"}));
+  std::vector<std::string> args{"aetherium", "task", "create", "--project", "p1", "--project", "p2"};
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  auto twice = runtime::parse_command_line(static_cast<int>(argv.size()), argv.data());
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.err().field, "project");
+  EXPECT_NE(twice.err().detail.find("more than once"), std::string::npos);
+}
+
 } // namespace
 } // namespace aetherium::testing
