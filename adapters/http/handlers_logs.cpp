@@ -116,13 +116,17 @@ result<bool> follow_of(const query_params& q) {
 
 /// Where to start: Last-Event-ID (an SSE reconnect) wins over the `from` parameter.
 result<std::uint64_t> start_of(const http_request& req, const query_params& q) {
+  // `from` is checked even when the header wins: a bad parameter is a bad request.
+  auto from = q.number("from", 0, (1ull << 53) - 1, 0);
+  if (!from)
+    return from.err();
   if (req.has_header("last-event-id")) {
     std::uint64_t v = 0;
     if (!parse_decimal(req.header("last-event-id"), v))
       return make_error(errc::invalid_argument, "Last-Event-ID must be a log offset", "Last-Event-ID");
     return v;
   }
-  return q.number("from", 0, (1ull << 53) - 1, 0);
+  return from;
 }
 
 } // namespace

@@ -1,4 +1,5 @@
 // The per-command half of oci_sandbox_runtime: exec, signals, cancel, file copies.
+#include <algorithm>
 #include <cctype>
 #include <csignal>
 #include <cstdio>
@@ -22,13 +23,17 @@ bool valid_env_name(const std::string& name) {
 }
 
 result<void> validate_request(const exec_request& request) {
+  // execve takes NUL-terminated strings: a NUL inside one would cut it short.
+  auto has_nul = [](const std::string& text) { return text.find('\0') != std::string::npos; };
   if (request.argv.empty() || request.argv[0].empty())
     return make_error(errc::invalid_argument, "argv must not be empty", "argv");
-  if (request.cwd.empty() || request.cwd[0] != '/')
-    return make_error(errc::invalid_argument, "cwd must be absolute", "cwd");
+  if (std::any_of(request.argv.begin(), request.argv.end(), has_nul))
+    return make_error(errc::invalid_argument, "argv must not contain NUL", "argv");
+  if (request.cwd.empty() || request.cwd[0] != '/' || has_nul(request.cwd))
+    return make_error(errc::invalid_argument, "cwd must be absolute, without NUL", "cwd");
   for (const auto& [name, value] : request.env)
-    if (!valid_env_name(name))
-      return make_error(errc::invalid_argument, "bad environment name '" + name + "'", "env");
+    if (!valid_env_name(name) || has_nul(value))
+      return make_error(errc::invalid_argument, "bad environment variable '" + name + "'", "env");
   return {};
 }
 
@@ -147,9 +152,6 @@ result<exit_status> oci_sandbox_runtime::exec(const sandbox_handle& handle,
 result<process_outcome> oci_sandbox_runtime::run_via_init(live_sandbox& box, const exec_request& request,
                                                           process_request& run, int& spawn_errno) {
   init_protocol::command cmd{request.cwd, request.argv, environment(request, box.meta)};
-  for (const auto& arg : cmd.argv)
-    if (arg.find('\0') != std::string::npos)
-      return make_error(errc::invalid_argument, "argv must not contain NUL", "argv");
   auto started = box.channel->start(cmd, !request.stdin_data.empty());
   if (!started) return started.err();
   return run_attached(*started, run, [this, &box] { kill_all(box); },

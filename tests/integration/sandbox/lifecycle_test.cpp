@@ -27,6 +27,28 @@ TEST_P(lifecycle, runs_a_command_and_streams_its_output_and_status) {
   EXPECT_FALSE(r->status.timed_out);
 }
 
+TEST_P(lifecycle, refuses_commands_it_cannot_pass_on_and_keeps_working) {
+  auto h = rt().provision(env_->spec());
+  ASSERT_TRUE(h.ok()) << h.err().detail;
+  auto exec = [&](exec_request r) { return rt().exec(*h, r); };
+  exec_request nul_arg;
+  nul_arg.argv = {"echo", std::string("a\0b", 3)};
+  exec_request nul_env;
+  nul_env.argv = {"true"};
+  nul_env.env = {{"KEY", std::string("x\0y", 3)}};
+  exec_request bad_name;
+  bad_name.argv = {"true"};
+  bad_name.env = {{"1BAD", "x"}};
+  exec_request relative_cwd;
+  relative_cwd.argv = {"true"};
+  relative_cwd.cwd = "workspace";
+  for (auto* r : {&nul_arg, &nul_env, &bad_name, &relative_cwd})
+    EXPECT_EQ(exec(*r).err().code, errc::invalid_argument);
+  auto still = env_->sh(*h, "echo fine");
+  ASSERT_TRUE(still.ok()) << still.err().detail;
+  EXPECT_EQ(still->out, "fine\n");
+}
+
 TEST_P(lifecycle, passes_stdin_and_environment_without_a_shell) {
   auto h = rt().provision(env_->spec());
   ASSERT_TRUE(h.ok()) << h.err().detail;

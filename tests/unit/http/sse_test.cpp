@@ -156,6 +156,13 @@ TEST_F(sse, the_plain_log_endpoint_pages_by_offset) {
   EXPECT_EQ(r.body["next_offset"], 11);
   EXPECT_FALSE(r.body["complete"].get<bool>());
   EXPECT_EQ(call(viewer_, "GET", "/v1/tasks/" + t + "/logs?follow=maybe").status, 400);
+  // Last-Event-ID decides where to start, but a bad `from` beside it is still refused.
+  auto both = call(viewer_, "GET", "/v1/tasks/" + t + "/logs?from=49616680214074363024729178112", "",
+                   {{"Last-Event-ID", "6"}});
+  EXPECT_EQ(both.status, 400) << both.raw.body;
+  auto resumed = call(viewer_, "GET", "/v1/tasks/" + t + "/logs?from=0", "", {{"Last-Event-ID", "6"}});
+  ASSERT_EQ(resumed.status, 200) << resumed.raw.body;
+  EXPECT_EQ(resumed.body["chunks"].size(), 1u);
 }
 
 TEST_F(sse, a_client_that_goes_away_releases_its_subscription) {
