@@ -113,19 +113,13 @@ private:
 /// The task once it reached a final status (the read model may trail the log's end by a
 /// moment), or as it is after a few seconds. Exit code: failure for failed or terminated.
 int final_status(const command_line& cmd, http::api_client& api, const std::string& id) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  for (;;) {
-    auto task = api.get_task(id);
-    if (!task)
-      return fail(task.err());
-    auto status = field_of(*task, "status");
-    if (is_final_status(status) || std::chrono::steady_clock::now() >= deadline) {
-      if (int rc = show(cmd, task, format_task_status); rc != exit_ok)
-        return rc;
-      return status == "failed" || status == "terminated" ? exit_failure : exit_ok;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
+  auto task = settled_task(api, id);
+  if (!task)
+    return fail(task.err());
+  if (int rc = show(cmd, task, format_task_status); rc != exit_ok)
+    return rc;
+  auto status = field_of(*task, "status");
+  return status == "failed" || status == "terminated" ? exit_failure : exit_ok;
 }
 
 int follow(const command_line& cmd, http::api_client& api, const std::string& id) {
@@ -235,6 +229,16 @@ int run_task(const command_line& cmd, const config& cfg) {
     return usage_error("task needs: create, get, list, logs, cancel or events");
   auto api = make_client(cmd, cfg);
   return task_command(cmd, api);
+}
+
+result<std::string> settled_task(http::api_client& api, const std::string& id) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    auto task = api.get_task(id);
+    if (!task || is_final_status(field_of(*task, "status")) || std::chrono::steady_clock::now() >= deadline)
+      return task;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 } // namespace aetherium::runtime

@@ -7,6 +7,10 @@
 #include "events/result.hpp"
 #include "runtime/config.hpp"
 
+namespace aetherium::http {
+class api_client;
+}
+
 namespace aetherium::runtime {
 
 /// `aetherium project create|get`: a client of the HTTP API at --server / AETHERIUM_SERVER
@@ -64,5 +68,9 @@ result<std::string> chunk_text(std::string_view chunk_json);
 
 /// True for the statuses a task never leaves: completed, failed, terminated.
 bool is_final_status(std::string_view status);
+
+/// The task's JSON once it reached a final status, or as it is after 10 s: its log ends
+/// when the terminal event is durable, and the read model may trail that by a moment.
+result<std::string> settled_task(http::api_client& api, const std::string& id);
 
 } // namespace aetherium::runtime

@@ -4,16 +4,15 @@
 // shadow verification, and the pull request on the local code host.
 #include "runtime/demo_command.hpp"
 
-#include <chrono>
 #include <filesystem>
 #include <iostream>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "adapters/git/git_adapters.hpp"
 #include "adapters/http/client/api_client.hpp"
 #include "events/read_model/task_requests.hpp"
+#include "runtime/client_commands.hpp"
 #include "runtime/commands.hpp"
 #include "runtime/server.hpp"
 
@@ -107,18 +106,10 @@ int run_demo(const command_line& cmd, config cfg) {
   });
   if (!followed)
     return fail("following the task's log", followed.err());
-  // The log ends with the last step's output; the terminal event can land a moment later.
-  json t;
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    auto view = api.get_task(task);
-    if (!view)
-      return fail("reading the task", view.err());
-    t = json::parse(*view);
-    auto status = text(t, "status");
-    if (status == "completed" || status == "failed" || status == "terminated")
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  auto view = settled_task(api, task);
+  if (!view)
+    return fail("reading the task", view.err());
+  auto t = json::parse(*view);
   std::cout << "\n== task " << task << " is " << t.value("status", "?");
   if (t.contains("failure_reason") && !t["failure_reason"].is_null())
     std::cout << " (" << t["failure_reason"].get<std::string>() << ")";

@@ -73,6 +73,18 @@ json to_json(const api::project_view& p) {
               {"created_at", rfc3339(p.created_at_us)}};
 }
 
+namespace {
+
+/// An object of unsigned numbers, in the order given.
+void write_numbers(json_writer& w, std::initializer_list<std::pair<const char*, std::uint64_t>> members) {
+  w.begin_object();
+  for (const auto& [name, value] : members)
+    w.key(name).number(value);
+  w.end_object();
+}
+
+} // namespace
+
 void write_task(json_writer& w, const api::task_view& t) {
   auto when = [&w](std::int64_t us) { us == 0 ? w.null() : w.string(rfc3339(us)); };
   w.begin_object();
@@ -85,18 +97,12 @@ void write_task(json_writer& w, const api::task_view& t) {
   w.key("repo").string(t.repo);
   w.key("base_ref").string(t.base_ref);
   w.key("runtime").string(t.runtime);
-  w.key("limits").begin_object();
-  w.key("memory_bytes").number(std::uint64_t{t.limits.memory_bytes});
-  w.key("pids").number(std::uint64_t{t.limits.pids});
-  w.key("cpu_millis").number(std::uint64_t{t.limits.cpu_millis});
-  w.key("disk_bytes").number(std::uint64_t{t.limits.disk_bytes});
-  w.end_object();
-  w.key("budgets").begin_object();
-  w.key("max_seconds").number(std::uint64_t{t.budgets.max_seconds});
-  w.key("max_cost_cents").number(std::uint64_t{t.budgets.max_cost_cents});
-  w.key("max_log_bytes").number(std::uint64_t{t.budgets.max_log_bytes});
-  w.key("max_changed_bytes").number(std::uint64_t{t.budgets.max_changed_bytes});
-  w.end_object();
+  w.key("limits");
+  write_numbers(w, {{"memory_bytes", t.limits.memory_bytes}, {"pids", t.limits.pids},
+                    {"cpu_millis", t.limits.cpu_millis}, {"disk_bytes", t.limits.disk_bytes}});
+  w.key("budgets");
+  write_numbers(w, {{"max_seconds", t.budgets.max_seconds}, {"max_cost_cents", t.budgets.max_cost_cents},
+                    {"max_log_bytes", t.budgets.max_log_bytes}, {"max_changed_bytes", t.budgets.max_changed_bytes}});
   w.key("network").begin_object();
   w.key("mode").string(api::to_string(t.network.kind));
   w.key("allowed_hosts").begin_array();
@@ -138,8 +144,6 @@ std::string task_json(const api::task_view& t) {
   write_task(w, t);
   return w.take();
 }
-
-json to_json(const api::task_view& t) { return json::parse(task_json(t)); }
 
 json to_json(const api::event_view& e) {
   auto payload = json::parse(e.payload, nullptr, false);

@@ -25,7 +25,6 @@ struct create_key_request {
 std::string rfc3339(std::int64_t us);
 
 json to_json(const api::project_view& p);
-json to_json(const api::task_view& t); ///< task_json parsed: for callers that want a tree.
 class json_writer;
 /// A task view as JSON text, written directly (the hot path of GET /v1/tasks/{id}).
 std::string task_json(const api::task_view& t);

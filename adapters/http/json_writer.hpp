@@ -35,6 +35,8 @@ public:
 
 private:
   void separate();
+  json_writer& open(char bracket);
+  json_writer& close(char bracket);
   template <typename Integer>
   json_writer& integer(Integer value);
 

@@ -166,7 +166,7 @@ api::task_view finished_task() {
 }
 
 TEST(format_task, shows_what_people_look_for) {
-  auto text = runtime::format_task(http::to_json(finished_task()).dump());
+  auto text = runtime::format_task(http::task_json(finished_task()));
   ASSERT_TRUE(text.ok());
   EXPECT_EQ(*text, "task t42  failed\n"
                    "  agent     claude on crun\n"
@@ -185,7 +185,7 @@ TEST(format_task, leaves_out_what_is_not_there_yet) {
   t.project = project_id{"p1"};
   t.agent_type = "script";
   t.runtime = "runsc";
-  auto text = runtime::format_task(http::to_json(t).dump());
+  auto text = runtime::format_task(http::task_json(t));
   ASSERT_TRUE(text.ok());
   EXPECT_EQ(text->find("failure"), std::string::npos);
   EXPECT_EQ(text->find("diff"), std::string::npos);
@@ -196,7 +196,7 @@ TEST(format_task, leaves_out_what_is_not_there_yet) {
 }
 
 TEST(format_task_status, is_one_line_with_reason_and_pull_request) {
-  auto line = runtime::format_task_status(http::to_json(finished_task()).dump());
+  auto line = runtime::format_task_status(http::task_json(finished_task()));
   ASSERT_TRUE(line.ok());
   EXPECT_EQ(*line, "task t42 failed (verification_failed): https://github.com/o/r/pull/7\n");
 }
@@ -208,7 +208,7 @@ TEST(format_task_list, aligns_columns_under_a_header) {
   b.status = api::task_status::running;
   b.failure_reason.clear();
   b.pr_url.clear();
-  json page{{"tasks", {http::to_json(a), http::to_json(b)}}, {"next_cursor", "17"}};
+  json page{{"tasks", {json::parse(http::task_json(a)), json::parse(http::task_json(b))}}, {"next_cursor", "17"}};
   auto text = runtime::format_task_list(page.dump());
   ASSERT_TRUE(text.ok());
   EXPECT_EQ(*text,
