@@ -373,6 +373,27 @@ TEST_F(e2e, a_project_naming_a_repository_outside_the_repo_roots_gets_no_checkou
   EXPECT_EQ(logs->find("Hello, world"), std::string::npos) << "nothing of that repository reached the task";
 }
 
+TEST_F(e2e, with_warm_sandboxes_the_server_keeps_one_created_and_its_tasks_still_complete) {
+  server_->kill(SIGKILL);
+  server_ = std::make_unique<server_process>(db_.url(), work_.path + "/data", image_, "AETHERIUM_WARM_SANDBOXES=1");
+  ASSERT_NO_FATAL_FAILURE(server_->start());
+  api_ = std::make_unique<http::api_client>(http::client_options{server_->base_url(), key_});
+  auto first = create_task({{"prompt", edit_script}});
+  ASSERT_EQ(wait_terminal(first).value("status", ""), "completed");
+  // The pool keeps a container created, not started, for the shape the task's sandboxes had.
+  auto states = [&] {
+    return run_command("crun --root '" + work_.path + "/data/sandboxes/runtime/crun' list | awk 'NR > 1 {print $3}'").output;
+  };
+  std::string seen;
+  for (int i = 0; i < 100 && (seen = states()) != "created\n"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(seen, "created\n") << "one warm sandbox and nothing else";
+  auto second = create_task({{"prompt", edit_script}});
+  auto t = wait_terminal(second);
+  EXPECT_EQ(t.value("status", ""), "completed") << t.dump();
+  wait_for_metrics({"aetherium_sandboxes_live 0"});
+}
+
 TEST_F(e2e, a_tenant_at_its_live_task_quota_gets_429_until_a_task_ends) {
   server_->kill(SIGKILL);
   server_ = std::make_unique<server_process>(db_.url(), work_.path + "/data", image_, "AETHERIUM_TENANT_MAX_TASKS=1");
@@ -398,7 +419,7 @@ TEST_F(e2e, a_server_killed_mid_task_reaps_the_sandbox_and_fails_the_task_after_
   auto t = wait_terminal(id);
   EXPECT_EQ(t.value("status", ""), "failed");
   EXPECT_EQ(failure_of(t), "control_plane_restart");
-  auto left = run_command("crun --root '" + work_.path + "/data/sandboxes/crun' list -q 2>/dev/null | wc -l");
+  auto left = run_command("crun --root '" + work_.path + "/data/sandboxes/runtime/crun' list -q | wc -l");
   EXPECT_EQ(left.output, "0\n") << "sandboxes left behind";
   auto replay = server_->cli("replay --verify");
   EXPECT_EQ(replay.exit_code, 0) << replay.output;
@@ -441,7 +462,7 @@ TEST_F(e2e, a_kill_during_verification_and_one_while_a_task_waits_for_room_lose_
   // What was finished before the crash reads exactly as it did.
   EXPECT_EQ(json::parse(*api_->get_task(done)), json::parse(*done_before));
   EXPECT_EQ(json::parse(*api_->task_events(done)), json::parse(*done_events_before));
-  auto left = run_command("crun --root '" + work_.path + "/data/sandboxes/crun' list -q 2>/dev/null | wc -l");
+  auto left = run_command("crun --root '" + work_.path + "/data/sandboxes/runtime/crun' list -q | wc -l");
   EXPECT_EQ(left.output, "0\n") << "sandboxes left behind";
   auto replay = server_->cli("replay --verify");
   EXPECT_EQ(replay.exit_code, 0) << replay.output;
