@@ -49,9 +49,10 @@ private:
     return false;
   }
 
-  void fail(failure_reason reason, const std::string& detail) {
+  void fail(failure_reason reason, const std::string& text) {
     if (host_.last_state().status == task_status::cancel_requested || host_.cancel_pending())
       return terminate();
+    auto detail = redacted(text);
     say(std::string{"failed ("} + domain::to_string(reason) + "): " + detail);
     (void)host_.command(id_, domain::fail_task{reason, detail, now()}, md_);
     finish();
@@ -69,10 +70,21 @@ private:
     host_.release(id_);
     ports_.logs->close(task_id{id_});
     if (!opts_.keep_workspaces) {
-      std::error_code ec;
-      fs::remove_all(dir(), ec);
-      fs::remove_all(dir("-verify"), ec);
+      ports_.workspaces->release(dir());
+      ports_.workspaces->release(dir("-verify"));
     }
+  }
+
+  /// `text` with every secret value of the task replaced: what the agent or the verify
+  /// command printed may hold one (copied into a file, say), and events are forever.
+  std::string redacted(std::string text) const {
+    for (const auto& secret : secret_values_) {
+      if (secret.empty())
+        continue;
+      for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 10))
+        text.replace(at, secret.size(), "[REDACTED]");
+    }
+    return text;
   }
 
   result<node_id> place();
@@ -93,6 +105,7 @@ private:
   std::string base_commit_;
   change_set changes_;
   std::string output_tail_;
+  std::vector<std::string> secret_values_; ///< Hidden from every event field.
   std::int64_t started_us_ = 0;
   int exit_code_ = 0;
   bool verified_ = false;
@@ -180,11 +193,14 @@ result<node_id> task_run::place() {
 }
 
 bool task_run::checkout(const std::string& ref, const std::string& into, std::string& commit) {
+  ports_.workspaces->release(into);
   std::error_code ec;
-  fs::remove_all(into, ec);
   fs::create_directories(fs::path{into}.parent_path(), ec);
   say("checking out " + state_.spec.repo + " at " + ref);
-  auto c = ports_.workspaces->checkout(state_.spec.repo, ref, into);
+  checkout_request request{state_.spec.repo, ref, into, state_.tenant, state_.spec.limits.disk_bytes,
+                           std::chrono::steady_clock::now() + std::chrono::seconds(state_.spec.budgets.max_seconds),
+                           [this] { return host_.cancel_pending(); }};
+  auto c = ports_.workspaces->checkout(request);
   if (!c) {
     fail(failure_reason::workspace_error, c.err().detail);
     return false;
@@ -194,8 +210,10 @@ bool task_run::checkout(const std::string& ref, const std::string& into, std::st
 }
 
 bool task_run::prepare_files() {
+  // The repository may hold a .aetherium of its own, links included: start from nothing.
   auto meta = dir() + "/.aetherium";
   std::error_code ec;
+  fs::remove_all(meta, ec);
   fs::create_directories(meta, ec);
   std::ofstream{meta + "/prompt.md", std::ios::binary} << state_.spec.prompt;
   if (!state_.spec.script.empty())
@@ -230,8 +248,6 @@ sandbox_spec task_run::sandbox_for(const std::string& workspace, bool agent_acce
       if (auto v = ports_.secrets ? ports_.secrets(state_.tenant, name) : make_error(errc::not_found, name))
         spec.secrets[name] = *v;
   }
-  if (!hosts.empty())
-    spec.network = {network_policy::mode::allow_list, {hosts.begin(), hosts.end()}};
   for (auto& name : state_.spec.secrets) {
     auto v = ports_.secrets ? ports_.secrets(state_.tenant, name) : make_error(errc::not_found, name);
     if (!v)
@@ -239,6 +255,10 @@ sandbox_spec task_run::sandbox_for(const std::string& workspace, bool agent_acce
     else
       spec.secrets[name] = *v;
   }
+  for (auto& [name, value] : spec.secrets)
+    secret_values_.push_back(value);
+  if (!hosts.empty())
+    spec.network = {network_policy::mode::allow_list, {hosts.begin(), hosts.end()}};
   return spec;
 }
 
@@ -290,7 +310,11 @@ bool task_run::run_agent() {
     return false;
   }
   exit_code_ = o.status.exit_code;
-  if (over_budget)
+  auto space = ports_.workspaces->check_space(dir());
+  if (!space)
+    fail(failure_reason::budget_exceeded, "the workspace filled its disk limit of "
+                                            + std::to_string(state_.spec.limits.disk_bytes) + " bytes");
+  else if (over_budget)
     fail(failure_reason::budget_exceeded, "the log budget of " + std::to_string(state_.spec.budgets.max_log_bytes) + " bytes ran out");
   else if (o.status.timed_out)
     fail(failure_reason::timeout, "the agent ran past its " + std::to_string(state_.spec.budgets.max_seconds) + " s deadline");
@@ -315,6 +339,8 @@ bool task_run::collect() {
     return false;
   }
   changes_ = std::move(*c);
+  for (const auto& left_out : changes_.ignored)
+    say("not part of the change: " + left_out);
   domain::task_output out;
   out.files_changed = static_cast<std::uint32_t>(changes_.files.size());
   std::tie(out.insertions, out.deletions) = count_lines(changes_.patch);
@@ -322,7 +348,7 @@ bool task_run::collect() {
   out.exit_code = exit_code_;
   out.duration_ms = (now() - started_us_) / 1000;
   out.base_commit = base_commit_;
-  out.summary = output_tail_;
+  out.summary = redacted(output_tail_);
   if (!changes_.patch.empty()) {
     auto ref = ports_.blobs->put(changes_.patch);
     if (!ref) {
@@ -364,7 +390,7 @@ bool task_run::verify() {
   int code = o.ran ? o.status.exit_code : -1;
   if (!o.ran)
     tail = o.failure.detail;
-  if (!step(domain::record_verification{verified_, code, tail, now()}))
+  if (!step(domain::record_verification{verified_, code, redacted(tail), now()}))
     return false;
   say(std::string{"verification "} + (verified_ ? "passed" : "failed") + " (exit " + std::to_string(code) + ")");
   if (!verified_ && !state_.spec.open_pr_on_failed_verification) {
@@ -387,6 +413,7 @@ bool task_run::publish() {
   }
   pull_request_spec pr;
   pr.repo = read_model::code_host_repo(state_.spec.repo);
+  pr.tenant = state_.tenant;
   pr.base_branch = state_.spec.base_ref;
   pr.head_branch = parent_pr ? parent_pr->branch : "aetherium/task-" + id_;
   pr.title = state_.spec.agent_type == "script" ? "Aetherium: script task " + id_

@@ -28,3 +28,4 @@ run scheduler
 run actors "$AETHERIUM_PG_ADMIN_URL"
 run sandbox
 run http "$AETHERIUM_PG_ADMIN_URL"
+run task "$AETHERIUM_PG_ADMIN_URL"

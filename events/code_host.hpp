@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "events/ids.hpp"
 #include "events/result.hpp"
 
 namespace aetherium {
@@ -13,15 +14,26 @@ struct file_change {
   enum class kind { added, modified, deleted };
   std::string path;    ///< Relative to the repository root, '/'-separated.
   kind change = kind::modified;
-  std::string content; ///< New content; empty for deleted files.
+  std::string content; ///< New content; empty for deleted files; the target of a link.
   bool executable = false;
+  bool symlink = false; ///< A symbolic link (git mode 120000): `content` is where it points.
 };
+
+/// Whether `path` may name a file of a change: relative, '/'-separated, no empty, "." or
+/// ".." component, no NUL, and no component git treats as its own directory (".git" in
+/// any case, with trailing dots or spaces, or its 8.3 alias "git~1"). Everything that
+/// comes out of a sandbox is checked with this before the host writes or commits it.
+bool valid_change_path(const std::string& path) noexcept;
+
+/// Whether one path component is git's own directory under any of its aliases.
+bool is_git_dir_name(const std::string& component) noexcept;
 
 /// Everything an agent changed in its workspace, relative to the base commit.
 struct change_set {
   std::string base_commit;          ///< The commit the workspace was checked out at.
   std::vector<file_change> files;
   std::string patch;                ///< `git diff --binary` of the same change, for people.
+  std::vector<std::string> ignored; ///< What was left out of the change, and why.
   std::size_t changed_bytes() const;
 };
 
@@ -33,6 +45,7 @@ struct pull_request_spec {
   std::string title;
   std::string body;
   std::string commit_message;
+  tenant_id tenant;        ///< Whose repository: local repositories must lie in its root.
 };
 
 /// A pull request as the code host knows it.

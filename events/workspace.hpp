@@ -1,35 +1,63 @@
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "events/code_host.hpp"
+#include "events/ids.hpp"
 #include "events/result.hpp"
 
 namespace aetherium {
 
+/// One workspace to prepare, and what bounds the work.
+struct checkout_request {
+  std::string repo;             ///< An https URL or a local path (see the provider's policy).
+  std::string ref;              ///< Branch, tag or commit.
+  std::string dir;              ///< Absolute; must not exist.
+  tenant_id tenant;             ///< Whose repository: local ones must lie in the tenant's root.
+  std::uint64_t disk_bytes = 0; ///< Size of the workspace's own filesystem; 0: a plain directory.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  std::function<bool()> cancelled; ///< Polled while the repository is fetched; true stops it.
+};
+
 /// Prepares task workspaces from repositories and reads back what an agent changed.
 ///
-/// Errors: invalid_argument (bad repository or ref), not_found (repository or ref missing),
-/// unavailable (the repository cannot be reached), internal.
+/// A workspace is hostile once a sandbox has run in it: implementations keep their own
+/// repository metadata out of it, read it only as bounded data, never follow its links,
+/// and never run a tool over it.
+///
+/// Errors: invalid_argument (bad repository or ref, a transport not allowed), forbidden
+/// (another tenant's repository, a host not allowed), not_found (repository or ref
+/// missing), unavailable (the repository cannot be reached, the deadline passed, cancelled),
+/// internal.
 class workspace_provider {
 public:
   virtual ~workspace_provider() = default;
 
-  /// Clones `repo` (an https URL, a local path or a bare repository) into `dir`, which
-  /// must not exist, and checks out `ref` (branch, tag or commit). Returns the commit id.
-  virtual result<std::string> checkout(const std::string& repo, const std::string& ref,
-                                       const std::string& dir) = 0;
+  /// Fetches `request.repo` and writes the tree at `request.ref` into `request.dir`, owned
+  /// by the sandbox user. Returns the commit id.
+  virtual result<std::string> checkout(const checkout_request& request) = 0;
 
-  /// Everything changed in the checkout at `dir` since `base_commit`: added, modified and
-  /// deleted files, tracked or not, except under `.aetherium/`. Errors: invalid_argument
-  /// when the change is larger than `max_bytes`.
+  /// Everything changed in the workspace at `dir` since `base_commit`: added, modified and
+  /// deleted files and links, except `.aetherium/`, directories named like git's own and
+  /// special files (listed in `change_set::ignored`). Errors: invalid_argument (field
+  /// max_changed_bytes) when the change is larger than `max_bytes`.
   virtual result<change_set> collect(const std::string& dir, const std::string& base_commit,
                                      std::size_t max_bytes) = 0;
 
   /// Writes `changes` into the checkout at `dir` (used to replay an agent's output in a
-  /// fresh checkout for verification).
+  /// fresh checkout for verification). Errors: invalid_argument (a bad path).
   virtual result<void> apply(const std::string& dir, const change_set& changes) = 0;
+
+  /// Errors: invalid_argument (field disk_bytes) when the workspace's filesystem is full:
+  /// whatever the agent did last, it ran out of its disk limit.
+  virtual result<void> check_space(const std::string& dir) = 0;
+
+  /// Removes the workspace at `dir` and everything kept for it. Safe to call twice.
+  virtual void release(const std::string& dir) = 0;
 };
 
 } // namespace aetherium

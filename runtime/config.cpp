@@ -84,6 +84,8 @@ config load_config(const command_line& cmd) {
   setting(cmd, "tenant-max-tasks", "AETHERIUM_TENANT_MAX_TASKS", c.tenant_max_tasks);
   setting(cmd, "warm-sandboxes", "AETHERIUM_WARM_SANDBOXES", c.warm_sandboxes);
   setting(cmd, "repo-roots", "AETHERIUM_REPO_ROOTS", c.repo_roots);
+  setting(cmd, "repo-hosts", "AETHERIUM_REPO_HOSTS", c.repo_hosts);
+  setting(cmd, "repo-ssh", "AETHERIUM_REPO_SSH", c.repo_ssh);
   setting(cmd, "rate-limit", "AETHERIUM_RATE_LIMIT", c.rate_limit);
   setting(cmd, "rate-burst", "AETHERIUM_RATE_BURST", c.rate_burst);
   return c;

@@ -23,7 +23,9 @@ struct config {
   std::string image;                   ///< Sandbox root filesystem; empty: <data_dir>/images/agent.
   std::string max_tasks = "4";         ///< Sandboxes the local node runs at once.
   std::string tenant_max_tasks = "0";  ///< Live tasks per tenant; 0 = no limit (beyond 429).
-  std::string repo_roots;              ///< ':'-separated; local repositories only below these. Empty: <data_dir>/repos.
+  std::string repo_roots;              ///< ':'-separated; local repositories only below <root>/<tenant>/. Empty: <data_dir>/repos.
+  std::string repo_hosts = "github.com"; ///< ','-separated hosts (host[:port]) of https remotes tasks may fetch.
+  std::string repo_ssh = "0";          ///< "1": ssh remotes of those hosts too.
   std::string warm_sandboxes = "0";    ///< Sandboxes created ahead per recent task shape (crun, runc).
   std::string rate_limit = "20";       ///< Requests per second per API key or JWT subject.
   std::string rate_burst = "40";       ///< Requests a key may send at once before the rate applies.

@@ -105,9 +105,19 @@ caf::behavior metrics_sampler(caf::event_based_actor* self, sampled_parts p) {
   }};
 }
 
-/// --repo-roots split at ':', made absolute; by default <data_dir>/repos (created).
-std::vector<std::string> repository_roots(const config& cfg, const std::string& data) {
-  std::vector<std::string> roots;
+/// --repo-roots split at ':', made absolute (by default <data_dir>/repos, created), with
+/// --repo-hosts and --repo-ssh.
+repository_policy repository_access(const config& cfg, const std::string& data) {
+  repository_policy policy;
+  policy.allow_ssh = cfg.repo_ssh == "1" || cfg.repo_ssh == "true";
+  policy.remote_hosts.clear();
+  for (std::size_t at = 0; at <= cfg.repo_hosts.size();) {
+    auto end = std::min(cfg.repo_hosts.find(',', at), cfg.repo_hosts.size());
+    if (end > at)
+      policy.remote_hosts.push_back(cfg.repo_hosts.substr(at, end - at));
+    at = end + 1;
+  }
+  auto& roots = policy.local_roots;
   std::string list = cfg.repo_roots.empty() ? data + "/repos" : cfg.repo_roots;
   for (std::size_t at = 0; at <= list.size();) {
     auto end = std::min(list.find(':', at), list.size());
@@ -119,7 +129,7 @@ std::vector<std::string> repository_roots(const config& cfg, const std::string& 
     std::error_code ec;
     fs::create_directories(roots.front(), ec);
   }
-  return roots;
+  return policy;
 }
 
 class running_server : public server {
@@ -163,7 +173,7 @@ private:
   std::shared_ptr<blob_store> blobs_;
   std::shared_ptr<sandbox_runtime> sandboxes_;
   std::shared_ptr<code_host> code_host_;
-  std::vector<std::string> repo_roots_; ///< Where local repositories may be.
+  repository_policy repos_; ///< Which repositories tasks may use.
   std::shared_ptr<task_log> logs_;
   std::shared_ptr<http::authenticator> auth_;
   std::shared_ptr<actors::task_control_plane> control_;
@@ -193,7 +203,7 @@ result<void> running_server::open_ports(const config& cfg) {
     return blobs.err();
   blobs_ = *blobs;
   auto data = fs::absolute(cfg.data_dir).string();
-  repo_roots_ = repository_roots(cfg, data);
+  repos_ = repository_access(cfg, data);
   oci_sandbox_options sandbox;
   sandbox.state_dir = data + "/sandboxes";
   const auto& warm = cfg.warm_sandboxes;
@@ -205,7 +215,7 @@ result<void> running_server::open_ports(const config& cfg) {
     return rt.err();
   sandboxes_ = std::move(*rt);
   if (cfg.github_token.empty()) {
-    code_host_ = make_local_git_code_host(data + "/scratch", repo_roots_);
+    code_host_ = make_local_git_code_host(data + "/scratch", repos_);
   } else {
     github_options gh;
     gh.token = cfg.github_token;
@@ -248,7 +258,7 @@ result<void> running_server::start_actors(const config& cfg) {
     }};
   });
   auto data = fs::absolute(cfg.data_dir).string();
-  actors::execution_ports ports{sandboxes_, make_git_workspace_provider(65534, 65534, repo_roots_), code_host_, blobs_, logs_, time_,
+  actors::execution_ports ports{sandboxes_, make_git_workspace_provider(65534, 65534, repos_), code_host_, blobs_, logs_, time_,
                                 file_secrets(data + "/secrets")};
   actors::execution_options exec;
   exec.workspace_root = data + "/workspaces";

@@ -11,19 +11,29 @@
 
 namespace aetherium {
 
-/// Workspaces as git checkouts made with the git CLI. After checkout the tree is handed to
-/// `owner_uid`:`owner_gid` (the sandbox user) so the agent can write to it. Local
-/// repositories (paths, file:// URLs) are cloned only from below `local_roots`; empty:
-/// from anywhere (a single-user host).
+/// Which repositories the server may clone from and push to.
+struct repository_policy {
+  /// Local repositories (absolute paths, file:// URLs) only below `<root>/<tenant>/` of one
+  /// of these roots. Empty: anywhere (a single-user host, tests).
+  std::vector<std::string> local_roots;
+  /// Hosts of https:// (and ssh) remotes, lowercase, with ":port" when not the default.
+  std::vector<std::string> remote_hosts = {"github.com"};
+  bool allow_ssh = false; ///< ssh:// and user@host:path remotes too.
+};
+
+/// Workspaces made from git repositories with the git CLI, which only ever runs over a
+/// repository the host keeps beside the workspace (`<dir>.git`), never inside it: the
+/// sandbox sees plain files. The tree is written into a tmpfs of the request's size and
+/// handed to `owner_uid`:`owner_gid` (the sandbox user); changes are read back as data.
 std::shared_ptr<workspace_provider> make_git_workspace_provider(std::uint32_t owner_uid = 65534,
                                                                 std::uint32_t owner_gid = 65534,
-                                                                std::vector<std::string> local_roots = {});
+                                                                repository_policy policy = {});
 
 /// A code host on the local disk: `pull_request_spec::repo` is the path of a bare
-/// repository; a pull request is a branch pushed to it plus a record under
-/// `<repo>/aetherium/pulls/<number>`. The embedded default when no GitHub token is set.
-/// Only repositories below `local_roots` are written to; empty: any.
-std::shared_ptr<code_host> make_local_git_code_host(std::string scratch_dir, std::vector<std::string> local_roots = {});
+/// repository; a pull request is a branch committed to it (as data, with git fast-import)
+/// plus a record under `<repo>/aetherium/pulls/<number>`. The embedded default when no
+/// GitHub token is set. Only repositories `policy` allows for the spec's tenant are written.
+std::shared_ptr<code_host> make_local_git_code_host(std::string scratch_dir, repository_policy policy = {});
 
 } // namespace aetherium
 

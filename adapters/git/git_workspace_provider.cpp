@@ -1,11 +1,11 @@
 #include <filesystem>
-#include <fstream>
-#include <sstream>
-#include <sys/stat.h>
+#include <mutex>
 #include <unistd.h>
 
 #include "adapters/git/git_adapters.hpp"
 #include "adapters/git/git_command.hpp"
+#include "adapters/git/git_objects.hpp"
+#include "adapters/git/workspace_tree.hpp"
 
 namespace aetherium {
 
@@ -13,14 +13,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-result<std::string> read_file(const fs::path& p) {
-  std::ifstream in{p, std::ios::binary};
-  if (!in)
-    return make_error(errc::not_found, "cannot read " + p.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+/// The host's own repository for the workspace at `dir`: beside it, never inside it, so
+/// nothing a sandbox writes can become git metadata.
+std::string private_git_dir(const std::string& dir) { return dir + ".git"; }
 
 void chown_tree(const fs::path& root, std::uint32_t uid, std::uint32_t gid) {
   ::lchown(root.c_str(), uid, gid);
@@ -30,93 +25,102 @@ void chown_tree(const fs::path& root, std::uint32_t uid, std::uint32_t gid) {
 
 class git_workspace_provider : public workspace_provider {
 public:
-  git_workspace_provider(std::uint32_t uid, std::uint32_t gid, std::vector<std::string> roots)
-    : uid_(uid), gid_(gid), roots_(std::move(roots)) {}
+  git_workspace_provider(std::uint32_t uid, std::uint32_t gid, repository_policy policy)
+    : uid_(uid), gid_(gid), policy_(std::move(policy)) {
+    git::allow_ssh(policy_.allow_ssh);
+  }
 
-  result<std::string> checkout(const std::string& repo, const std::string& ref,
-                               const std::string& dir) override {
-    if (repo.empty() || repo[0] == '-')
-      return make_error(errc::invalid_argument, "repository must be a URL or a path", "repo");
-    if (ref.empty() || ref[0] == '-')
+  result<std::string> checkout(const checkout_request& r) override {
+    if (r.ref.empty() || r.ref[0] == '-')
       return make_error(errc::invalid_argument, "ref must not be empty or start with '-'", "base_ref");
-    if (auto allowed = git::check_repository_location(repo, roots_); !allowed)
+    if (auto allowed = git::check_repository(r.repo, r.tenant, policy_); !allowed)
       return allowed.err();
-    if (fs::exists(dir))
-      return make_error(errc::invalid_argument, "workspace " + dir + " exists already");
-    if (auto cloned = git::git_ok({"clone", "--quiet", "--no-checkout", "--", repo, dir}, "/"); !cloned)
+    if (fs::exists(r.dir) || fs::exists(private_git_dir(r.dir)))
+      return make_error(errc::invalid_argument, "workspace " + r.dir + " exists already");
+    git::git_limits limits{r.deadline, r.cancelled};
+    auto git_dir = private_git_dir(r.dir);
+    if (auto cloned = git::git_ok({"clone", "--quiet", "--bare", "--", r.repo, git_dir}, "/", {}, limits); !cloned) {
+      release(r.dir);
       return cloned.err();
-    auto sha = resolve(dir, ref);
-    if (!sha)
+    }
+    auto sha = resolve(git_dir, r.ref, limits);
+    if (!sha) {
+      release(r.dir);
       return sha.err();
-    if (auto co = git::git_ok({"checkout", "--quiet", "--detach", *sha}, dir); !co)
+    }
+    if (auto made = git::make_workspace_fs(r.dir, r.disk_bytes, uid_, gid_); !made) {
+      release(r.dir);
+      return made.err();
+    }
+    // The workspace is still the host's own here: no sandbox has seen it yet.
+    if (auto co = git::git_ok({"--git-dir=" + git_dir, "--work-tree=" + r.dir, "checkout", "--quiet", "--force", "--detach", *sha},
+                              "/", {}, limits);
+        !co) {
+      release(r.dir);
       return co.err();
-    chown_tree(dir, uid_, gid_);
+    }
+    chown_tree(r.dir, uid_, gid_);
+    auto stamps = git::stamp_tree(r.dir);
+    std::lock_guard<std::mutex> lock{mu_};
+    stamps_[r.dir] = std::move(stamps);
     return *sha;
   }
 
-  result<change_set> collect(const std::string& dir, const std::string& base,
-                             std::size_t max_bytes) override {
-    if (auto added = git::git_ok({"add", "--all", "--", ".", ":(exclude).aetherium"}, dir); !added)
-      return added.err();
-    auto names = git::git_ok({"diff", "--cached", "--no-renames", "--name-status", "-z", base}, dir);
-    if (!names)
-      return names.err();
-    change_set out;
-    out.base_commit = base;
-    std::istringstream in{*names};
-    std::string status, path;
-    while (std::getline(in, status, '\0') && std::getline(in, path, '\0')) {
-      file_change f;
-      f.path = path;
-      if (status == "D") {
-        f.change = file_change::kind::deleted;
-      } else {
-        f.change = status == "A" ? file_change::kind::added : file_change::kind::modified;
-        auto content = read_file(fs::path{dir} / path);
-        if (!content)
-          return content.err();
-        f.content = std::move(*content);
-        struct stat st {};
-        f.executable = ::stat((fs::path{dir} / path).c_str(), &st) == 0 && (st.st_mode & S_IXUSR);
-      }
-      out.files.push_back(std::move(f));
-      if (out.changed_bytes() > max_bytes)
-        return make_error(errc::invalid_argument, "the change is larger than " + std::to_string(max_bytes)
-                                                    + " bytes", "max_changed_bytes");
+  result<change_set> collect(const std::string& dir, const std::string& base, std::size_t max_bytes) override {
+    auto git_dir = private_git_dir(dir);
+    auto tree = git::list_tree(git_dir, base);
+    if (!tree)
+      return tree.err();
+    std::map<std::string, git::entry_stamp> stamps;
+    {
+      std::lock_guard<std::mutex> lock{mu_};
+      if (auto at = stamps_.find(dir); at != stamps_.end())
+        stamps = at->second;
     }
-    auto patch = git::git_ok({"diff", "--cached", "--binary", base}, dir);
+    std::vector<std::string> ignored;
+    auto changes = git::diff_workspace(dir, *tree, stamps, max_bytes, ignored);
+    if (!changes)
+      return changes.err();
+    changes->base_commit = base;
+    changes->ignored = std::move(ignored);
+    if (changes->files.empty())
+      return changes;
+    auto head = git::commit_files(git_dir, "refs/aetherium/collected", base, "collected", changes->files);
+    if (!head)
+      return head.err();
+    auto patch = git::git_ok({"--git-dir=" + git_dir, "diff", "--binary", "--no-renames", "--no-ext-diff", "--no-textconv",
+                              base, *head});
     if (!patch)
       return patch.err();
-    out.patch = std::move(*patch);
-    return out;
+    changes->patch = std::move(*patch);
+    return changes;
   }
 
   result<void> apply(const std::string& dir, const change_set& changes) override {
-    for (auto& f : changes.files) {
-      if (f.path.empty() || f.path[0] == '/' || f.path.find("..") != std::string::npos)
-        return make_error(errc::invalid_argument, "unsafe path " + f.path, "path");
-      auto p = fs::path{dir} / f.path;
-      std::error_code ec;
-      if (f.change == file_change::kind::deleted) {
-        fs::remove(p, ec);
-        continue;
-      }
-      fs::create_directories(p.parent_path(), ec);
-      std::ofstream out{p, std::ios::binary | std::ios::trunc};
-      out << f.content;
-      if (!out)
-        return make_error(errc::internal, "cannot write " + p.string());
-      out.close();
-      ::chmod(p.c_str(), f.executable ? 0755 : 0644);
-      ::lchown(p.c_str(), uid_, gid_);
-    }
+    for (const auto& f : changes.files)
+      if (auto written = git::write_change(dir, f, uid_, gid_); !written)
+        return written;
     return {};
   }
 
+  result<void> check_space(const std::string& dir) override {
+    if (git::workspace_fs_full(dir))
+      return make_error(errc::invalid_argument, "the workspace filled its disk limit", "disk_bytes");
+    return {};
+  }
+
+  void release(const std::string& dir) override {
+    git::remove_workspace_fs(dir);
+    std::error_code ec;
+    fs::remove_all(private_git_dir(dir), ec);
+    std::lock_guard<std::mutex> lock{mu_};
+    stamps_.erase(dir);
+  }
+
 private:
-  result<std::string> resolve(const std::string& dir, const std::string& ref) {
-    for (auto candidate : {ref, "origin/" + ref}) {
-      auto sha = git::run_git({"rev-parse", "--verify", "--quiet", candidate + "^{commit}"}, dir);
+  static result<std::string> resolve(const std::string& git_dir, const std::string& ref, const git::git_limits& limits) {
+    for (auto candidate : {ref, "refs/heads/" + ref, "refs/tags/" + ref}) {
+      auto sha = git::run_git({"--git-dir=" + git_dir, "rev-parse", "--verify", "--quiet", candidate + "^{commit}"}, "/", {}, limits);
       if (sha && sha->exit_code == 0)
         return sha->out.substr(0, sha->out.find('\n'));
     }
@@ -124,14 +128,16 @@ private:
   }
 
   std::uint32_t uid_, gid_;
-  std::vector<std::string> roots_;
+  repository_policy policy_;
+  std::mutex mu_;
+  std::map<std::string, std::map<std::string, git::entry_stamp>> stamps_;
 };
 
 } // namespace
 
 std::shared_ptr<workspace_provider> make_git_workspace_provider(std::uint32_t uid, std::uint32_t gid,
-                                                                std::vector<std::string> local_roots) {
-  return std::make_shared<git_workspace_provider>(uid, gid, std::move(local_roots));
+                                                                repository_policy policy) {
+  return std::make_shared<git_workspace_provider>(uid, gid, std::move(policy));
 }
 
 } // namespace aetherium

@@ -135,7 +135,9 @@ private:
       return base_tree.err();
     std::vector<github::tree_entry> entries;
     for (auto& f : changes.files) {
-      github::tree_entry e{f.path, f.executable ? "100755" : "100644", std::nullopt};
+      if (!valid_change_path(f.path))
+        return make_error(errc::invalid_argument, "unsafe path in the change: " + f.path, "path");
+      github::tree_entry e{f.path, f.symlink ? "120000" : f.executable ? "100755" : "100644", std::nullopt};
       if (f.change != file_change::kind::deleted) {
         auto blob = api_.create_blob(repo, f.content);
         if (!blob)

@@ -97,7 +97,7 @@ result<api::task_filter> task_filter_of(const http_request& req) {
   api::task_filter f;
   if (auto project = q->get("project")) {
     if (!api::valid_id(*project))
-      return make_error(errc::invalid_argument, "project must match [A-Za-z0-9._-]{1,128}", "project");
+      return make_error(errc::invalid_argument, "project must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}", "project");
     f.project = project_id{*project};
   }
   if (auto status = q->get("status")) {

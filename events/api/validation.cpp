@@ -101,7 +101,8 @@ std::size_t utf8_chars(std::string_view text) noexcept {
 }
 
 bool valid_id(std::string_view id) noexcept {
-  return !id.empty() && id.size() <= limits::id_chars && all_of_class(id, "._-");
+  // The first character is a letter or digit: "." and ".." must never become directory names.
+  return !id.empty() && id.size() <= limits::id_chars && alnum(id[0]) && all_of_class(id, "._-");
 }
 
 bool valid_project_name(std::string_view name) noexcept {
@@ -158,7 +159,7 @@ result<void> validate(const create_project_request& r) {
 
 result<void> validate(const create_task_request& r) {
   if (!valid_id(r.project.str()))
-    return invalid("project", "must match [A-Za-z0-9._-]{1,128}");
+    return invalid("project", "must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}");
   if (default_agent_templates().count(r.agent_type) == 0)
     return invalid("agent_type", "is not a known agent type");
   if (auto ok = check_text(r.prompt, 1, limits::prompt_chars, "prompt"); !ok)
@@ -180,7 +181,7 @@ result<void> validate(const create_task_request& r) {
   if (auto ok = check_text(r.verify_command, 0, limits::command_chars, "verify_command"); !ok)
     return ok;
   if (r.parent && !valid_id(r.parent->str()))
-    return invalid("parent_task_id", "must match [A-Za-z0-9._-]{1,128}");
+    return invalid("parent_task_id", "must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}");
   return {};
 }
 

@@ -38,7 +38,7 @@ inline constexpr std::uint64_t max_changed_bytes = 1ull << 30;
 /// Number of code points of a UTF-8 string (continuation bytes are not counted).
 std::size_t utf8_chars(std::string_view text) noexcept;
 
-/// [A-Za-z0-9._-]{1,128}: project, task, node and key ids.
+/// [A-Za-z0-9][A-Za-z0-9._-]{0,127}: project, task, node and key ids.
 bool valid_id(std::string_view id) noexcept;
 
 /// [A-Za-z0-9][A-Za-z0-9._-]{0,99}.

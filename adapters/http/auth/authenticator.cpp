@@ -76,7 +76,7 @@ private:
     if (!claims)
       return claims.err();
     if (!api::valid_id(claims->tenant.str()))
-      return refuse("invalid token: the tenant claim must match [A-Za-z0-9._-]{1,128}");
+      return refuse("invalid token: the tenant claim must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}");
     auto principal = "jwt:" + claims->subject;
     return authentication{api::caller{claims->tenant, principal, claims->role},
                           "jwt:" + claims->tenant.str() + "/" + claims->subject};
@@ -113,7 +113,7 @@ std::string hash_api_key(std::string_view key) {
 result<issued_api_key> issue_api_key(api::api_key_store& store, clock& clock, id_generator& ids,
                                      const tenant_id& tenant, api::role role, std::string name) {
   if (!api::valid_id(tenant.str()))
-    return make_error(errc::invalid_argument, "the tenant must match [A-Za-z0-9._-]{1,128}", "tenant");
+    return make_error(errc::invalid_argument, "the tenant must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}", "tenant");
   if (api::utf8_chars(name) > max_key_name_chars)
     return make_error(errc::invalid_argument, "the name is longer than 100 characters", "name");
   unsigned char secret[32];

@@ -59,7 +59,7 @@ std::shared_ptr<authenticator> make_authenticator(auth_options options, std::sha
 
 /// Creates and stores a new API key: 32 random bytes from OpenSSL, "ak_" + base64url.
 /// What `aetherium admin create-key` runs (the bootstrap path: no HTTP involved).
-/// Errors: invalid_argument (tenant not [A-Za-z0-9._-]{1,128}, name over 100 characters),
+/// Errors: invalid_argument (tenant not [A-Za-z0-9][A-Za-z0-9._-]{0,127}, name over 100 characters),
 /// unavailable (no randomness, the key store).
 result<issued_api_key> issue_api_key(api::api_key_store& store, clock& clock, id_generator& ids,
                                      const tenant_id& tenant, api::role role, std::string name);

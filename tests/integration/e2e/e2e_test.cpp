@@ -20,13 +20,6 @@ using json = nlohmann::json;
 
 namespace {
 
-std::string busybox_image() {
-  auto out = run_command("sh " AETHERIUM_SOURCE_DIR "/deploy/images/build-busybox-rootfs.sh");
-  EXPECT_EQ(out.exit_code, 0) << out.output;
-  auto path = out.output.substr(0, out.output.find_last_not_of("\n") + 1);
-  return path.substr(path.rfind('\n') + 1);
-}
-
 std::string hmac_hex(const std::string& key, const std::string& body) {
   unsigned char mac[32];
   unsigned int n = 0;
@@ -65,7 +58,7 @@ class e2e : public ::testing::Test {
 protected:
   void SetUp() override {
     image_ = busybox_image();
-    repo_ = work_.path + "/sample.git";
+    repo_ = work_.path + "/acme/sample.git"; // below the repo root, in tenant acme's directory
     auto made = run_command("set -e; d='" + work_.path + "/init'; mkdir -p \"$d\"; cd \"$d\"; git init -q -b main;"
                             "printf 'Hello, world\\n' > greeting.txt;"
                             "printf '#!/bin/sh\\ngrep -q Aetherium greeting.txt\\n' > check.sh;"
@@ -369,7 +362,7 @@ TEST_F(e2e, a_project_naming_a_repository_outside_the_repo_roots_gets_no_checkou
   EXPECT_EQ(failure_of(t), "workspace_error");
   auto logs = api_->task_logs(id);
   ASSERT_TRUE(logs.ok());
-  EXPECT_NE(logs->find("outside the allowed roots"), std::string::npos) << *logs;
+  EXPECT_NE(logs->find("outside the tenant's repository roots"), std::string::npos) << *logs;
   EXPECT_EQ(logs->find("Hello, world"), std::string::npos) << "nothing of that repository reached the task";
 }
 

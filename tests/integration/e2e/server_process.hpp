@@ -23,6 +23,14 @@
 
 namespace aetherium::testing {
 
+/// The busybox sandbox image, built (once per machine) by the deploy script.
+inline std::string busybox_image() {
+  auto out = run_command("sh " AETHERIUM_SOURCE_DIR "/deploy/images/build-busybox-rootfs.sh");
+  EXPECT_EQ(out.exit_code, 0) << out.output;
+  auto path = out.output.substr(0, out.output.find_last_not_of("\n") + 1);
+  return path.substr(path.rfind('\n') + 1);
+}
+
 inline int free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
@@ -101,6 +109,7 @@ public:
     pid_ = -1;
   }
 
+  pid_t pid() const { return pid_; }
   std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   static const char* webhook_secret() { return "e2e-webhook-secret"; }
   std::string log_tail() const { return run_command("tail -n 40 '" + data_ + "/server.log'").output; }

@@ -69,7 +69,8 @@ private:
 
 class fake_workspaces : public workspace_provider {
 public:
-  result<std::string> checkout(const std::string&, const std::string&, const std::string&) override {
+  result<std::string> checkout(const checkout_request& r) override {
+    last_request = r;
     return std::string{"c0ffee"};
   }
   result<change_set> collect(const std::string&, const std::string& base, std::size_t) override {
@@ -79,7 +80,16 @@ public:
     return c;
   }
   result<void> apply(const std::string&, const change_set&) override { return {}; }
+  result<void> check_space(const std::string&) override {
+    if (full)
+      return make_error(errc::invalid_argument, "full", "disk_bytes");
+    return {};
+  }
+  void release(const std::string& dir) override { released.push_back(dir); }
   bool changed = true;
+  bool full = false;
+  checkout_request last_request;
+  std::vector<std::string> released;
 };
 
 class fake_code_host : public code_host {
@@ -198,3 +208,27 @@ TEST_F(task_run_steps, a_cancel_before_the_run_terminates_the_task) {
 }
 
 } // namespace
+
+TEST_F(task_run_steps, the_checkout_is_bounded_by_the_tasks_tenant_disk_limit_and_deadline) {
+  request("echo");
+  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
+  auto& r = workspaces_->last_request;
+  EXPECT_EQ(r.tenant, tenant_id{"acme"});
+  EXPECT_EQ(r.repo, "/srv/repo.git");
+  EXPECT_EQ(r.disk_bytes, domain::task_limits{}.disk_bytes);
+  EXPECT_LT(r.deadline, std::chrono::steady_clock::now() + std::chrono::hours(1));
+  ASSERT_TRUE(r.cancelled);
+  EXPECT_FALSE(r.cancelled());
+  EXPECT_EQ(code_host_->opened.at(0).tenant, tenant_id{"acme"});
+  EXPECT_NE(std::find(workspaces_->released.begin(), workspaces_->released.end(), options_.workspace_root + "/t1"),
+            workspaces_->released.end()) << "the workspace outlived its task";
+}
+
+TEST_F(task_run_steps, a_workspace_filled_to_its_disk_limit_fails_the_task_with_budget_exceeded) {
+  workspaces_->full = true;
+  request("echo");
+  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
+  EXPECT_EQ(host_.types.back(), "task.failed");
+  EXPECT_EQ(host_.state.failure, domain::failure_reason::budget_exceeded);
+  EXPECT_TRUE(code_host_->opened.empty());
+}
