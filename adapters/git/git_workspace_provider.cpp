@@ -1,4 +1,5 @@
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <unistd.h>
 
@@ -39,9 +40,10 @@ public:
       return make_error(errc::invalid_argument, "workspace " + r.dir + " exists already");
     git::git_limits limits{r.deadline, r.cancelled};
     auto git_dir = private_git_dir(r.dir);
-    if (auto cloned = git::git_ok({"clone", "--quiet", "--bare", "--", r.repo, git_dir}, "/", {}, limits); !cloned) {
+    auto fetched = local_source(r.repo).empty() ? fetch(r, git_dir, limits) : borrow(local_source(r.repo), git_dir);
+    if (!fetched) {
       release(r.dir);
-      return cloned.err();
+      return fetched.err();
     }
     auto sha = resolve(git_dir, r.ref, limits);
     if (!sha) {
@@ -118,7 +120,48 @@ public:
   }
 
 private:
+  /// The object directory of a local repository (bare or not); empty for remotes.
+  static std::string local_source(const std::string& repo) {
+    std::string path = repo.rfind("file://", 0) == 0 ? repo.substr(7) : repo;
+    if (path.empty() || path[0] != '/')
+      return {};
+    for (auto dir : {fs::path{path}, fs::path{path} / ".git"})
+      if (fs::is_directory(dir / "objects") && fs::exists(dir / "HEAD"))
+        return dir.string();
+    return {};
+  }
+
+  /// Clones a remote into the host's own bare repository.
+  static result<void> fetch(const checkout_request& r, const std::string& git_dir, const git::git_limits& limits) {
+    if (auto cloned = git::git_ok({"clone", "--quiet", "--bare", "--", r.repo, git_dir}, "/", {}, limits); !cloned)
+      return cloned.err();
+    return {};
+  }
+
+  /// Makes the host's own bare repository for a local one without copying anything: its
+  /// objects are borrowed (objects/info/alternates) and its refs copied by rev-parse later.
+  static result<void> borrow(const std::string& source, const std::string& git_dir) {
+    std::error_code ec;
+    fs::create_directories(fs::path{git_dir} / "objects" / "info", ec);
+    fs::create_directories(fs::path{git_dir} / "refs" / "heads", ec);
+    if (ec)
+      return make_error(errc::unavailable, "cannot create " + git_dir + ": " + ec.message());
+    std::ofstream{git_dir + "/HEAD"} << "ref: refs/heads/main\n";
+    std::ofstream{git_dir + "/config"} << "[core]\n\trepositoryformatversion = 0\n\tbare = true\n";
+    std::ofstream{git_dir + "/objects/info/alternates"} << fs::canonical(fs::path{source} / "objects", ec).string() << "\n";
+    std::ofstream{git_dir + "/source"} << source;
+    return {};
+  }
+
+  /// Resolves `ref` in the host's repository, or for a borrowed one in its source.
   static result<std::string> resolve(const std::string& git_dir, const std::string& ref, const git::git_limits& limits) {
+    std::ifstream source_file{git_dir + "/source"};
+    std::string source;
+    std::getline(source_file, source);
+    return resolve_in(source.empty() ? git_dir : source, ref, limits);
+  }
+
+  static result<std::string> resolve_in(const std::string& git_dir, const std::string& ref, const git::git_limits& limits) {
     for (auto candidate : {ref, "refs/heads/" + ref, "refs/tags/" + ref}) {
       auto sha = git::run_git({"--git-dir=" + git_dir, "rev-parse", "--verify", "--quiet", candidate + "^{commit}"}, "/", {}, limits);
       if (sha && sha->exit_code == 0)
