@@ -11,7 +11,7 @@ packages=(
   libasio-dev librestinio-dev libfmt-dev libhttp-parser-dev libjwt-dev libgtest-dev googletest
   postgresql postgresql-contrib
   default-jre-headless maven kcat
-  crun runc runsc busybox-static debootstrap uidmap iproute2 tinyproxy nftables e2fsprogs
+  crun runc runsc busybox-static debootstrap uidmap iproute2 nftables e2fsprogs
   wrk curl
 )
 
@@ -30,11 +30,6 @@ if command -v pg_lsclusters >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q
   pg_lsclusters -h | awk '$4 == "online" {print $1, $2}' | while read -r v c; do
     pg_ctlcluster "$v" "$c" stop || true
   done
-fi
-
-# tinyproxy is started per task by the sandbox adapter; the packaged system service is not used.
-if command -v systemctl >/dev/null && systemctl is-enabled tinyproxy >/dev/null 2>&1; then
-  systemctl disable --now tinyproxy >/dev/null 2>&1 || true
 fi
 
 if [ -f "$here/lib/kafka.sh" ]; then

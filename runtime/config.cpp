@@ -88,6 +88,7 @@ config load_config(const command_line& cmd) {
   setting(cmd, "repo-ssh", "AETHERIUM_REPO_SSH", c.repo_ssh);
   setting(cmd, "rate-limit", "AETHERIUM_RATE_LIMIT", c.rate_limit);
   setting(cmd, "rate-burst", "AETHERIUM_RATE_BURST", c.rate_burst);
+  setting(cmd, "egress-allow-private", "AETHERIUM_EGRESS_ALLOW_PRIVATE", c.egress_allow_private);
   return c;
 }
 

@@ -29,6 +29,7 @@ struct config {
   std::string warm_sandboxes = "0";    ///< Sandboxes created ahead per recent task shape (crun, runc).
   std::string rate_limit = "20";       ///< Requests per second per API key or JWT subject.
   std::string rate_burst = "40";       ///< Requests a key may send at once before the rate applies.
+  std::string egress_allow_private;    ///< ','-separated CIDRs allow-list proxies may reach though not public.
 };
 
 /// The command line split into the command words and the --key value options.

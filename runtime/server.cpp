@@ -210,6 +210,9 @@ result<void> running_server::open_ports(const config& cfg) {
   if (warm.empty() || warm.size() > 2 || warm.find_first_not_of("0123456789") != std::string::npos)
     return make_error(errc::invalid_argument, "--warm-sandboxes must be a number from 0 to 99", "warm-sandboxes");
   sandbox.warm_pool_size = static_cast<std::size_t>(std::stoi(warm));
+  std::istringstream ranges(cfg.egress_allow_private);
+  for (std::string range; std::getline(ranges, range, ',');)
+    if (!range.empty()) sandbox.egress_allow_private.push_back(range);
   auto rt = make_oci_sandbox_runtime(sandbox);
   if (!rt)
     return rt.err();

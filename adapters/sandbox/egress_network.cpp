@@ -1,7 +1,6 @@
 #include "adapters/sandbox/egress_network.hpp"
 
 #include <arpa/inet.h>
-#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -18,6 +17,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "adapters/sandbox/egress_request.hpp"
 #include "adapters/sandbox/process_runner.hpp"
 #include "adapters/sandbox/unique_fd.hpp"
 
@@ -109,12 +109,7 @@ void release_slots(const std::string& egress_root, const std::string& id) {
   }
 }
 
-std::string proxy_config(const std::string& dir, const std::string& listen) {
-  return "User nobody\nGroup nogroup\nPort " + std::to_string(proxy_port) + "\nListen " + listen +
-         "\nTimeout 600\nMaxClients 64\nLogLevel Notice\nDisableViaHeader Yes\n"
-         "FilterType ere\nFilterDefaultDeny Yes\nFilterURLs Off\nFilterCaseSensitive No\n"
-         "Filter \"" + dir + "/filter\"\nConnectPort 443\n";
-}
+std::string proxy_config_path(const std::string& dir) { return dir + "/egress-proxy.conf"; }
 
 /// Polls until the proxy accepts connections (or exits, or 5 s pass).
 result<void> wait_for_proxy(pid_t pid, const std::string& address) {
@@ -127,22 +122,25 @@ result<void> wait_for_proxy(pid_t pid, const std::string& address) {
     unique_fd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return {};
     if (::waitpid(pid, nullptr, WNOHANG) == pid)
-      return make_error(errc::unavailable, "tinyproxy exited at start");
+      return make_error(errc::unavailable, "the egress proxy exited at start (see its log)");
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  return make_error(errc::unavailable, "tinyproxy did not start listening");
+  return make_error(errc::unavailable, "the egress proxy did not start listening");
 }
 
 result<pid_t> start_proxy(const egress_tools& tools, const std::string& dir,
                           const std::string& listen, const std::vector<std::string>& hosts) {
-  std::ofstream(dir + "/filter") << filter_lines(hosts);
-  std::ofstream(dir + "/tinyproxy.conf") << proxy_config(dir, listen);
-  ::chmod((dir + "/filter").c_str(), 0644);
-  ::chmod((dir + "/tinyproxy.conf").c_str(), 0644);
+  egress_proxy_config config;
+  config.listen_address = listen;
+  config.port = proxy_port;
+  config.allowed_hosts = hosts;
+  config.allowed_private_ranges = tools.allowed_private_ranges;
+  config.hosts_file = tools.hosts_file;
+  std::ofstream(proxy_config_path(dir)) << format_proxy_config(config);
+  ::chmod(proxy_config_path(dir).c_str(), 0600); // read before the proxy drops root
   process_request r;
-  r.argv = {tools.tinyproxy, "-d", "-c", dir + "/tinyproxy.conf"};
-  if (!tools.hosts_file.empty()) r.bind_files.emplace_back(tools.hosts_file, "/etc/hosts");
-  auto pid = spawn_daemon(r, dir + "/tinyproxy.log");
+  r.argv = {tools.proxy, "--config", proxy_config_path(dir)};
+  auto pid = spawn_daemon(r, dir + "/egress-proxy.log");
   if (!pid) return pid;
   std::ofstream(dir + "/proxy.pid") << *pid;
   if (auto up = wait_for_proxy(*pid, listen); !up) {
@@ -160,7 +158,9 @@ void stop_proxy(const std::string& dir) {
   if (!(in >> pid) || pid <= 0) return;
   std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
   std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
-  if (args.find(dir + "/tinyproxy.conf") == std::string::npos) return;
+  bool ours = args.find(std::string("--config") + '\0' + proxy_config_path(dir) + '\0') != std::string::npos;
+  bool legacy = args.find(dir + "/tinyproxy.conf") != std::string::npos; // started before the upgrade
+  if (!ours && !legacy) return;
   ::kill(pid, SIGKILL);
   ::waitpid(pid, nullptr, 0); // Reaps it when this process started it; ECHILD otherwise.
 }
@@ -187,46 +187,21 @@ result<void> wire_namespace(const egress_tools& tools, const std::string& id, in
 
 } // namespace
 
-bool valid_allowed_host(const std::string& host) {
-  std::string name = !host.empty() && host[0] == '.' ? host.substr(1) : host;
-  if (name.empty() || name.size() > 253 || name.front() == '.' || name.back() == '.') return false;
-  char prev = 0;
-  for (char c : name) {
-    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.';
-    if (!ok || (c == '.' && prev == '.')) return false;
-    prev = c;
-  }
-  return true;
-}
-
-std::string filter_lines(const std::vector<std::string>& allowed_hosts) {
-  std::string out;
-  for (const auto& host : allowed_hosts) {
-    bool domain = !host.empty() && host[0] == '.';
-    std::string escaped;
-    for (char c : domain ? host.substr(1) : host) {
-      if (c == '.') escaped += "\\.";
-      else escaped.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    }
-    out += domain ? "(^|\\.)" + escaped + "$\n" : "^" + escaped + "$\n";
-  }
-  return out;
-}
-
 std::string egress_netns_path(const std::string& id) { return "/run/netns/" + id; }
 
 result<egress_setup> setup_egress(const egress_tools& tools, const std::string& id,
                                   const std::string& egress_root,
                                   const std::vector<std::string>& allowed_hosts) {
-  for (const auto* tool : {&tools.ip, &tools.tinyproxy, &tools.nft})
+  for (const auto* tool : {&tools.ip, &tools.proxy, &tools.nft})
     if (tool->empty())
-      return make_error(errc::unavailable, "allow-list networks need ip, tinyproxy and nft", "network");
+      return make_error(errc::unavailable, "allow-list networks need ip, nft and aetherium-egress-proxy",
+                        "network");
   if (auto fw = install_firewall(tools); !fw) return fw.err();
   std::string dir = egress_root + "/" + id;
   std::error_code ec;
   fs::create_directories(dir, ec);
-  ::chmod(egress_root.c_str(), 0711);
-  ::chmod(dir.c_str(), 0755);
+  ::chmod(egress_root.c_str(), 0700);
+  ::chmod(dir.c_str(), 0700);
   auto slot = claim_slot(egress_root, id);
   if (!slot) return slot.err();
   if (auto wired = wire_namespace(tools, id, *slot); !wired) return wired.err();

@@ -3,16 +3,19 @@
 #include <string>
 #include <vector>
 
+#include "adapters/sandbox/egress_policy.hpp"
 #include "events/result.hpp"
 
 namespace aetherium::sandbox {
 
 /// Host programs the allow-list network needs.
 struct egress_tools {
-  std::string ip;        ///< iproute2 `ip`.
-  std::string tinyproxy; ///< The proxy that enforces the host list.
-  std::string nft;       ///< nftables `nft`, to keep sandboxes off every other host port.
+  std::string ip;    ///< iproute2 `ip`.
+  std::string proxy; ///< aetherium-egress-proxy, which enforces the host list.
+  std::string nft;   ///< nftables `nft`, to keep sandboxes off every other host port.
   std::string hosts_file; ///< Non-empty: the proxy resolves names with this file only.
+  /// CIDRs the proxy may connect to although not public (see may_connect).
+  std::vector<std::string> allowed_private_ranges;
 };
 
 /// What a sandbox with an allow-list network uses.
@@ -20,19 +23,13 @@ struct egress_setup {
   std::string proxy_url; ///< e.g. "http://169.254.64.1:3128", set as HTTP(S)_PROXY.
 };
 
-/// True for "example.com" (that host only) and ".example.com" (the domain and its subdomains):
-/// letters, digits, '-' and '.', at most 253 characters.
-bool valid_allowed_host(const std::string& host);
-
-/// Extended regular expressions, one per line, for the proxy's filter file.
-std::string filter_lines(const std::vector<std::string>& allowed_hosts);
-
 /// Path of the network namespace of sandbox `id` (for config.json).
 std::string egress_netns_path(const std::string& id);
 
 /// Creates network namespace `id` holding `lo` and `eth0`, one end of a veth pair whose
 /// other end is on the host with a /30 from 169.254.64.0/18 and no route beyond it; starts
-/// a tinyproxy on the host end that admits only `allowed_hosts`; installs (once) nftables
+/// an aetherium-egress-proxy on the host end that admits only `allowed_hosts` at public
+/// addresses (and `tools.allowed_private_ranges`); installs (once) nftables
 /// rules that drop everything the sandbox sends to the host except to the proxy port,
 /// and all forwarding. IPv6 is never configured. State lives in `egress_root`/`id` and
 /// `egress_root`/slots. Errors: unavailable (a tool is missing or failed).

@@ -36,15 +36,17 @@ std::string find_in_path(const std::string& name) {
   return {};
 }
 
-std::string find_init_binary(const std::string& configured) {
+/// One of our helper programs: `configured`, else $`env_name`, else `name` next to the
+/// running executable, else in /usr/libexec/aetherium. Empty when none is executable.
+std::string find_helper_binary(const std::string& configured, const char* env_name, const std::string& name) {
   if (!configured.empty()) return ::access(configured.c_str(), X_OK) == 0 ? configured : "";
-  if (const char* env = std::getenv("AETHERIUM_SANDBOX_INIT"); env && *env)
+  if (const char* env = std::getenv(env_name); env && *env)
     return ::access(env, X_OK) == 0 ? env : "";
   std::error_code ec;
   auto self = fs::read_symlink("/proc/self/exe", ec);
   std::vector<std::string> candidates;
-  if (!ec) candidates.push_back((self.parent_path() / "aetherium-sandbox-init").string());
-  candidates.push_back("/usr/libexec/aetherium/aetherium-sandbox-init");
+  if (!ec) candidates.push_back((self.parent_path() / name).string());
+  candidates.push_back("/usr/libexec/aetherium/" + name);
   for (const auto& c : candidates)
     if (::access(c.c_str(), X_OK) == 0) return c;
   return {};
@@ -64,8 +66,8 @@ oci_sandbox_runtime::oci_sandbox_runtime(oci_sandbox_options options, cgroup_lay
 }
 
 egress_tools oci_sandbox_runtime::egress() const {
-  return egress_tools{options_.ip_binary, options_.tinyproxy_binary, options_.nft_binary,
-                      options_.proxy_hosts_file};
+  return egress_tools{options_.ip_binary, options_.egress_proxy_binary, options_.nft_binary,
+                      options_.proxy_hosts_file, options_.egress_allow_private};
 }
 
 std::string oci_sandbox_runtime::sandbox_dir(const std::string& id) const {
@@ -334,16 +336,20 @@ result<std::unique_ptr<sandbox_runtime>> make_oci_sandbox_runtime(oci_sandbox_op
   using namespace sandbox;
   if (options.state_dir.empty() || options.state_dir[0] != '/')
     return make_error(errc::invalid_argument, "state_dir must be absolute", "state_dir");
+  if (auto ranges = parse_cidrs(options.egress_allow_private); !ranges)
+    return make_error(errc::invalid_argument, "egress allow-private: " + ranges.err().detail,
+                      "egress_allow_private");
   auto layout = cgroup_layout::detect(options.cgroup_root);
   if (!layout) return layout.err();
-  options.init_binary = find_init_binary(options.init_binary);
+  options.init_binary = find_helper_binary(options.init_binary, "AETHERIUM_SANDBOX_INIT", "aetherium-sandbox-init");
   if (options.init_binary.empty())
     return make_error(errc::unavailable, "aetherium-sandbox-init not found", "init_binary");
   options.crun_binary = find_in_path(options.crun_binary.empty() ? "crun" : options.crun_binary);
   options.runc_binary = find_in_path(options.runc_binary.empty() ? "runc" : options.runc_binary);
   options.runsc_binary = find_in_path(options.runsc_binary.empty() ? "runsc" : options.runsc_binary);
   options.mkfs_binary = find_in_path(options.mkfs_binary.empty() ? "mkfs.ext4" : options.mkfs_binary);
-  options.tinyproxy_binary = find_in_path(options.tinyproxy_binary.empty() ? "tinyproxy" : options.tinyproxy_binary);
+  options.egress_proxy_binary = find_helper_binary(options.egress_proxy_binary, "AETHERIUM_EGRESS_PROXY",
+                                                   "aetherium-egress-proxy");
   options.ip_binary = find_in_path(options.ip_binary.empty() ? "ip" : options.ip_binary);
   options.nft_binary = find_in_path(options.nft_binary.empty() ? "nft" : options.nft_binary);
   std::error_code ec;
@@ -351,9 +357,9 @@ result<std::unique_ptr<sandbox_runtime>> make_oci_sandbox_runtime(oci_sandbox_op
     fs::create_directories(options.state_dir + sub, ec);
     if (ec) return make_error(errc::unavailable, "create " + options.state_dir + sub + ": " + ec.message());
   }
-  // Traversable (the allow-list proxy runs as nobody and reads its files below), but
-  // never listable by others.
-  for (const char* sub : {"", "/sandboxes", "/egress"}) ::chmod((options.state_dir + sub).c_str(), 0711);
+  // Traversable, but never listable by others; the allow-list proxies' files are root's.
+  for (const char* sub : {"", "/sandboxes"}) ::chmod((options.state_dir + sub).c_str(), 0711);
+  ::chmod((options.state_dir + "/egress").c_str(), 0700);
   bool reap = options.reap_orphans_at_start;
   auto runtime = std::make_unique<oci_sandbox_runtime>(std::move(options), std::move(*layout));
   if (reap) {

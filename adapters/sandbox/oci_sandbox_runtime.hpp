@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "events/result.hpp"
 #include "events/sandbox_runtime.hpp"
@@ -25,12 +26,22 @@ struct oci_sandbox_options {
   std::string runc_binary;
   std::string runsc_binary;
   std::string mkfs_binary;      ///< mkfs.ext4, for size-bounded workspaces.
-  std::string tinyproxy_binary; ///< For allow-list networks.
   std::string ip_binary;        ///< iproute2 `ip`, for allow-list networks.
   std::string nft_binary;       ///< nftables `nft`, for allow-list networks.
-  /// Non-empty: allow-list proxies resolve host names with this file (bound over their
-  /// /etc/hosts) instead of the host's; pins API hosts, and lets tests use fake names.
+  /// The per-sandbox proxy of allow-list networks. Empty: $AETHERIUM_EGRESS_PROXY, then
+  /// aetherium-egress-proxy next to the running executable, then
+  /// /usr/libexec/aetherium/aetherium-egress-proxy. Not found: allow-list provisions fail
+  /// (unavailable), the other sandboxes keep working.
+  std::string egress_proxy_binary;
+  /// Non-empty: allow-list proxies resolve host names with this file only, instead of the
+  /// host's resolver; pins API hosts, and lets tests use fake names.
   std::string proxy_hosts_file;
+  /// Address ranges (CIDR: "10.20.0.0/16", "fd12::/64", or one address) allow-list
+  /// proxies may connect to although they are loopback, private, link-local or otherwise
+  /// not public; by default they refuse every such address a name resolves to. A cloud
+  /// metadata address (169.254.169.254, ...) opens only for a range of exactly that
+  /// address. make_oci_sandbox_runtime refuses a bad range (invalid_argument).
+  std::vector<std::string> egress_allow_private;
   std::string cgroup_root = "/sys/fs/cgroup";
   /// Parent control group of every sandbox's own group ("/<parent>/<id>").
   std::string cgroup_parent = "aetherium";
@@ -55,8 +66,8 @@ struct oci_sandbox_options {
 
 /// Makes the OCI adapter. Detects the host's cgroup layout (v1, hybrid or v2) once, and
 /// reaps orphaned sandboxes unless told not to.
-/// Errors: invalid_argument (state_dir not absolute), unavailable (no cgroups, no init
-/// binary, state_dir cannot be created).
+/// Errors: invalid_argument (state_dir not absolute, a bad egress_allow_private range),
+/// unavailable (no cgroups, no init binary, state_dir cannot be created).
 result<std::unique_ptr<sandbox_runtime>> make_oci_sandbox_runtime(oci_sandbox_options options);
 
 } // namespace aetherium

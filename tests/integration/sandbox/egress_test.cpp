@@ -1,11 +1,14 @@
 // Allow-list networks: a sandbox reaches named hosts through its proxy and nothing else.
-// The "internet" is a busybox httpd in a network namespace the test creates; the proxy
-// resolves the fake names allowed.test and denied.test through a hosts file.
+// The "internet" is a busybox httpd (ports 80 and 443, plain HTTP on both) in a network
+// namespace the test creates; the proxy resolves fake names through a hosts file. The
+// upstream's address is link-local, so the env names its /30 as an operator-allowed
+// range; other fake names resolve to loopback and metadata addresses, which stay refused.
 #include <arpa/inet.h>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,25 +44,30 @@ public:
     dir_ = ::mkdtemp(tmpl);
     fs::create_directories(dir_ + "/www");
     std::ofstream(dir_ + "/www/index.html") << "hello from upstream\n";
-    std::ofstream(dir_ + "/hosts") << "127.0.0.1 localhost\n" << address_ << " allowed.test denied.test\n";
+    range_ = prefix + "0/30";
+    std::ofstream(dir_ + "/hosts") << "127.0.0.1 localhost loopback.test\n::ffff:127.0.0.1 mapped.test\n"
+                                   << "169.254.169.254 metadata.test\n"
+                                   << address_ << " allowed.test denied.test\n";
     ok_ = ip({"netns", "add", ns_}) &&
           ip({"link", "add", host_if_, "type", "veth", "peer", "name", "eth0", "netns", ns_}) &&
           ip({"addr", "add", prefix + "1/30", "dev", host_if_}) &&
           ip({"-n", ns_, "addr", "add", address_ + "/30", "dev", "eth0"}) &&
           ip({"link", "set", host_if_, "up"}) && ip({"-n", ns_, "link", "set", "eth0", "up"});
-    if (!ok_) return;
-    sandbox::process_request httpd;
-    httpd.argv = {"/usr/sbin/ip", "netns", "exec", ns_, "/bin/busybox", "httpd", "-f",
-                  "-p", address_ + ":80", "-h", dir_ + "/www"};
-    auto pid = sandbox::spawn_daemon(httpd, dir_ + "/httpd.log");
-    ok_ = pid.ok();
-    if (ok_) pid_ = *pid;
-    ok_ = ok_ && eventually([&] { return reachable(); });
+    for (int port : {80, 443}) {
+      if (!ok_) return;
+      sandbox::process_request httpd;
+      httpd.argv = {"/usr/sbin/ip", "netns", "exec", ns_, "/bin/busybox", "httpd", "-f",
+                    "-p", address_ + ":" + std::to_string(port), "-h", dir_ + "/www"};
+      auto pid = sandbox::spawn_daemon(httpd, dir_ + "/httpd.log");
+      ok_ = pid.ok();
+      if (ok_) pids_.push_back(*pid);
+      ok_ = ok_ && eventually([&] { return reachable(port); });
+    }
   }
   ~upstream_server() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
+    for (pid_t pid : pids_) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
     }
     ip({"link", "del", host_if_});
     ip({"netns", "del", ns_});
@@ -69,20 +77,22 @@ public:
 
   bool ok() const { return ok_; }
   const std::string& address() const { return address_; }
+  /// The /30 holding the upstream: what an operator would allow for such a host.
+  const std::string& range() const { return range_; }
   std::string hosts_file() const { return dir_ + "/hosts"; }
 
 private:
-  bool reachable() const {
+  bool reachable(int port) const {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
-    addr.sin_port = htons(80);
+    addr.sin_port = htons(port);
     ::inet_pton(AF_INET, address_.c_str(), &addr.sin_addr);
     sandbox::unique_fd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     return ::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   }
 
-  std::string ns_, host_if_, address_, dir_;
-  pid_t pid_ = -1;
+  std::string ns_, host_if_, address_, range_, dir_;
+  std::vector<pid_t> pids_;
   bool ok_ = false;
 };
 
@@ -91,7 +101,7 @@ protected:
   void SetUp() override {
     upstream_ = std::make_unique<upstream_server>();
     ASSERT_TRUE(upstream_->ok()) << "cannot set up the upstream namespace and httpd";
-    auto env = sandbox_env::make(GetParam().kind, upstream_->hosts_file());
+    auto env = sandbox_env::make(GetParam().kind, upstream_->hosts_file(), false, {upstream_->range()});
     ASSERT_TRUE(env.ok()) << "cannot run sandbox tests: " << env.err().detail;
     env_ = std::move(*env);
   }
@@ -113,6 +123,11 @@ protected:
     auto r = env_->sh(h, script, 60s);
     EXPECT_TRUE(r.ok()) << r.err().detail;
     return r ? *r : exec_output{};
+  }
+
+  /// Sends `request` (printf escapes allowed) to the sandbox's proxy; its answer.
+  std::string ask_proxy(const sandbox_handle& h, const std::string& request) {
+    return inside(h, "p=${http_proxy#http://}; printf '" + request + "' | nc ${p%:*} ${p#*:}").out;
   }
 
   std::unique_ptr<upstream_server> upstream_;
@@ -182,6 +197,77 @@ TEST_P(egress, destroy_removes_the_namespace_and_the_proxy) {
   EXPECT_FALSE(fs::exists("/sys/class/net/aeh" + h.id.substr(3)));
   EXPECT_NE(::kill(proxy, 0), 0) << "the proxy survived destroy";
   EXPECT_TRUE(fs::is_empty(env_->state_dir() + "/egress/slots"));
+}
+
+TEST_P(egress, runs_the_proxy_as_nobody_without_capabilities) {
+  auto h = provision_allowing({"allowed.test"});
+  pid_t proxy = 0;
+  std::ifstream(env_->state_dir() + "/egress/" + h.id + "/proxy.pid") >> proxy;
+  ASSERT_GT(proxy, 0);
+  std::ifstream status_file("/proc/" + std::to_string(proxy) + "/status");
+  std::string status((std::istreambuf_iterator<char>(status_file)), std::istreambuf_iterator<char>());
+  std::string nobody = std::to_string(::getpwnam("nobody")->pw_uid);
+  EXPECT_EQ(status_field(status, "Uid"), nobody + "\t" + nobody + "\t" + nobody + "\t" + nobody);
+  EXPECT_EQ(status_field(status, "Groups"), "");
+  EXPECT_EQ(status_field(status, "CapEff"), "0000000000000000");
+  EXPECT_EQ(status_field(status, "CapPrm"), "0000000000000000");
+  EXPECT_EQ(status_field(status, "NoNewPrivs"), "1");
+}
+
+TEST_P(egress, refuses_an_allowed_name_that_resolves_to_loopback) {
+  sandbox::unique_fd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener.get(), 4), 0);
+  ASSERT_EQ(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::string port = std::to_string(ntohs(addr.sin_port));
+  auto h = provision_allowing({"loopback.test", "mapped.test"});
+  for (const char* name : {"loopback.test", "mapped.test"}) {
+    auto r = inside(h, "wget -q -O- http://" + std::string(name) + ":" + port + "/");
+    EXPECT_NE(r.status.exit_code, 0) << name;
+    EXPECT_NE(r.err.find("403"), std::string::npos) << name << ": the proxy should answer 403: " << r.err;
+  }
+  EXPECT_LT(::accept(listener.get(), nullptr, nullptr), 0) << "the proxy connected to a host loopback port";
+  auto answer = ask_proxy(h, "GET http://loopback.test:" + port + "/ HTTP/1.0\\r\\n\\r\\n");
+  EXPECT_NE(answer.find("403 Forbidden"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("(loopback)"), std::string::npos) << answer;
+}
+
+TEST_P(egress, refuses_an_allowed_name_that_resolves_to_the_metadata_address) {
+  auto h = provision_allowing({"metadata.test"});
+  auto r = inside(h, "wget -q -O- http://metadata.test/latest/meta-data/");
+  EXPECT_NE(r.status.exit_code, 0);
+  EXPECT_NE(r.err.find("403"), std::string::npos) << r.err;
+  auto answer = ask_proxy(h, "GET http://metadata.test/latest/meta-data/ HTTP/1.0\\r\\n\\r\\n");
+  EXPECT_NE(answer.find("403 Forbidden"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("169.254.169.254"), std::string::npos) << answer;
+}
+
+TEST_P(egress, refuses_a_private_upstream_unless_the_operator_allows_its_range) {
+  env_.reset();
+  auto env = sandbox_env::make(GetParam().kind, upstream_->hosts_file());
+  ASSERT_TRUE(env.ok()) << env.err().detail;
+  env_ = std::move(*env);
+  auto h = provision_allowing({"allowed.test"});
+  auto r = inside(h, "wget -q -O- http://allowed.test/index.html");
+  EXPECT_NE(r.status.exit_code, 0);
+  EXPECT_EQ(r.out.find("hello"), std::string::npos);
+  EXPECT_NE(r.err.find("403"), std::string::npos) << r.err;
+}
+
+TEST_P(egress, tunnels_connect_to_port_443_only) {
+  auto h = provision_allowing({"allowed.test"});
+  auto tunnel = ask_proxy(h, "CONNECT allowed.test:443 HTTP/1.1\\r\\nHost: allowed.test:443\\r\\n\\r\\n"
+                             "GET /index.html HTTP/1.0\\r\\n\\r\\n");
+  EXPECT_NE(tunnel.find("200 Connection established"), std::string::npos) << tunnel;
+  EXPECT_NE(tunnel.find("hello from upstream"), std::string::npos) << tunnel;
+  auto refused = ask_proxy(h, "CONNECT allowed.test:80 HTTP/1.1\\r\\nHost: allowed.test:80\\r\\n\\r\\n"
+                              "GET /index.html HTTP/1.0\\r\\n\\r\\n");
+  EXPECT_NE(refused.find("403"), std::string::npos) << refused;
+  EXPECT_EQ(refused.find("hello"), std::string::npos) << refused;
 }
 
 INSTANTIATE_TEST_SUITE_P(runtimes, egress, AETHERIUM_ALL_RUNTIMES, runtime_param_name);

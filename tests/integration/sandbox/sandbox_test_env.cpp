@@ -109,7 +109,8 @@ result<std::string> runtime_binary(sandbox_runtime_kind kind) {
 }
 
 result<std::unique_ptr<sandbox_env>> sandbox_env::make(sandbox_runtime_kind kind,
-                                                       std::string proxy_hosts_file, bool warm_pool) {
+                                                       std::string proxy_hosts_file, bool warm_pool,
+                                                       std::vector<std::string> egress_allow_private) {
   if (::geteuid() != 0) return make_error(errc::unavailable, "sandbox integration tests need root");
   auto binary = runtime_binary(kind);
   if (!binary) return binary.err();
@@ -120,6 +121,7 @@ result<std::unique_ptr<sandbox_env>> sandbox_env::make(sandbox_runtime_kind kind
   env->kind_ = kind;
   env->rootfs_ = *rootfs;
   env->proxy_hosts_file_ = std::move(proxy_hosts_file);
+  env->egress_allow_private_ = std::move(egress_allow_private);
   env->warm_pool_ = warm_pool;
   env->state_dir_ = make_temp_dir("aetherium-it");
   env->cgroup_parent_ = "aetherium-it-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
@@ -138,7 +140,9 @@ oci_sandbox_options sandbox_env::options(bool reap_orphans_at_start) const {
   o.state_dir = state_dir_;
   o.cgroup_parent = cgroup_parent_;
   o.init_binary = AETHERIUM_SANDBOX_INIT;
+  o.egress_proxy_binary = AETHERIUM_EGRESS_PROXY;
   o.proxy_hosts_file = proxy_hosts_file_;
+  o.egress_allow_private = egress_allow_private_;
   return o;
 }
 

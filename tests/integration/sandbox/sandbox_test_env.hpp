@@ -32,9 +32,11 @@ public:
   /// `proxy_hosts_file`: hosts file for allow-list proxies (fake names in tests).
   /// `warm_pool`: every provision whose spec can be pooled is served by a warm sandbox
   /// (the env waits for one first); cold_provisions() counts those that were not.
+  /// `egress_allow_private`: non-public ranges allow-list proxies may connect to.
   static result<std::unique_ptr<sandbox_env>> make(sandbox_runtime_kind kind,
                                                    std::string proxy_hosts_file = {},
-                                                   bool warm_pool = false);
+                                                   bool warm_pool = false,
+                                                   std::vector<std::string> egress_allow_private = {});
   ~sandbox_env();
 
   sandbox_runtime& runtime() { return *runtime_; }
@@ -76,6 +78,7 @@ private:
   std::string state_dir_;
   std::string cgroup_parent_;
   std::string proxy_hosts_file_;
+  std::vector<std::string> egress_allow_private_;
   std::vector<std::string> workspaces_;
   std::unique_ptr<sandbox_runtime> runtime_;
   bool warm_pool_ = false;
