@@ -259,6 +259,18 @@ TEST_F(attacks, secrets_copied_into_files_are_redacted_from_every_event_field) {
   EXPECT_EQ(logs_text(id).find(acme_secret), std::string::npos);
 }
 
+TEST_F(attacks, an_allowed_name_never_reaches_the_host_through_the_egress_proxy) {
+  auto port = server_->base_url().substr(server_->base_url().rfind(':') + 1);
+  auto t = run("wget -q -O- http://localhost:" + port + "/healthz 2>&1; echo rc=$?\n"
+               "wget -q -O- http://169.254.169.254/latest/meta-data/ 2>&1; echo rc=$?\n" + std::string{fix_greeting},
+               json{{"network", {{"allowed_hosts", {"localhost"}}}}});
+  ASSERT_EQ(t.value("status", ""), "completed") << t.dump();
+  auto log = logs_text(t.value("id", ""));
+  EXPECT_EQ(log.find("\\\"status\\\""), std::string::npos) << "the sandbox reached the server's own API:\n" << log;
+  EXPECT_NE(log.find("403"), std::string::npos) << log;
+  EXPECT_EQ(log.find("rc=0"), std::string::npos) << log;
+}
+
 TEST_F(attacks, tenant_ids_that_name_directories_are_refused) {
   for (std::string tenant : {"..", ".", ".hidden"}) {
     auto out = server_->cli("admin create-key --tenant " + tenant + " --role admin --name x --json");
