@@ -22,6 +22,11 @@ sandbox_outcome run_job(sandbox_runtime& rt, const sandbox_job& job, const caf::
     return out;
   }
   out.sandbox_id = handle->id;
+  if (job.ready && !job.ready()) {
+    out.failure = make_error(errc::unavailable, "the sandbox was not started: its workspace is not ready");
+    (void)rt.destroy(*handle);
+    return out;
+  }
   caf::anon_send(supervisor, sandbox_atom::value, handle->id, static_cast<int>(handle->runtime));
   exec_request req;
   req.argv = job.argv;
@@ -47,6 +52,7 @@ sandbox_outcome run_job(sandbox_runtime& rt, const sandbox_job& job, const caf::
 
 struct supervisor_state {
   std::shared_ptr<sandbox_runtime> runtime;
+  std::shared_ptr<std::atomic<bool>> cancelled;
   caf::actor owner;
   std::optional<sandbox_handle> handle;
   bool cancel_requested = false;
@@ -63,6 +69,7 @@ caf::behavior supervisor_actor(caf::stateful_actor<supervisor_state>* self,
                                std::shared_ptr<sandbox_runtime> rt, caf::actor owner, sandbox_job job) {
   self->state.runtime = rt;
   self->state.owner = owner;
+  self->state.cancelled = job.cancelled;
   auto me = caf::actor_cast<caf::actor>(self);
   auto worker = self->spawn<caf::detached>([rt, me, owner](caf::event_based_actor* w) -> caf::behavior {
     return {[rt, me, owner, w](run_atom, const sandbox_job& j) {
@@ -80,6 +87,8 @@ caf::behavior supervisor_actor(caf::stateful_actor<supervisor_state>* self,
     },
     [self](cancel_atom) {
       self->state.cancel_requested = true;
+      if (self->state.cancelled)
+        *self->state.cancelled = true;
       if (self->state.handle)
         cancel_sandbox(self);
     },

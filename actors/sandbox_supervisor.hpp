@@ -1,6 +1,8 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +20,12 @@ struct sandbox_job {
   std::map<std::string, std::string> env;
   std::string stdin_data;
   std::chrono::milliseconds timeout{std::chrono::minutes(30)};
+  /// Called on the supervisor's worker thread once the sandbox exists and before the
+  /// command starts (and before the owner hears of the sandbox): false destroys the sandbox
+  /// unstarted. Lets the workspace be filled while the sandbox starts.
+  std::function<bool()> ready;
+  /// Set when the run is cancelled, so a `ready` still waiting can give up.
+  std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
 };
 
 /// How a supervised run ended: the command's status, or why it never ran to the end.

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -67,6 +68,8 @@ private:
   }
 
   void finish() {
+    if (workspace_.valid())
+      (void)finish_checkout();
     host_.release(id_);
     ports_.logs->close(task_id{id_});
     if (!opts_.keep_workspaces) {
@@ -89,7 +92,11 @@ private:
 
   result<node_id> place();
   bool checkout(const std::string& ref, const std::string& into, std::string& commit);
-  bool prepare_files();
+  /// Makes the (empty, bounded) workspace and fills it on a thread of its own while the
+  /// agent's sandbox starts: `job.ready` waits for it. False when the task failed already.
+  bool start_checkout(sandbox_job& job);
+  /// Waits for the checkout (stopping it when it is still running) and returns its commit.
+  result<std::string> finish_checkout();
   sandbox_spec sandbox_for(const std::string& workspace, bool with_agent_access, std::string& missing);
   bool run_agent();
   bool collect();
@@ -106,6 +113,8 @@ private:
   change_set changes_;
   std::string output_tail_;
   std::vector<std::string> secret_values_; ///< Hidden from every event field.
+  std::shared_future<result<std::string>> workspace_; ///< The agent's checkout, once started.
+  std::shared_ptr<std::atomic<bool>> checkout_stop_;
   std::int64_t started_us_ = 0;
   int exit_code_ = 0;
   bool verified_ = false;
@@ -115,8 +124,25 @@ std::string tail_of(const std::string& text, std::size_t n) {
   return text.size() <= n ? text : text.substr(text.size() - n);
 }
 
-void give_to(const std::string& path, std::uint32_t uid, std::uint32_t gid) {
-  (void)::chown(path.c_str(), uid, gid);
+/// What the agent finds in `.aetherium/` of its workspace.
+struct task_files {
+  std::string dir, prompt, script;
+  std::uint32_t uid, gid;
+};
+
+/// Writes them, after removing whatever the repository had there (links included).
+result<void> write_task_files(const task_files& f) {
+  std::error_code ec;
+  fs::remove_all(f.dir, ec);
+  fs::create_directories(f.dir, ec);
+  std::ofstream{f.dir + "/prompt.md", std::ios::binary} << f.prompt;
+  if (!f.script.empty())
+    std::ofstream{f.dir + "/script.sh", std::ios::binary} << f.script;
+  for (auto* p : {"", "/prompt.md", "/script.sh"})
+    (void)::chown((f.dir + p).c_str(), f.uid, f.gid);
+  if (ec)
+    return make_error(errc::unavailable, "cannot write " + f.dir + ": " + ec.message());
+  return {};
 }
 
 std::pair<std::uint32_t, std::uint32_t> count_lines(const std::string& patch) {
@@ -162,7 +188,7 @@ void task_run::run(const node_id& node, run_mode mode) {
   if (!step(domain::schedule_task{*placed, now()}))
     return;
   say("scheduled on node " + placed->str());
-  if (!checkout(state_.spec.base_ref, dir(), base_commit_) || !prepare_files() || !run_agent() || !collect())
+  if (!run_agent() || !collect())
     return;
   if (!state_.spec.verify_command.empty() && !verify())
     return;
@@ -209,22 +235,42 @@ bool task_run::checkout(const std::string& ref, const std::string& into, std::st
   return true;
 }
 
-bool task_run::prepare_files() {
-  // The repository may hold a .aetherium of its own, links included: start from nothing.
-  auto meta = dir() + "/.aetherium";
+bool task_run::start_checkout(sandbox_job& job) {
+  ports_.workspaces->release(dir());
   std::error_code ec;
-  fs::remove_all(meta, ec);
-  fs::create_directories(meta, ec);
-  std::ofstream{meta + "/prompt.md", std::ios::binary} << state_.spec.prompt;
-  if (!state_.spec.script.empty())
-    std::ofstream{meta + "/script.sh", std::ios::binary} << state_.spec.script;
-  for (auto* p : {"", "/prompt.md", "/script.sh"})
-    give_to(meta + p, opts_.sandbox_uid, opts_.sandbox_gid);
-  if (ec) {
-    fail(failure_reason::workspace_error, "cannot write " + meta + ": " + ec.message());
+  fs::create_directories(fs::path{dir()}.parent_path(), ec);
+  say("checking out " + state_.spec.repo + " at " + state_.spec.base_ref);
+  checkout_stop_ = job.cancelled;
+  checkout_request request{state_.spec.repo, state_.spec.base_ref, dir(), state_.tenant, state_.spec.limits.disk_bytes,
+                           std::chrono::steady_clock::now() + std::chrono::seconds(state_.spec.budgets.max_seconds),
+                           [stop = checkout_stop_] { return stop->load(); }};
+  if (auto made = ports_.workspaces->prepare(request); !made) {
+    fail(failure_reason::workspace_error, made.err().detail);
     return false;
   }
+  task_files files{dir() + "/.aetherium", state_.spec.prompt, state_.spec.script, opts_.sandbox_uid, opts_.sandbox_gid};
+  workspace_ = std::async(std::launch::async, [ws = ports_.workspaces, request, files]() -> result<std::string> {
+                 try {
+                   auto commit = ws->checkout(request);
+                   if (!commit)
+                     return commit;
+                   if (auto written = write_task_files(files); !written)
+                     return written.err();
+                   return commit;
+                 } catch (const std::exception& e) {
+                   return make_error(errc::internal, std::string{"checkout: "} + e.what());
+                 }
+               }).share();
+  job.ready = [pending = workspace_] { return pending.get().ok(); };
   return true;
+}
+
+result<std::string> task_run::finish_checkout() {
+  if (!workspace_.valid())
+    return make_error(errc::internal, "no checkout was started");
+  if (workspace_.wait_for(std::chrono::seconds(0)) != std::future_status::ready && checkout_stop_)
+    *checkout_stop_ = true; // nobody waits for it any more
+  return workspace_.get();
 }
 
 sandbox_spec task_run::sandbox_for(const std::string& workspace, bool agent_access, std::string& missing) {
@@ -279,6 +325,9 @@ bool task_run::run_agent() {
     fail(failure_reason::sandbox_error, "secret " + missing + " is not configured");
     return false;
   }
+  // The workspace is filled while the sandbox starts; the agent starts once both are done.
+  if (!start_checkout(job))
+    return false;
   std::uint64_t log_bytes = 0;
   bool over_budget = false;
   bool refused = false;
@@ -301,10 +350,16 @@ bool task_run::run_agent() {
   };
   auto run = host_.run_sandbox(ports_.sandboxes, std::move(job), cb);
   auto& o = run.outcome;
+  auto workspace = finish_checkout();
   if (run.cancelled || host_.cancel_pending() || host_.last_state().status == task_status::cancel_requested) {
     terminate();
     return false;
   }
+  if (!workspace) {
+    fail(failure_reason::workspace_error, workspace.err().detail);
+    return false;
+  }
+  base_commit_ = *workspace;
   if (!o.ran) {
     fail(failure_reason::sandbox_error, o.failure.detail);
     return false;

@@ -37,8 +37,14 @@ class workspace_provider {
 public:
   virtual ~workspace_provider() = default;
 
+  /// Checks the request and makes the empty workspace at `request.dir` (its filesystem of
+  /// `disk_bytes`), so a sandbox can be provisioned over it while checkout() fills it.
+  /// Errors: as checkout, for what can be known without fetching.
+  virtual result<void> prepare(const checkout_request& request) = 0;
+
   /// Fetches `request.repo` and writes the tree at `request.ref` into `request.dir`, owned
-  /// by the sandbox user. Returns the commit id.
+  /// by the sandbox user; `request.dir` must not exist, or be what prepare() made for the
+  /// same request. Returns the commit id.
   virtual result<std::string> checkout(const checkout_request& request) = 0;
 
   /// Everything changed in the workspace at `dir` since `base_commit`: added, modified and

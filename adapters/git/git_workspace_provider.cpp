@@ -1,6 +1,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <unistd.h>
 
 #include "adapters/git/git_adapters.hpp"
@@ -31,13 +32,32 @@ public:
     git::allow_ssh(policy_.allow_ssh);
   }
 
-  result<std::string> checkout(const checkout_request& r) override {
+  result<void> prepare(const checkout_request& r) override {
     if (r.ref.empty() || r.ref[0] == '-')
       return make_error(errc::invalid_argument, "ref must not be empty or start with '-'", "base_ref");
     if (auto allowed = git::check_repository(r.repo, r.tenant, policy_); !allowed)
       return allowed.err();
     if (fs::exists(r.dir) || fs::exists(private_git_dir(r.dir)))
       return make_error(errc::invalid_argument, "workspace " + r.dir + " exists already");
+    if (auto made = git::make_workspace_fs(r.dir, r.disk_bytes, uid_, gid_); !made)
+      return made.err();
+    std::lock_guard<std::mutex> lock{mu_};
+    prepared_.insert(r.dir);
+    return {};
+  }
+
+  result<std::string> checkout(const checkout_request& r) override {
+    bool prepared = false;
+    {
+      std::lock_guard<std::mutex> lock{mu_};
+      prepared = prepared_.erase(r.dir) > 0;
+    }
+    if (!prepared) {
+      if (auto made = prepare(r); !made)
+        return made.err();
+      std::lock_guard<std::mutex> lock{mu_};
+      prepared_.erase(r.dir);
+    }
     git::git_limits limits{r.deadline, r.cancelled};
     auto git_dir = private_git_dir(r.dir);
     auto fetched = local_source(r.repo).empty() ? fetch(r, git_dir, limits) : borrow(local_source(r.repo), git_dir);
@@ -50,11 +70,7 @@ public:
       release(r.dir);
       return sha.err();
     }
-    if (auto made = git::make_workspace_fs(r.dir, r.disk_bytes, uid_, gid_); !made) {
-      release(r.dir);
-      return made.err();
-    }
-    // The workspace is still the host's own here: no sandbox has seen it yet.
+    // No agent has run here yet (a sandbox may already exist over it, its command not started).
     if (auto co = git::git_ok({"--git-dir=" + git_dir, "--work-tree=" + r.dir, "checkout", "--quiet", "--force", "--detach", *sha},
                               "/", {}, limits);
         !co) {
@@ -117,6 +133,7 @@ public:
     fs::remove_all(private_git_dir(dir), ec);
     std::lock_guard<std::mutex> lock{mu_};
     stamps_.erase(dir);
+    prepared_.erase(dir);
   }
 
 private:
@@ -174,6 +191,7 @@ private:
   repository_policy policy_;
   std::mutex mu_;
   std::map<std::string, std::map<std::string, git::entry_stamp>> stamps_;
+  std::set<std::string> prepared_; ///< Workspaces made by prepare() and not yet filled.
 };
 
 } // namespace

@@ -39,6 +39,11 @@ public:
       run.outcome.failure = h.err();
       return run;
     }
+    if (job.ready && !job.ready()) { // as the supervisor: the agent waits for its workspace
+      run.outcome.failure = make_error(errc::unavailable, "workspace not ready");
+      (void)rt->destroy(*h);
+      return run;
+    }
     if (cb.on_provisioned)
       cb.on_provisioned(h->id);
     exec_request req;
@@ -69,8 +74,14 @@ private:
 
 class fake_workspaces : public workspace_provider {
 public:
+  result<void> prepare(const checkout_request& r) override {
+    prepared.push_back(r.dir);
+    return {};
+  }
   result<std::string> checkout(const checkout_request& r) override {
     last_request = r;
+    if (checkout_fails)
+      return make_error(errc::not_found, "no such ref");
     return std::string{"c0ffee"};
   }
   result<change_set> collect(const std::string&, const std::string& base, std::size_t) override {
@@ -88,8 +99,10 @@ public:
   void release(const std::string& dir) override { released.push_back(dir); }
   bool changed = true;
   bool full = false;
+  bool checkout_fails = false;
   checkout_request last_request;
   std::vector<std::string> released;
+  std::vector<std::string> prepared;
 };
 
 class fake_code_host : public code_host {
@@ -218,10 +231,24 @@ TEST_F(task_run_steps, the_checkout_is_bounded_by_the_tasks_tenant_disk_limit_an
   EXPECT_EQ(r.disk_bytes, domain::task_limits{}.disk_bytes);
   EXPECT_LT(r.deadline, std::chrono::steady_clock::now() + std::chrono::hours(1));
   ASSERT_TRUE(r.cancelled);
-  EXPECT_FALSE(r.cancelled());
+  EXPECT_FALSE(r.cancelled()) << "a checkout the agent waited for was stopped";
+  EXPECT_EQ(workspaces_->prepared, (std::vector<std::string>{options_.workspace_root + "/t1"}));
   EXPECT_EQ(code_host_->opened.at(0).tenant, tenant_id{"acme"});
   EXPECT_NE(std::find(workspaces_->released.begin(), workspaces_->released.end(), options_.workspace_root + "/t1"),
             workspaces_->released.end()) << "the workspace outlived its task";
+}
+
+TEST_F(task_run_steps, a_failed_checkout_never_starts_the_agent_and_fails_with_workspace_error) {
+  workspaces_->checkout_fails = true;
+  request("echo");
+  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
+  EXPECT_EQ(host_.types, (types{"task.requested", "task.scheduled", "task.failed"}));
+  EXPECT_EQ(host_.state.failure, domain::failure_reason::workspace_error);
+  auto log = ports_.logs->read(task_id{"t1"}, 0);
+  std::string text;
+  for (auto& c : log)
+    text += c.text;
+  EXPECT_EQ(text.find("working"), std::string::npos) << "the agent ran without its workspace";
 }
 
 TEST_F(task_run_steps, a_workspace_filled_to_its_disk_limit_fails_the_task_with_budget_exceeded) {
