@@ -5,12 +5,12 @@
 #include <fstream>
 #include <thread>
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/integration/e2e/server_process.hpp"
 #include "tests/support/pg_test_database.hpp"
+#include "tests/support/silent_listener.hpp"
 
 using namespace aetherium;
 using namespace aetherium::testing;
@@ -27,11 +27,7 @@ protected:
   void SetUp() override {
     image_ = busybox_image();
     repo_ = work_.path + "/acme/sample.git";
-    auto made = run_command("set -e; d='" + work_.path + "/init'; mkdir -p \"$d\"; cd \"$d\"; git init -q -b main;"
-                            "printf 'Hello, world\\n' > greeting.txt;"
-                            "printf '#!/bin/sh\\ngrep -q Aetherium greeting.txt\\n' > check.sh;"
-                            "git add -A; git -c user.name=t -c user.email=t@e commit -qm init;"
-                            "git clone -q --bare . '" + repo_ + "'");
+    auto made = make_sample_repository(work_.path, repo_);
     ASSERT_EQ(made.exit_code, 0) << made.output;
     for (auto [tenant, value] : {std::pair{"beta", beta_secret}, std::pair{"acme", acme_secret}}) {
       auto dir = work_.path + "/data/secrets/" + tenant;
@@ -216,15 +212,9 @@ TEST_F(attacks, tenants_cannot_use_each_others_repositories_nor_odd_transports) 
 }
 
 TEST_F(attacks, a_remote_that_never_answers_is_bounded_by_the_deadline_and_by_cancel) {
-  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(::listen(listener, 16), 0);
-  socklen_t n = sizeof a;
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &n);
-  auto where = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  silent_listener listener;
+  auto where = listener.address();
+  ASSERT_FALSE(where.empty());
   ASSERT_NO_FATAL_FAILURE(start_server("AETHERIUM_MAX_TASKS=1 AETHERIUM_REPO_HOSTS=" + where));
   auto p = api_->create_project(json{{"name", "silent"}, {"repo", "https://" + where + "/x.git"}}.dump());
   ASSERT_TRUE(p.ok());
@@ -243,7 +233,6 @@ TEST_F(attacks, a_remote_that_never_answers_is_bounded_by_the_deadline_and_by_ca
   EXPECT_LT(std::chrono::steady_clock::now() - cancelled_at, std::chrono::seconds(10));
   auto ok = run(fix_greeting);
   EXPECT_EQ(ok.value("status", ""), "completed") << "the slot was not given back";
-  ::close(listener);
 }
 
 TEST_F(attacks, secrets_copied_into_files_are_redacted_from_every_event_field) {

@@ -59,11 +59,7 @@ protected:
   void SetUp() override {
     image_ = busybox_image();
     repo_ = work_.path + "/acme/sample.git"; // below the repo root, in tenant acme's directory
-    auto made = run_command("set -e; d='" + work_.path + "/init'; mkdir -p \"$d\"; cd \"$d\"; git init -q -b main;"
-                            "printf 'Hello, world\\n' > greeting.txt;"
-                            "printf '#!/bin/sh\\ngrep -q Aetherium greeting.txt\\n' > check.sh;"
-                            "git add -A; git -c user.name=t -c user.email=t@e commit -qm init;"
-                            "git clone -q --bare . '" + repo_ + "'");
+    auto made = make_sample_repository(work_.path, repo_);
     ASSERT_EQ(made.exit_code, 0) << made.output;
     auto* brokers = std::getenv("AETHERIUM_TEST_KAFKA_BROKERS");
     std::string env = brokers && *brokers ? std::string{"AETHERIUM_KAFKA_BROKERS="} + brokers : "";

@@ -31,6 +31,16 @@ inline std::string busybox_image() {
   return path.substr(path.rfind('\n') + 1);
 }
 
+/// A bare repository at `repo` (made through `work`/init) holding greeting.txt ("Hello,
+/// world") and check.sh, a verify script that passes once greeting.txt says Aetherium.
+inline command_output make_sample_repository(const std::string& work, const std::string& repo) {
+  return run_command("set -e; d='" + work + "/init'; mkdir -p \"$d\"; cd \"$d\"; git init -q -b main;"
+                     "printf 'Hello, world\\n' > greeting.txt;"
+                     "printf '#!/bin/sh\\ngrep -q Aetherium greeting.txt\\n' > check.sh;"
+                     "git add -A; git -c user.name=t -c user.email=t@e commit -qm init;"
+                     "git clone -q --bare . '" + repo + "'");
+}
+
 inline int free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};

@@ -2,18 +2,16 @@
 // temporary directory. The workspace is treated as an attacker would leave it.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
 #include <filesystem>
 #include <fstream>
-#include <netinet/in.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "adapters/git/git_adapters.hpp"
 #include "tests/support/run_command.hpp"
+#include "tests/support/silent_listener.hpp"
 
 using namespace aetherium;
 namespace fs = std::filesystem;
@@ -175,15 +173,9 @@ TEST_F(git_adapters, transports_other_than_https_and_hosts_not_allowed_are_refus
 }
 
 TEST_F(git_adapters, a_remote_that_never_answers_is_stopped_by_the_deadline_and_by_cancel) {
-  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(::listen(listener, 8), 0);
-  socklen_t n = sizeof a;
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &n);
-  auto where = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  aetherium::testing::silent_listener listener;
+  auto where = listener.address();
+  ASSERT_FALSE(where.empty());
   repository_policy policy;
   policy.remote_hosts = {where};
   auto provider = make_git_workspace_provider(65534, 65534, policy);
@@ -200,7 +192,6 @@ TEST_F(git_adapters, a_remote_that_never_answers_is_stopped_by_the_deadline_and_
   auto cancelled = provider->checkout(r);
   ASSERT_FALSE(cancelled.ok());
   EXPECT_NE(cancelled.err().detail.find("cancelled"), std::string::npos) << cancelled.err().detail;
-  ::close(listener);
 }
 
 TEST_F(git_adapters, collect_finds_added_modified_deleted_and_binary_files_but_not_aetherium_files) {

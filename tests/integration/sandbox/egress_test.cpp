@@ -96,6 +96,20 @@ private:
   bool ok_ = false;
 };
 
+/// A non-blocking listener on `address` (host byte order) and a port the OS chose.
+sandbox::unique_fd host_listener(in_addr_t address, int& port) {
+  sandbox::unique_fd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(address);
+  socklen_t len = sizeof addr;
+  if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listener.get(), 4) != 0
+      || ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+    return sandbox::unique_fd{};
+  port = ntohs(addr.sin_port);
+  return listener;
+}
+
 class egress : public ::testing::TestWithParam<sandbox_variant> {
 protected:
   void SetUp() override {
@@ -168,15 +182,9 @@ TEST_P(egress, has_no_direct_route_anywhere) {
 }
 
 TEST_P(egress, keeps_the_sandbox_off_other_host_ports) {
-  sandbox::unique_fd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_ANY);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(listener.get(), 4), 0);
-  ASSERT_EQ(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  int port = ntohs(addr.sin_port);
+  int port = 0;
+  auto listener = host_listener(INADDR_ANY, port);
+  ASSERT_TRUE(listener.valid());
   auto h = provision_allowing({"allowed.test"});
   auto r = inside(h, "p=${http_proxy#http://}; host=${p%:*}; "
                      "echo | nc -w 2 $host " + std::to_string(port) + "; echo rc=$?");
@@ -215,15 +223,10 @@ TEST_P(egress, runs_the_proxy_as_nobody_without_capabilities) {
 }
 
 TEST_P(egress, refuses_an_allowed_name_that_resolves_to_loopback) {
-  sandbox::unique_fd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(listener.get(), 4), 0);
-  ASSERT_EQ(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  std::string port = std::to_string(ntohs(addr.sin_port));
+  int port_number = 0;
+  auto listener = host_listener(INADDR_LOOPBACK, port_number);
+  ASSERT_TRUE(listener.valid());
+  std::string port = std::to_string(port_number);
   auto h = provision_allowing({"loopback.test", "mapped.test"});
   for (const char* name : {"loopback.test", "mapped.test"}) {
     auto r = inside(h, "wget -q -O- http://" + std::string(name) + ":" + port + "/");
