@@ -340,8 +340,7 @@ bool task_run::run_agent() {
     return !over_budget;
   };
   cb.on_provisioned = [&](const std::string& sandbox_id) {
-    refused = !host_.command(id_, domain::record_sandbox{sandbox_id, now()}, md_)
-              || !host_.command(id_, domain::start_task{now()}, md_);
+    refused = !host_.command(id_, domain::record_sandbox{sandbox_id, now(), true}, md_);
     state_ = host_.last_state();
     started_us_ = now();
     if (!refused)

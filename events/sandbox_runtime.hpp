@@ -187,6 +187,16 @@ public:
   /// Every sandbox this implementation's state directory holds, including those left by a
   /// previous process that died: pass them to destroy to reap them.
   virtual result<std::vector<sandbox_info>> list() = 0;
+
+  /// How many sandboxes are live, for metrics: list().size() by default. An implementation
+  /// may leave out what only a runtime's own records know (orphans list() would find for
+  /// reaping) to answer without starting a process.
+  virtual result<std::size_t> live_count() {
+    auto live = list();
+    if (!live)
+      return live.err();
+    return live->size();
+  }
 };
 
 } // namespace aetherium

@@ -89,8 +89,8 @@ caf::behavior metrics_sampler(caf::event_based_actor* self, sampled_parts p) {
       for (auto& [state, gauge] : m.tasks_by_state)
         gauge->set(static_cast<double>(counts.count(state) ? counts[state] : 0));
     });
-    if (auto live = p.sandboxes->list())
-      p.metrics.sandboxes_live->set(static_cast<double>(live->size()));
+    if (auto live = p.sandboxes->live_count())
+      p.metrics.sandboxes_live->set(static_cast<double>(*live));
     if (p.relay) {
       auto head = p.store->head_position();
       self->request(p.relay, std::chrono::seconds(1), actors::get_atom::value)

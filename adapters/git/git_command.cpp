@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
@@ -95,6 +96,23 @@ std::string pump(pid_t group, int in_fd, int out_fd, int err_fd, const std::stri
 
 } // namespace
 
+/// git's path, searched once in PATH: a PATH search per command costs an execve per entry.
+static const std::string& git_binary() {
+  static const std::string found = [] {
+    const char* path = std::getenv("PATH");
+    std::string dirs = path && *path ? path : "/usr/bin:/bin";
+    for (std::size_t at = 0; at <= dirs.size();) {
+      auto end = std::min(dirs.find(':', at), dirs.size());
+      auto candidate = dirs.substr(at, end - at) + "/git";
+      if (end > at && ::access(candidate.c_str(), X_OK) == 0)
+        return candidate;
+      at = end + 1;
+    }
+    return std::string{"git"};
+  }();
+  return found;
+}
+
 void allow_ssh(bool allowed) { ssh_allowed = allowed; }
 
 result<git_output> run_git(const std::vector<std::string>& args, const std::string& cwd, const std::string& input,
@@ -126,7 +144,7 @@ result<git_output> run_git(const std::vector<std::string>& args, const std::stri
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
   posix_spawnattr_setpgroup(&attr, 0);
   pid_t pid = 0;
-  int rc = ::posix_spawnp(&pid, "git", &actions, &attr, argv.data(), envp.data());
+  int rc = ::posix_spawnp(&pid, git_binary().c_str(), &actions, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   ::close(in[0]);

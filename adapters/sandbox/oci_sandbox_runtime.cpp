@@ -298,6 +298,18 @@ result<sandbox_stats> oci_sandbox_runtime::stats(const sandbox_handle& handle) {
   return sandbox_stats{usage->memory_bytes, usage->cpu_ns, usage->pids, usage->oom_kills};
 }
 
+result<std::size_t> oci_sandbox_runtime::live_count() {
+  auto pooled = pooled_ids();
+  std::size_t n = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(options_.state_dir + "/sandboxes", ec)) {
+    auto id = entry.path().filename().string();
+    n += valid_sandbox_id(id) && !pooled.count(id);
+  }
+  if (ec) return make_error(errc::unavailable, "list state: " + ec.message());
+  return n;
+}
+
 result<std::vector<sandbox_info>> oci_sandbox_runtime::list() {
   std::vector<sandbox_info> found;
   std::set<std::string> seen = pooled_ids(); // the warm pool's own sandboxes are not the caller's

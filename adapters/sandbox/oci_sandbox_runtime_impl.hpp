@@ -86,6 +86,9 @@ public:
   result<void> destroy(const sandbox_handle& handle) override;
   result<sandbox_stats> stats(const sandbox_handle& handle) override;
   result<std::vector<sandbox_info>> list() override;
+  /// The sandboxes this adapter made and has not destroyed (its state directory), without
+  /// asking the runtime CLIs: a metrics sample must not fork crun, runc and runsc.
+  result<std::size_t> live_count() override;
 
 private:
   result<void> validate(const sandbox_spec& spec) const;

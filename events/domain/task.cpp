@@ -68,6 +68,8 @@ result<events> decide_live(const task_state& s, const task_command& c) {
       [&](const record_sandbox& x) -> result<events> {
         if (s.status != st::scheduled)
           return transition(s, "provision a sandbox for");
+        if (x.and_start)
+          return events{task_sandbox_provisioned{x.sandbox_id, x.now_us}, task_started{x.now_us}};
         return events{task_sandbox_provisioned{x.sandbox_id, x.now_us}};
       },
       [&](const start_task& x) -> result<events> {

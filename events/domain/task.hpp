@@ -103,7 +103,8 @@ struct request_task {
   std::int64_t now_us = 0;
 };
 struct schedule_task { node_id node; std::int64_t now_us = 0; };
-struct record_sandbox { std::string sandbox_id; std::int64_t now_us = 0; };
+/// `and_start`: the agent starts in it at once, so both facts are appended together.
+struct record_sandbox { std::string sandbox_id; std::int64_t now_us = 0; bool and_start = false; };
 struct start_task { std::int64_t now_us = 0; };
 struct collect_output { task_output output; std::int64_t now_us = 0; };
 struct record_verification { bool passed = false; int exit_code = 0; std::string output_tail; std::int64_t now_us = 0; };

@@ -67,6 +67,9 @@ TEST_F(sandbox_runtime_contract, a_provisioned_sandbox_is_listed_with_its_labels
   ASSERT_EQ(listed->size(), 1u);
   EXPECT_EQ(listed->front().handle.id, h->id);
   EXPECT_EQ(listed->front().labels.at("task"), "t-contract");
+  auto live = rt().live_count();
+  ASSERT_TRUE(live.ok());
+  EXPECT_EQ(*live, 1u);
   auto r = run(*h, {"echo", "hello", "world"});
   ASSERT_TRUE(r.ok()) << r.err().detail;
   EXPECT_EQ(r->out, "hello world\n");
@@ -125,6 +128,7 @@ TEST_F(sandbox_runtime_contract, destroy_is_idempotent_and_forgets_the_sandbox) 
   ASSERT_TRUE(rt().destroy(h).ok());
   EXPECT_TRUE(rt().destroy(h).ok());
   EXPECT_TRUE(rt().list()->empty());
+  EXPECT_EQ(*rt().live_count(), 0u);
   EXPECT_EQ(run(h, {"true"}).err().code, errc::not_found);
   EXPECT_EQ(rt().stats(h).err().code, errc::not_found);
   EXPECT_EQ(rt().copy_out(h, "/workspace/x", 10).err().code, errc::not_found);

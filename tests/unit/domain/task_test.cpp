@@ -114,6 +114,19 @@ TEST(task, a_follow_up_records_an_updated_pull_request) {
   EXPECT_EQ(then_type(s, complete_task{}), "task.completed");
 }
 
+TEST(task, a_sandbox_recorded_with_its_start_gives_both_events_at_once) {
+  auto scheduled = given({request(), schedule_task{node_id{"n1"}, 11}});
+  auto events = task::decide(scheduled, record_sandbox{"sb1", 12, true});
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ(type_name(events->at(0)), "task.sandbox_provisioned");
+  EXPECT_EQ(type_name(events->at(1)), "task.started");
+  auto s = given({request(), schedule_task{node_id{"n1"}, 11}, record_sandbox{"sb1", 12, true}});
+  EXPECT_EQ(s.status, task_status::running);
+  EXPECT_EQ(s.started_at_us, 12);
+  EXPECT_EQ(then_type(given({request()}), record_sandbox{"sb1", 12, true}), "error:invalid_transition");
+}
+
 TEST(task, every_step_out_of_order_is_an_invalid_transition) {
   auto requested = given({request()});
   EXPECT_EQ(then_type(requested, record_sandbox{"x"}), "error:invalid_transition");
