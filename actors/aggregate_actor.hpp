@@ -184,7 +184,7 @@ struct registry_state {
 /// Owns the live actors of one aggregate type: routes each command to the actor of its
 /// id, spawning it (and so rebuilding it from the log) when it is not live. It monitors
 /// its children: an actor that passivated or crashed is forgotten, and the next command
-/// for its id starts a fresh one from the log.
+/// for its id starts a fresh one from the log. An exit message stops it and every live child.
 template <class Aggregate, class Codec>
 caf::behavior aggregate_registry(caf::stateful_actor<registry_state<Aggregate, Codec>>* self, caf::actor journal,
                                  std::shared_ptr<id_generator> ids, std::shared_ptr<const Codec> codec,
@@ -199,6 +199,13 @@ caf::behavior aggregate_registry(caf::stateful_actor<registry_state<Aggregate, C
     self->state.ids_by_addr.emplace(a.address(), id);
     return a;
   };
+  // Stopping the registry stops its children: an idle child would otherwise keep the
+  // actor system (and so a finishing command) alive until it passivates.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    for (auto& [id, a] : self->state.live)
+      self->send_exit(a, msg.reason);
+    self->quit(msg.reason);
+  });
   self->set_down_handler([self](caf::down_msg& msg) {
     auto it = self->state.ids_by_addr.find(msg.source);
     if (it == self->state.ids_by_addr.end())

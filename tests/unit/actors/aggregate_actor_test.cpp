@@ -217,4 +217,17 @@ TEST_F(aggregate_actor_test, the_registry_routes_by_id_and_restarts_a_crashed_ac
   run();
 }
 
+TEST_F(aggregate_actor_test, stopping_the_registry_stops_its_live_actors_at_once) {
+  auto registry = sys_.spawn(aggregate_registry<counter, counter_codec>, journal_, ids_, codec_, std::chrono::hours(1));
+  ask<reply>(registry, command_atom::value, std::string{"a"}, counter::add{1}, command_context{});
+  auto a_actor = ask<caf::actor>(registry, actor_atom::value, std::string{"a"});
+  self_->monitor(a_actor);
+  self_->send_exit(registry, caf::exit_reason::user_shutdown);
+  run();
+  bool down = false;
+  self_->receive([&](caf::down_msg& m) { down = m.source == a_actor.address(); },
+                 caf::after(std::chrono::seconds(0)) >> [] {});
+  EXPECT_TRUE(down) << "an idle aggregate actor outlived its registry";
+}
+
 } // namespace
