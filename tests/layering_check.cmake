@@ -1,17 +1,21 @@
 # Fails when a folder includes what its layer may not: events/ stays standard-library
-# only, and actors/ and adapters/ never include each other.
+# only, and actors/ and adapters/ never include each other. Runs as part of every build
+# (target `layering`, which the libraries depend on) and as a test; a second test plants
+# a violation in a copy of events/ and expects this script to fail.
+#   cmake -DSOURCE_DIR=<tree> -P layering_check.cmake
 file(GLOB_RECURSE events_files ${SOURCE_DIR}/events/*.hpp ${SOURCE_DIR}/events/*.cpp)
 file(GLOB_RECURSE actors_files ${SOURCE_DIR}/actors/*.hpp ${SOURCE_DIR}/actors/*.cpp)
 file(GLOB_RECURSE adapters_files ${SOURCE_DIR}/adapters/*.hpp ${SOURCE_DIR}/adapters/*.cpp)
 
 set(violations "")
+# Appends to the caller's `violations`: the local copy collects, the last line hands it up.
 function(check files pattern why)
   foreach(f ${files})
     file(STRINGS ${f} lines REGEX "^[ \t]*#[ \t]*include")
     foreach(line ${lines})
       if(line MATCHES "${pattern}")
         file(RELATIVE_PATH rel ${SOURCE_DIR} ${f})
-        set(violations "${violations}\n  ${rel}: ${line} (${why})" PARENT_SCOPE)
+        set(violations "${violations}\n  ${rel}: ${line} (${why})")
       endif()
     endforeach()
   endforeach()
