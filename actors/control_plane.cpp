@@ -1,5 +1,6 @@
 #include "actors/control_plane.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 
@@ -90,6 +91,8 @@ public:
                    api::reply<api::task_created> done) override {
     if (auto ok = api::validate(r); !ok)
       return done(ok.err());
+    if (auto offered = offers(r.runtime); !offered)
+      return done(offered.err());
     if (!key.empty() && !api::valid_idempotency_key(key))
       return done(make_error(errc::invalid_argument, "the idempotency key must be 1 to 255 printable characters",
                              "Idempotency-Key"));
@@ -100,6 +103,17 @@ public:
         return done(cmd.err());
       self->submit_task(who, std::move(*cmd), !key.empty(), done);
     });
+  }
+
+  /// Whether some node runs `runtime` (empty: the default, which the server checked at start).
+  result<void> offers(const std::string& runtime) const {
+    const auto& known = p_.runtimes;
+    if (runtime.empty() || known.empty() || std::find(known.begin(), known.end(), runtime) != known.end())
+      return {};
+    std::string list;
+    for (const auto& k : known)
+      list += (list.empty() ? "" : ", ") + k;
+    return make_error(errc::invalid_argument, "no node offers runtime " + runtime + "; offered: " + list, "runtime");
   }
 
   void get_task(const api::caller& who, const task_id& id, api::reply<api::task_view> done) override {

@@ -5,6 +5,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
+#include <string>
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
@@ -34,6 +36,9 @@ struct control_plane_parts {
   /// The board's reader (spawn_readable_projector): queries then run on the caller's
   /// thread under a shared lock instead of a message to the projector. May be null.
   std::shared_ptr<projection_reader> board_reader;
+  /// The runtimes some node offers: a task naming another is refused (400) instead of
+  /// accepted and failed later. Empty: not checked.
+  std::vector<std::string> runtimes;
 };
 
 /// The control plane, plus what the GitHub loop asks of it.

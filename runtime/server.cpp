@@ -1,7 +1,9 @@
 // The composition root: every port gets its adapter here, and nowhere else.
 #include "runtime/server.hpp"
 
+#include <algorithm>
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -132,6 +134,45 @@ repository_policy repository_access(const config& cfg, const std::string& data) 
   return policy;
 }
 
+/// The host's memory (MemTotal), the local node's memory capacity.
+std::uint64_t host_memory_bytes() {
+  std::ifstream info{"/proc/meminfo"};
+  std::string key, unit;
+  std::uint64_t kib = 0;
+  while (info >> key >> kib >> unit)
+    if (key == "MemTotal:")
+      return kib * 1024;
+  return 0;
+}
+
+/// The runtimes that really start a sandbox here: each is tried once with the image (a
+/// runtime whose binary is missing, or that this kernel cannot run, is not offered).
+std::vector<std::string> runtimes_that_start(sandbox_runtime& rt, const std::string& image, const std::string& scratch) {
+  std::vector<std::string> offered;
+  std::error_code ec;
+  fs::create_directories(scratch, ec);
+  for (auto kind : {sandbox_runtime_kind::crun, sandbox_runtime_kind::runc, sandbox_runtime_kind::runsc}) {
+    sandbox_spec spec;
+    spec.runtime = kind;
+    spec.rootfs_dir = image;
+    spec.workspace_dir = scratch;
+    spec.labels = {{"probe", "runtime"}};
+    auto h = rt.provision(spec);
+    exec_request req;
+    req.argv = {"/bin/true"};
+    auto ran = h ? rt.exec(*h, req) : result<exit_status>{h.err()};
+    if (h)
+      (void)rt.destroy(*h);
+    if (ran && ran->exit_code == 0)
+      offered.push_back(to_string(kind));
+    else
+      std::fprintf(stderr, "runtime %s is not offered: %s\n", to_string(kind),
+                   ran ? ("exit " + std::to_string(ran->exit_code)).c_str() : ran.err().detail.c_str());
+  }
+  fs::remove_all(scratch, ec);
+  return offered;
+}
+
 class running_server : public server {
 public:
   ~running_server() override { stop(); }
@@ -174,6 +215,8 @@ private:
   std::shared_ptr<sandbox_runtime> sandboxes_;
   std::shared_ptr<code_host> code_host_;
   repository_policy repos_; ///< Which repositories tasks may use.
+  std::vector<std::string> runtimes_; ///< What the local node offers: the runtimes that started.
+  std::string image_;                 ///< The sandbox root filesystem.
   std::shared_ptr<task_log> logs_;
   std::shared_ptr<http::authenticator> auth_;
   std::shared_ptr<actors::task_control_plane> control_;
@@ -210,6 +253,21 @@ result<void> running_server::open_ports(const config& cfg) {
   if (warm.empty() || warm.size() > 2 || warm.find_first_not_of("0123456789") != std::string::npos)
     return make_error(errc::invalid_argument, "--warm-sandboxes must be a number from 0 to 99", "warm-sandboxes");
   sandbox.warm_pool_size = static_cast<std::size_t>(std::stoi(warm));
+  image_ = cfg.image.empty() ? data + "/images/agent" : fs::absolute(cfg.image).string();
+  if (!fs::is_directory(image_ + "/bin"))
+    return make_error(errc::invalid_argument,
+                      "no sandbox image at " + image_ + " (build one with deploy/images/build-busybox-rootfs.sh "
+                      "or build-agent-rootfs.sh and pass --image DIR)", "image");
+  {
+    auto probing = sandbox; // its own adapter: probe sandboxes must not shape the warm pool
+    probing.warm_pool_size = 0;
+    auto probe = make_oci_sandbox_runtime(probing);
+    if (!probe)
+      return probe.err();
+    runtimes_ = runtimes_that_start(**probe, image_, data + "/probe");
+  }
+  if (std::find(runtimes_.begin(), runtimes_.end(), cfg.runtime) == runtimes_.end())
+    return make_error(errc::unavailable, "the default runtime " + cfg.runtime + " does not start a sandbox here", "runtime");
   std::istringstream ranges(cfg.egress_allow_private);
   for (std::string range; std::getline(ranges, range, ',');)
     if (!range.empty()) sandbox.egress_allow_private.push_back(range);
@@ -243,13 +301,19 @@ result<void> running_server::start_actors(const config& cfg) {
   actors::scheduler_options sched;
   sched.clock = time_;
   scheduler_ = actors::spawn_scheduler(sys, sched);
+  auto data = fs::absolute(cfg.data_dir).string();
+  actors::execution_ports ports{sandboxes_, make_git_workspace_provider(65534, 65534, repos_), code_host_, blobs_, logs_, time_,
+                                file_secrets(data + "/secrets")};
+  actors::execution_options exec;
+  exec.workspace_root = data + "/workspaces";
+  exec.rootfs = image_;
   // Agents mostly wait on their model's API: CPU is overcommitted by the slot count, so the
   // slots (--max-tasks), not the cores, bound how many sandboxes run here at once.
   auto slots = static_cast<std::uint32_t>(std::max(1, std::atoi(cfg.max_tasks.c_str())));
   scheduling::node_registration node{local_node,
                                      {static_cast<std::uint32_t>(std::thread::hardware_concurrency() * 1000 * slots),
-                                      64ull << 30, slots},
-                                     {"crun", "runc", "runsc"},
+                                      host_memory_bytes(), slots},
+                                     runtimes_,
                                      cfg.listen};
   caf::anon_send(scheduler_, actors::register_atom::value, node);
   auto scheduler = scheduler_;
@@ -260,16 +324,6 @@ result<void> running_server::start_actors(const config& cfg) {
       self->delayed_send(self, std::chrono::seconds(3), actors::tick_atom::value);
     }};
   });
-  auto data = fs::absolute(cfg.data_dir).string();
-  actors::execution_ports ports{sandboxes_, make_git_workspace_provider(65534, 65534, repos_), code_host_, blobs_, logs_, time_,
-                                file_secrets(data + "/secrets")};
-  actors::execution_options exec;
-  exec.workspace_root = data + "/workspaces";
-  exec.rootfs = cfg.image.empty() ? data + "/images/agent" : fs::absolute(cfg.image).string();
-  if (!fs::is_directory(exec.rootfs + "/bin"))
-    return make_error(errc::invalid_argument,
-                      "no sandbox image at " + exec.rootfs + " (build one with deploy/images/build-busybox-rootfs.sh "
-                      "or build-agent-rootfs.sh and pass --image DIR)", "image");
   dispatcher_ = actors::spawn_task_dispatcher(sys, tasks_, board_, scheduler_, local_node, ports, exec);
   if (!cfg.kafka_brokers.empty()) {
     auto relay = spawn_kafka_relay(sys, store_, cfg);
@@ -279,6 +333,7 @@ result<void> running_server::start_actors(const config& cfg) {
   }
   actors::control_plane_parts parts{tasks_, projects_, board_, dispatcher_, scheduler_, logs_, store_, time_, ids_, {}, board_reader_};
   parts.defaults.runtime = cfg.runtime;
+  parts.runtimes = runtimes_;
   parts.defaults.active_task_quota = static_cast<std::size_t>(std::max(0, std::atoi(cfg.tenant_max_tasks.c_str())));
   control_ = actors::make_actor_control_plane(sys, parts);
   sampler_ = sys.spawn<caf::detached>(metrics_sampler, sampled_parts{control_, relay_, store_, sandboxes_, core_metrics_});

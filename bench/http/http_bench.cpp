@@ -89,9 +89,10 @@ int main(int argc, char** argv) {
   auto url = aetherium::bench::fresh_database(argv[1], "aetherium_bench_http");
   char pattern[] = "/tmp/aetherium-bench-http.XXXXXX";
   std::string work = ::mkdtemp(pattern);
-  fs::create_directories(work + "/image/bin");
-  auto env = "AETHERIUM_DATABASE_URL='" + url + "' AETHERIUM_DATA_DIR='" + work + "/data' AETHERIUM_IMAGE='" + work
-             + "/image'";
+  // A real image: the server starts a sandbox of each runtime to learn which ones it offers.
+  auto image = run("sh " AETHERIUM_SOURCE_DIR "/deploy/images/build-busybox-rootfs.sh | tail -n 1");
+  image.erase(image.find_last_not_of('\n') + 1);
+  auto env = "AETHERIUM_DATABASE_URL='" + url + "' AETHERIUM_DATA_DIR='" + work + "/data' AETHERIUM_IMAGE='" + image + "'";
   run(env + " " AETHERIUM_BINARY " migrate up");
   auto key = json::parse(run(env + " " AETHERIUM_BINARY " admin create-key --tenant acme --role admin --name bench --json"))
                .at("key")

@@ -341,6 +341,25 @@ TEST_F(e2e, a_crashing_agent_a_timeout_a_cancel_and_a_failed_verification_each_e
   EXPECT_GE(std::atof(m->body.c_str() + at + 38), 16.0) << "every command appended and was timed";
 }
 
+TEST_F(e2e, a_runtime_no_node_offers_is_refused_at_once_and_the_node_reports_what_it_measured) {
+  auto r = api_->create_task(json{{"project", project_}, {"agent_type", "script"}, {"prompt", "true"},
+                                  {"runtime", "microvm"}}.dump());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.err().code, errc::invalid_argument);
+  EXPECT_NE(r.err().detail.find("no node offers runtime microvm; offered: crun"), std::string::npos) << r.err().detail;
+  auto nodes = api_->list_nodes();
+  ASSERT_TRUE(nodes.ok());
+  auto node = json::parse(*nodes).at("nodes").at(0);
+  std::ifstream meminfo{"/proc/meminfo"};
+  std::string key;
+  std::uint64_t kib = 0;
+  meminfo >> key >> kib;
+  EXPECT_EQ(node.at("memory_bytes").get<std::uint64_t>(), kib * 1024) << node.dump();
+  auto runtimes = node.at("runtimes").dump();
+  EXPECT_NE(runtimes.find("crun"), std::string::npos) << runtimes;
+  EXPECT_EQ(runtimes.find("microvm"), std::string::npos) << runtimes;
+}
+
 TEST_F(e2e, a_project_naming_a_repository_outside_the_repo_roots_gets_no_checkout) {
   // The server takes local repositories only below --repo-roots (here: the test's work
   // directory); anything else on the host, another tenant's repository included, is refused.

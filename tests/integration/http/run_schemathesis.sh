@@ -51,12 +51,13 @@ case $mode in
     psql "$AETHERIUM_PG_ADMIN_URL" -qc "CREATE DATABASE $db" >/dev/null
     cleanup+=("psql \"\$AETHERIUM_PG_ADMIN_URL\" -qc 'DROP DATABASE IF EXISTS $db WITH (FORCE)' >/dev/null")
     export AETHERIUM_DATABASE_URL="$AETHERIUM_PG_ADMIN_URL dbname=$db"
-    export AETHERIUM_DATA_DIR=$work/data AETHERIUM_IMAGE=$work/image AETHERIUM_LISTEN=127.0.0.1:0
+    # A real image: the server starts a sandbox of each runtime to learn which ones it offers.
+    image=$(sh "$(dirname "$0")/../../../deploy/images/build-busybox-rootfs.sh" | tail -n 1)
+    export AETHERIUM_DATA_DIR=$work/data AETHERIUM_IMAGE=$image AETHERIUM_LISTEN=127.0.0.1:0
     export AETHERIUM_GITHUB_WEBHOOK_SECRET=schemathesis-webhook-secret
     # Rate limits have tests of their own; here they would keep the fuzzer out of the handlers.
     export AETHERIUM_RATE_LIMIT=1000 AETHERIUM_RATE_BURST=1000
     rm -rf "$work/data"
-    mkdir -p "$work/image/bin"
     "$server_bin" migrate up >/dev/null
     key=$("$server_bin" admin create-key --tenant acme --role admin --name schemathesis --json |
       python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])')
