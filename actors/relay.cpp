@@ -1,6 +1,8 @@
 #include "actors/relay.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <set>
 
 #include <caf/all.hpp>
@@ -72,8 +74,25 @@ void on_delivered(relay_actor_t* self, std::int64_t position, const result<void>
   }
 }
 
-caf::behavior checkpoint_saver(caf::event_based_actor*, std::shared_ptr<checkpoint_store> cps, std::string name) {
-  return {[cps, name](std::int64_t position) { cps->save(name, position); }};
+/// Saves checkpoints (it runs detached: save() blocks on the database). A save that fails
+/// is tried again every 500 ms with the newest position until one succeeds: until then a
+/// restarted relay would publish again what follows the last saved checkpoint.
+caf::behavior checkpoint_saver(caf::event_based_actor* self, std::shared_ptr<checkpoint_store> cps, std::string name) {
+  auto newest = std::make_shared<std::int64_t>(0);
+  auto failing = std::make_shared<bool>(false);
+  return {[self, cps, name, newest, failing](std::int64_t position) {
+    *newest = std::max(*newest, position);
+    auto saved = cps->save(name, *newest);
+    if (saved) {
+      *failing = false;
+      return;
+    }
+    if (!*failing)
+      std::fprintf(stderr, "relay %s: checkpoint %lld not saved (%s); retrying\n", name.c_str(),
+                   static_cast<long long>(*newest), saved.err().detail.c_str());
+    *failing = true;
+    self->delayed_send(self, std::chrono::milliseconds(500), *newest);
+  }};
 }
 
 caf::behavior relay_actor(relay_actor_t* self, std::shared_ptr<event_store> store,

@@ -62,7 +62,7 @@ void cancel_sandbox(caf::stateful_actor<supervisor_state>* self) {
   auto rt = self->state.runtime;
   auto handle = *self->state.handle;
   // cancel() kills processes and may block briefly: keep it off the scheduler.
-  self->spawn<caf::detached>([rt, handle] { rt->cancel(handle); });
+  self->spawn<caf::detached>([rt, handle] { (void)rt->cancel(handle); });
 }
 
 caf::behavior supervisor_actor(caf::stateful_actor<supervisor_state>* self,

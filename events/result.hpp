@@ -38,7 +38,7 @@ inline error make_error(errc code, std::string detail, std::string field = {}) {
 
 /// Either a value of type T or an error.
 template <class T>
-class result {
+class [[nodiscard]] result {
 public:
   result(T value) : data_(std::move(value)) {}
   result(error err) : data_(std::move(err)) {}
@@ -62,7 +62,7 @@ private:
 
 /// The result of an operation that returns nothing on success.
 template <>
-class result<void> {
+class [[nodiscard]] result<void> {
 public:
   result() = default;
   result(error err) : err_(std::move(err)) {}

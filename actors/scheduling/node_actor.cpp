@@ -60,7 +60,7 @@ void on_tick(node_self* self) {
     return;
   auto silent = self->clock().now() - st.last_beat;
   if (silent >= st.options.heartbeat_timeout) {
-    apply(self, scheduling::mark_node_down{"heartbeat_timeout", st.options.clock->now_us()});
+    (void)apply(self, scheduling::mark_node_down{"heartbeat_timeout", st.options.clock->now_us()});
     return;
   }
   arm_timer(self, std::chrono::duration_cast<std::chrono::milliseconds>(st.options.heartbeat_timeout - silent)

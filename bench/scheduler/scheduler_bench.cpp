@@ -102,7 +102,7 @@ figures run_core(strategy s, const workload& w) {
   start = clock_type::now();
   for (std::size_t i = 0; i < w.churn.size(); ++i) {
     auto& slot = live[w.victims[i] % live.size()];
-    core.release(slot);
+    (void)core.release(slot);
     if (core.place(w.churn[i]).ok())
       slot = w.churn[i].task;
     else

@@ -154,7 +154,7 @@ std::vector<rescheduled> scheduler_core::mark_down(const node_id& id) {
   std::vector<rescheduled> out;
   out.reserve(evicted.size());
   for (auto& e : evicted) {
-    release(e.request.task);
+    (void)release(e.request.task); // the task is placed again below either way
     out.push_back(rescheduled{e.request, id, place(e.request)});
   }
   return out;

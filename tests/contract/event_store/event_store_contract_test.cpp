@@ -219,8 +219,9 @@ TEST_F(event_store_contract, concurrent_appends_get_unique_contiguous_positions)
             static_cast<std::int64_t>(store_->read_stream(stream_id{stream})->size()));
         auto res = store_->append(request(stream, expected, 2));
         (res.ok() ? ok : conflicts)++;
-        if (!res.ok())
+        if (!res.ok()) {
           EXPECT_EQ(res.err().code, errc::conflict);
+        }
       }
     });
   for (auto& th : pool)

@@ -29,7 +29,7 @@ TEST_F(journal_test, append_replies_after_the_store_has_the_events) {
 }
 
 TEST_F(journal_test, append_passes_conflicts_back_as_values) {
-  ask<append_outcome>(journal_, append_atom::value, request("task-1", expected_version::no_stream()));
+  (void)ask<append_outcome>(journal_, append_atom::value, request("task-1", expected_version::no_stream()));
   auto outcome = ask<append_outcome>(journal_, append_atom::value,
                                      request("task-1", expected_version::no_stream()));
   ASSERT_FALSE(outcome.ok());
@@ -38,7 +38,7 @@ TEST_F(journal_test, append_passes_conflicts_back_as_values) {
 
 TEST_F(journal_test, load_returns_the_stream_in_order) {
   for (int i = 0; i < 3; ++i)
-    ask<append_outcome>(journal_, append_atom::value, request("task-9", expected_version::any()));
+    (void)ask<append_outcome>(journal_, append_atom::value, request("task-9", expected_version::any()));
   auto loaded = ask<load_outcome>(journal_, load_atom::value, stream_id{"task-9"});
   ASSERT_TRUE(loaded.ok());
   ASSERT_EQ(loaded->size(), 3u);

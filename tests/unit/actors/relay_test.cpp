@@ -137,6 +137,24 @@ TEST_F(relay_test, a_failed_delivery_republishes_from_the_checkpoint_with_a_new_
   self_->send_exit(relay, caf::exit_reason::user_shutdown);
 }
 
+TEST_F(relay_test, a_checkpoint_that_fails_to_save_is_saved_again) {
+  struct flaky_checkpoints : checkpoint_store {
+    std::shared_ptr<checkpoint_store> inner = make_memory_checkpoint_store();
+    std::atomic<int> failures{6};
+    result<std::int64_t> load(const std::string& name) override { return inner->load(name); }
+    result<void> save(const std::string& name, std::int64_t position) override {
+      if (failures.fetch_sub(1) > 0)
+        return make_error(errc::unavailable, "database down");
+      return inner->save(name, position);
+    }
+  };
+  checkpoints_ = std::make_shared<flaky_checkpoints>();
+  append("task-a", 3);
+  auto relay = start_relay();
+  EXPECT_TRUE(wait_checkpoint(relay, 3)) << "a checkpoint whose save failed was never saved";
+  self_->send_exit(relay, caf::exit_reason::user_shutdown);
+}
+
 TEST_F(relay_test, spawning_fails_when_the_checkpoint_cannot_be_read) {
   struct broken_checkpoints : checkpoint_store {
     result<std::int64_t> load(const std::string&) override { return make_error(errc::unavailable, "down"); }

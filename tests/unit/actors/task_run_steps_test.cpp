@@ -57,7 +57,7 @@ public:
     run.outcome.ran = st.ok();
     if (st)
       run.outcome.status = *st;
-    rt->destroy(*h);
+    (void)rt->destroy(*h);
     return run;
   }
 

@@ -42,7 +42,7 @@ TEST(json_writer, separates_members_and_elements) {
   w.begin_object().key("a").number(std::int64_t{-1}).key("b").begin_array().string("x").null().boolean(true);
   w.begin_object().end_object().end_array().key("c").string_or_null("").key("d").raw("{\"n\":1}").end_object();
   EXPECT_EQ(w.text(), R"({"a":-1,"b":["x",null,true,{}],"c":null,"d":{"n":1}})");
-  EXPECT_NO_THROW((void)json::parse(w.text()));
+  EXPECT_TRUE(json::accept(w.text()));
 }
 
 TEST(json_writer, formats_timestamps_as_rfc3339_microseconds) {

@@ -80,7 +80,7 @@ TEST_F(scheduler_actor_test, places_on_a_registered_node_and_releases) {
 TEST_F(scheduler_actor_test, placement_errors_carry_the_code_and_the_field) {
   auto sched = spawn();
   EXPECT_EQ(node_of(place(sched, "t1")), "error:unavailable:") << "no node yet";
-  register_node(sched, "n1");
+  (void)register_node(sched, "n1");
   EXPECT_EQ(node_of(place(sched, "t1", "acme", 8000)), "error:invalid_argument:cpu_millis");
   auto set = ask<quota_outcome>(sched, quota_atom::value, std::string{"acme"}, tenant_quotas{1, 100000, 100 * gib});
   ASSERT_TRUE(set.ok());
@@ -100,7 +100,7 @@ TEST_F(scheduler_actor_test, node_commands_are_refused_with_the_aggregate_errors
   ASSERT_FALSE(invalid.ok());
   EXPECT_EQ(invalid.err().field, "cpu_millis");
   EXPECT_FALSE(ask<caf::actor>(sched, actor_atom::value, std::string{"n1"})) << "no actor for a refused node";
-  register_node(sched, "n1");
+  (void)register_node(sched, "n1");
   auto conflict = register_node(sched, "n1", 2000);
   ASSERT_FALSE(conflict.ok());
   EXPECT_EQ(conflict.err().code, errc::conflict);
@@ -109,9 +109,9 @@ TEST_F(scheduler_actor_test, node_commands_are_refused_with_the_aggregate_errors
 TEST_F(scheduler_actor_test, a_silent_node_is_marked_down_and_its_tasks_move) {
   auto sched = spawn();
   self_->send(sched, subscribe_atom::value);
-  register_node(sched, "n1");
+  (void)register_node(sched, "n1");
   EXPECT_EQ(node_of(place(sched, "t1")), "n1");
-  register_node(sched, "n2");
+  (void)register_node(sched, "n2");
   advance(6s);
   ASSERT_TRUE(ask<node_outcome>(sched, heartbeat_atom::value, std::string{"n1"}).ok());
   advance(6s);
@@ -134,7 +134,7 @@ TEST_F(scheduler_actor_test, a_silent_node_is_marked_down_and_its_tasks_move) {
 
 TEST_F(scheduler_actor_test, a_down_node_must_register_again_to_take_work) {
   auto sched = spawn();
-  register_node(sched, "n1");
+  (void)register_node(sched, "n1");
   advance(11s);
   auto beat = ask<node_outcome>(sched, heartbeat_atom::value, std::string{"n1"});
   ASSERT_FALSE(beat.ok());
@@ -147,8 +147,8 @@ TEST_F(scheduler_actor_test, a_down_node_must_register_again_to_take_work) {
 TEST_F(scheduler_actor_test, marking_a_node_down_moves_its_tasks_to_another) {
   auto sched = spawn();
   self_->send(sched, subscribe_atom::value);
-  register_node(sched, "n1");
-  register_node(sched, "n2");
+  (void)register_node(sched, "n1");
+  (void)register_node(sched, "n2");
   EXPECT_EQ(node_of(place(sched, "t1")), "n1");
   EXPECT_EQ(node_of(place(sched, "t2")), "n1");
   auto down = ask<node_outcome>(sched, down_atom::value, std::string{"n1"}, std::string{"maintenance"});
@@ -165,8 +165,8 @@ TEST_F(scheduler_actor_test, marking_a_node_down_moves_its_tasks_to_another) {
 
 TEST_F(scheduler_actor_test, a_drained_node_keeps_its_tasks_and_takes_none) {
   auto sched = spawn(strategy::spread);
-  register_node(sched, "n1");
-  register_node(sched, "n2");
+  (void)register_node(sched, "n1");
+  (void)register_node(sched, "n2");
   EXPECT_EQ(node_of(place(sched, "t1")), "n1");
   auto drained = ask<node_outcome>(sched, drain_atom::value, std::string{"n1"});
   ASSERT_TRUE(drained.ok());
@@ -179,8 +179,8 @@ TEST_F(scheduler_actor_test, a_drained_node_keeps_its_tasks_and_takes_none) {
 TEST_F(scheduler_actor_test, a_crashed_node_actor_counts_as_the_node_going_down) {
   auto sched = spawn();
   self_->send(sched, subscribe_atom::value);
-  register_node(sched, "n1");
-  register_node(sched, "n2");
+  (void)register_node(sched, "n1");
+  (void)register_node(sched, "n2");
   EXPECT_EQ(node_of(place(sched, "t1")), "n1");
   auto n1 = ask<caf::actor>(sched, actor_atom::value, std::string{"n1"});
   ASSERT_TRUE(n1);
