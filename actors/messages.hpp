@@ -25,6 +25,7 @@ using sandbox_atom = caf::atom_constant<caf::atom("sandbox")>;
 using log_atom = caf::atom_constant<caf::atom("log")>;
 using run_atom = caf::atom_constant<caf::atom("run")>;
 using actor_atom = caf::atom_constant<caf::atom("actor")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
 
 /// Reply to an append: where it landed, or why not.
 using append_outcome = result<append_result>;

@@ -35,6 +35,10 @@ private:
 
   /// Sends a command; false when refused (and then the run is over: finish() was called).
   bool step(domain::task_command cmd) {
+    if (host_.interrupted()) {
+      interrupt();
+      return false;
+    }
     auto s = host_.command(id_, std::move(cmd), md_);
     if (s) {
       state_ = *s;
@@ -51,6 +55,8 @@ private:
   }
 
   void fail(failure_reason reason, const std::string& text) {
+    if (host_.interrupted())
+      return interrupt();
     if (host_.last_state().status == task_status::cancel_requested || host_.cancel_pending())
       return terminate();
     auto detail = redacted(text);
@@ -59,7 +65,21 @@ private:
     finish();
   }
 
+  /// The server is stopping: a task not yet placed stays requested (the next start runs
+  /// it); any other is failed with the reason, its sandbox being gone already.
+  void interrupt() {
+    auto status = host_.last_state().exists ? host_.last_state().status : state_.status;
+    if (status != task_status::requested && !domain::is_terminal(status)) {
+      auto why = std::string{"the server was stopped while the task was "} + domain::to_string(status);
+      say("failed (control_plane_restart): " + why);
+      (void)host_.command(id_, domain::fail_task{failure_reason::control_plane_restart, why, now()}, md_);
+    }
+    finish();
+  }
+
   void terminate() {
+    if (host_.interrupted())
+      return interrupt();
     // A cancel may still be on its way to the task's actor: ask for it, then terminate.
     (void)host_.command(id_, domain::cancel_task{"runner", now()}, md_);
     say("terminated on request");

@@ -44,8 +44,11 @@ public:
   virtual void release(const std::string& id) = 0;
   /// Runs one job in a fresh, supervised sandbox and waits for it to end.
   virtual sandbox_run run_sandbox(std::shared_ptr<sandbox_runtime> rt, sandbox_job job, sandbox_callbacks cb) = 0;
-  /// True once a cancel of the task has arrived.
+  /// True once a cancel of the task has arrived, or the server is stopping.
   virtual bool cancel_pending() = 0;
+  /// True once the server is stopping: the run records why it ends (a task still waiting
+  /// to be placed is left as it is, to run at the next start) and ends.
+  virtual bool interrupted() = 0;
 };
 
 /// Whether the run starts a task or finds one a previous process left behind.

@@ -86,6 +86,11 @@ public:
         [&](cancel_atom) {
           run.cancelled = true;
           self_->send(sup, cancel_atom::value);
+        },
+        [&](stop_atom) {
+          stopping_ = true;
+          run.cancelled = true;
+          self_->send(sup, cancel_atom::value);
         });
       if (!provisioned.empty()) {
         // Outside the handler: recording it talks to the task's actor.
@@ -98,10 +103,16 @@ public:
   }
 
   bool cancel_pending() override {
-    // A cancel that arrived while a blocking step ran waits in the mailbox.
-    if (!cancelled_)
-      self_->receive([&](cancel_atom) { cancelled_ = true; }, caf::after(std::chrono::seconds(0)) >> [] {});
-    return cancelled_;
+    // A cancel (or the server's stop) that arrived while a blocking step ran waits in the mailbox.
+    if (!cancelled_ && !stopping_)
+      self_->receive([&](cancel_atom) { cancelled_ = true; }, [&](stop_atom) { stopping_ = true; },
+                     caf::after(std::chrono::seconds(0)) >> [] {});
+    return cancelled_ || stopping_;
+  }
+
+  bool interrupted() override {
+    (void)cancel_pending();
+    return stopping_;
   }
 
 private:
@@ -110,17 +121,20 @@ private:
   caf::actor scheduler_;
   domain::task_state last_state_;
   bool cancelled_ = false;
+  bool stopping_ = false;
 };
 
 struct dispatcher_state {
   std::unordered_map<std::string, caf::actor> runners;
   std::unordered_map<caf::actor_addr, std::string> ids;
+  bool stopping = false;
+  std::vector<caf::response_promise> stopped; ///< Answered once the last runner has ended.
 };
 
 caf::behavior dispatcher(caf::stateful_actor<dispatcher_state>* self, caf::actor tasks, caf::actor board,
                          caf::actor scheduler, node_id node, execution_ports ports, execution_options options) {
   auto start = [=](const std::string& id, run_mode mode) {
-    if (self->state.runners.count(id))
+    if (self->state.runners.count(id) || self->state.stopping)
       return;
     auto r = self->spawn<caf::detached + caf::monitored>([=](caf::blocking_actor* me) {
       runner host{me, tasks, scheduler};
@@ -135,6 +149,9 @@ caf::behavior dispatcher(caf::stateful_actor<dispatcher_state>* self, caf::actor
       return;
     self->state.runners.erase(it->second);
     self->state.ids.erase(it);
+    if (self->state.stopping && self->state.runners.empty())
+      for (auto& p : std::exchange(self->state.stopped, {}))
+        p.deliver(true);
   });
   return {
     [start](run_atom, const std::string& id) { start(id, run_mode::fresh); },
@@ -153,6 +170,15 @@ caf::behavior dispatcher(caf::stateful_actor<dispatcher_state>* self, caf::actor
     },
     [start](tick_atom, const std::string& id) { start(id, run_mode::recover); },
     [self](get_atom) { return self->state.runners.size(); },
+    [self](stop_atom) -> caf::result<bool> {
+      self->state.stopping = true;
+      if (self->state.runners.empty())
+        return true;
+      for (auto& [id, r] : self->state.runners)
+        self->send(r, stop_atom::value);
+      self->state.stopped.push_back(self->make_response_promise());
+      return caf::delegated<bool>{};
+    },
   };
 }
 

@@ -16,7 +16,8 @@ class memory_event_store;
 
 class memory_subscription : public subscription {
 public:
-  memory_subscription(memory_event_store* store, std::int64_t after,
+  /// Keeps the store alive: a subscription may outlive the last other owner of its store.
+  memory_subscription(std::shared_ptr<memory_event_store> store, std::int64_t after,
                       event_store::event_handler handler);
   ~memory_subscription() override { stop(); }
   void stop() override;
@@ -24,14 +25,14 @@ public:
 private:
   void run();
 
-  memory_event_store* store_;
+  std::shared_ptr<memory_event_store> store_;
   std::int64_t after_;
   event_store::event_handler handler_;
   bool stopping_ = false;
   std::thread thread_;
 };
 
-class memory_event_store : public event_store {
+class memory_event_store : public event_store, public std::enable_shared_from_this<memory_event_store> {
 public:
   explicit memory_event_store(std::shared_ptr<clock> clk) : clock_(std::move(clk)) {}
 
@@ -68,7 +69,7 @@ public:
   }
 
   std::unique_ptr<subscription> subscribe(std::int64_t after, event_handler handler) override {
-    return std::make_unique<memory_subscription>(this, after, std::move(handler));
+    return std::make_unique<memory_subscription>(shared_from_this(), after, std::move(handler));
   }
 
   /// Blocks until the log holds more than `after` events or `stopping` becomes true.
@@ -128,9 +129,9 @@ private:
   std::unordered_map<std::string, std::int64_t> ids_;
 };
 
-memory_subscription::memory_subscription(memory_event_store* store, std::int64_t after,
+memory_subscription::memory_subscription(std::shared_ptr<memory_event_store> store, std::int64_t after,
                                          event_store::event_handler handler)
-  : store_(store), after_(after), handler_(std::move(handler)) {
+  : store_(std::move(store)), after_(after), handler_(std::move(handler)) {
   thread_ = std::thread{[this] { run(); }};
 }
 

@@ -186,17 +186,24 @@ public:
     return key->key;
   }
 
-  void stop() override {
+  bool stop() override {
     if (stopped_)
-      return;
+      return true;
     stopped_ = true;
     if (http_)
       http_->stop();
+    bool drained = true;
+    if (sys_ && dispatcher_) {
+      caf::scoped_actor me{*sys_};
+      me->request(dispatcher_, std::chrono::seconds(8), actors::stop_atom::value)
+        .receive([](bool) {}, [&](caf::error&) { drained = false; });
+    }
     if (sys_) {
       for (auto& a : {sampler_, heartbeat_, relay_, dispatcher_, board_, tasks_, projects_, scheduler_, journal_})
         if (a)
           caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     }
+    return drained;
   }
 
   result<void> start(const config& cfg);
@@ -432,9 +439,19 @@ int run_server(const command_line&, const config& cfg) {
   while (!stop_signal)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   std::cout << "aetherium server stopping" << std::endl;
-  (*s)->stop();
-  // Sandboxes still running are reaped, and their tasks reconciled, at the next start:
-  // do not wait for them here.
+  if ((*s)->stop()) {
+    // Everything is recorded: let the actors end and the sandbox adapter destroy its warm
+    // pool, but never take more than 2 s more over it.
+    std::thread{[] {
+      std::this_thread::sleep_for(std::chrono::seconds(2));
+      std::cerr << "aetherium: the actors did not stop within 2 s; exiting anyway" << std::endl;
+      std::_Exit(exit_ok);
+    }}.detach();
+    s->reset();
+    std::cout << "aetherium server stopped" << std::endl;
+  } else {
+    std::cerr << "aetherium: tasks still busy after 8 s; the next start reconciles them" << std::endl;
+  }
   std::_Exit(exit_ok);
 }
 

@@ -19,8 +19,10 @@ public:
   virtual std::uint16_t port() const = 0;
   /// Creates an API key in-process (what `aetherium admin create-key` does over the log).
   virtual result<std::string> issue_key(const tenant_id& tenant, api::role role, const std::string& name) = 0;
-  /// Stops accepting requests, lets running tasks' sandboxes be reaped, and stops actors.
-  virtual void stop() = 0;
+  /// Stops accepting requests, interrupts running tasks (each records why it ends, its
+  /// sandbox destroyed; a task not yet placed stays requested for the next start), waits
+  /// for them up to 8 s, then stops the actors. False when some task was still busy then.
+  virtual bool stop() = 0;
 };
 
 /// Starts everything `cfg` describes: migrates the database, replays the log into the read

@@ -106,6 +106,13 @@ caf::behavior scheduler_actor(scheduler_self* self, scheduler_options options) {
   self->state.core.emplace(options.strategy, options.default_quotas);
   self->state.options = std::move(options);
   self->set_down_handler([self](caf::down_msg& msg) { on_node_actor_down(self, msg); });
+  // Stopping the scheduler stops its node actors, whose heartbeat timers would otherwise
+  // keep the actor system (and so a stopping server) alive.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    for (auto& [id, a] : self->state.nodes)
+      self->send_exit(a, msg.reason);
+    self->quit(msg.reason);
+  });
   return {
     [self](place_atom, const scheduling::placement_request& r) -> placement_outcome {
       return self->state.core->place(r);

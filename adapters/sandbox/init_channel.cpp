@@ -40,7 +40,8 @@ result<attached_command> init_channel::start(const init_protocol::command& cmd, 
   if (body.size() > init_protocol::max_request_bytes)
     return make_error(errc::invalid_argument, "argv and env are larger than 16 MiB", "argv");
   int in[2] = {-1, -1}, out[2], err[2], session[2];
-  if (with_stdin ? ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) != 0
+  // A pipe, not a socket: see start_child in process_runner.cpp.
+  if (with_stdin ? ::pipe2(in, O_CLOEXEC) != 0
                  : (in[0] = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
     return errno_error("stdin");
   unique_fd in_child(in[0]), in_host(in[1]);

@@ -1,10 +1,12 @@
 #include "adapters/sandbox/process_runner.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
@@ -142,7 +144,10 @@ void set_nonblocking(int fd) {
 result<child_pipes> start_child(const process_request& request) {
   bool has_input = !request.stdin_data.empty();
   int in[2] = {-1, -1}, out[2], err[2], report[2];
-  if (has_input ? ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) != 0
+  // A pipe, never a socket: a child that sendfile()s a socket into its stdout pipe (busybox
+  // cat) holds that pipe's lock while it waits for input, so our read of its output would
+  // wait for the lock, and it for input we could no longer write.
+  if (has_input ? ::pipe2(in, O_CLOEXEC) != 0
                 : (in[0] = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
     return errno_error("stdin");
   unique_fd in0(in[0]), in1(in[1]);
@@ -194,13 +199,21 @@ int poll_timeout_ms(steady::time_point until) {
 
 /// Writes the next piece of stdin; closes our end when all is written or the child quit.
 void feed_stdin(child_pipes& p, const std::string& data, size_t& offset) {
-  ssize_t n = ::send(p.in.get(), data.data() + offset, data.size() - offset,
-                     MSG_NOSIGNAL | MSG_DONTWAIT);
-  if (n > 0) offset += static_cast<size_t>(n);
-  if (offset >= data.size() || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-    ::shutdown(p.in.get(), SHUT_WR);
-    p.in.reset();
+  // A child that closed its stdin must not kill us with SIGPIPE: block it in this thread
+  // for the write and take the one it raised.
+  sigset_t pipe_only, previous;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  ::pthread_sigmask(SIG_BLOCK, &pipe_only, &previous);
+  ssize_t n = ::write(p.in.get(), data.data() + offset, std::min<size_t>(data.size() - offset, 1 << 16));
+  int write_errno = errno;
+  if (n < 0 && write_errno == EPIPE) {
+    timespec no_wait{0, 0};
+    (void)::sigtimedwait(&pipe_only, nullptr, &no_wait);
   }
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  if (n > 0) offset += static_cast<size_t>(n);
+  if (offset >= data.size() || (n < 0 && write_errno != EAGAIN && write_errno != EINTR)) p.in.reset();
 }
 
 /// Tracks the two-stage deadline: first on_deadline (or a kill), then a hard kill.
@@ -238,15 +251,19 @@ bool pump_until_done(child_pipes& p, const process_request& request,
     pollfd fds[4];
     nfds_t n = 0;
     fds[n++] = {p.pidfd.get(), POLLIN, 0};
+    int out_at = p.out.valid() ? static_cast<int>(n) : -1;
     if (p.out.valid()) fds[n++] = {p.out.get(), POLLIN, 0};
+    int err_at = p.err.valid() ? static_cast<int>(n) : -1;
     if (p.err.valid()) fds[n++] = {p.err.get(), POLLIN, 0};
     if (p.in.valid()) fds[n++] = {p.in.get(), POLLOUT, 0};
     int ready = ::poll(fds, n, poll_timeout_ms(d.next));
     if (ready < 0 && errno != EINTR) break;
     check_deadline(request, hard_kill, d);
-    if (p.out.valid() && !pump(p.out.get(), output_stream::out, request.on_output)) p.out.reset();
-    if (p.err.valid() && !pump(p.err.get(), output_stream::err, request.on_output)) p.err.reset();
+    // Input first; output only when poll says it is there.
     if (p.in.valid()) feed_stdin(p, request.stdin_data, in_offset);
+    auto readable = [&](int at) { return ready > 0 && at >= 0 && (fds[at].revents & (POLLIN | POLLHUP | POLLERR)); };
+    if (readable(out_at) && !pump(p.out.get(), output_stream::out, request.on_output)) p.out.reset();
+    if (readable(err_at) && !pump(p.err.get(), output_stream::err, request.on_output)) p.err.reset();
     if (ready > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) break;
   }
   return d.fired;

@@ -418,6 +418,33 @@ TEST_F(e2e, a_tenant_at_its_live_task_quota_gets_429_until_a_task_ends) {
   EXPECT_FALSE(create_task({{"prompt", "true"}}).empty());
 }
 
+TEST_F(e2e, sigterm_stops_the_server_within_10_s_recording_why_and_leaving_no_sandbox) {
+  server_->kill(SIGKILL);
+  server_ = std::make_unique<server_process>(db_.url(), work_.path + "/data", image_,
+                                             "AETHERIUM_WARM_SANDBOXES=1 AETHERIUM_MAX_TASKS=1");
+  ASSERT_NO_FATAL_FAILURE(server_->start());
+  api_ = std::make_unique<http::api_client>(http::client_options{server_->base_url(), key_});
+  auto running = create_task({{"prompt", "sleep 60"}});
+  wait_for(running, [](const json& t) { return t.value("status", "") == "running"; });
+  auto waiting = create_task({{"prompt", edit_script}}); // no slot: waits to be placed
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto asked = std::chrono::steady_clock::now();
+  server_->kill(SIGTERM);
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(10)) << "SIGTERM took too long";
+  auto left = run_command("crun --root '" + work_.path + "/data/sandboxes/runtime/crun' list -q | wc -l");
+  EXPECT_EQ(left.output, "0\n") << "sandboxes (the warm pool's included) outlived the server";
+  EXPECT_NE(server_->log_tail().find("aetherium server stopped"), std::string::npos) << server_->log_tail();
+  server_ = std::make_unique<server_process>(db_.url(), work_.path + "/data", image_);
+  ASSERT_NO_FATAL_FAILURE(server_->start());
+  api_ = std::make_unique<http::api_client>(http::client_options{server_->base_url(), key_});
+  auto t = wait_terminal(running);
+  EXPECT_EQ(failure_of(t), "control_plane_restart");
+  auto events = api_->task_events(running);
+  ASSERT_TRUE(events.ok());
+  EXPECT_NE(events->find("the server was stopped while the task was running"), std::string::npos) << *events;
+  EXPECT_EQ(wait_terminal(waiting).value("status", ""), "completed") << "a task not yet placed runs at the next start";
+}
+
 TEST_F(e2e, a_server_killed_mid_task_reaps_the_sandbox_and_fails_the_task_after_restart) {
   auto id = create_task({{"prompt", "sleep 60"}});
   wait_for(id, [](const json& t) { return t.value("status", "") == "running"; });

@@ -53,6 +53,12 @@ public:
       if (cb.on_output)
         cb.on_output(s, std::string{text});
     };
+    if (stop_in_sandbox) { // the server's stop arrives while the agent runs
+      stopping = true;
+      run.cancelled = true;
+      (void)rt->destroy(*h);
+      return run;
+    }
     auto st = rt->exec(*h, req);
     run.outcome.ran = st.ok();
     if (st)
@@ -61,12 +67,15 @@ public:
     return run;
   }
 
-  bool cancel_pending() override { return cancelled; }
+  bool cancel_pending() override { return cancelled || stopping; }
+  bool interrupted() override { return stopping; }
 
   domain::task_state state;
   std::vector<std::string> types;
   int released = 0;
   bool cancelled = false;
+  bool stopping = false;
+  bool stop_in_sandbox = false;
 
 private:
   std::shared_ptr<sandbox_runtime> rt_;
@@ -258,4 +267,23 @@ TEST_F(task_run_steps, a_workspace_filled_to_its_disk_limit_fails_the_task_with_
   EXPECT_EQ(host_.types.back(), "task.failed");
   EXPECT_EQ(host_.state.failure, domain::failure_reason::budget_exceeded);
   EXPECT_TRUE(code_host_->opened.empty());
+}
+
+TEST_F(task_run_steps, a_server_stopping_while_the_agent_runs_fails_the_task_with_its_reason) {
+  host_.stop_in_sandbox = true;
+  request("echo");
+  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
+  EXPECT_EQ(host_.types.back(), "task.failed");
+  EXPECT_EQ(host_.state.failure, domain::failure_reason::control_plane_restart);
+  EXPECT_NE(host_.state.failure_detail.find("server was stopped while the task was"), std::string::npos)
+    << host_.state.failure_detail;
+  EXPECT_TRUE(code_host_->opened.empty());
+  EXPECT_EQ(host_.released, 1);
+}
+
+TEST_F(task_run_steps, a_server_stopping_before_the_task_is_placed_leaves_it_requested) {
+  host_.stopping = true;
+  request("echo");
+  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
+  EXPECT_EQ(host_.types, (types{"task.requested"})) << "the next start runs it";
 }

@@ -119,8 +119,8 @@ TEST(task, a_sandbox_recorded_with_its_start_gives_both_events_at_once) {
   auto events = task::decide(scheduled, record_sandbox{"sb1", 12, true});
   ASSERT_TRUE(events.ok());
   ASSERT_EQ(events->size(), 2u);
-  EXPECT_EQ(type_name(events->at(0)), "task.sandbox_provisioned");
-  EXPECT_EQ(type_name(events->at(1)), "task.started");
+  EXPECT_EQ(std::string{type_name(events->at(0))}, "task.sandbox_provisioned");
+  EXPECT_EQ(std::string{type_name(events->at(1))}, "task.started");
   auto s = given({request(), schedule_task{node_id{"n1"}, 11}, record_sandbox{"sb1", 12, true}});
   EXPECT_EQ(s.status, task_status::running);
   EXPECT_EQ(s.started_at_us, 12);

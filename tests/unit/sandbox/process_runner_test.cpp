@@ -38,6 +38,22 @@ TEST(process_runner, feeds_stdin_larger_than_a_pipe_buffer) {
   EXPECT_EQ(std::stoul(run->out), 1u << 20);
 }
 
+TEST(process_runner, feeds_a_child_that_splices_its_stdin_into_its_stdout) {
+  // busybox cat copies with sendfile: while it waits for input it holds its stdout pipe's
+  // lock, so the runner must write before it reads, and read only what poll says is there.
+  process_request r;
+  r.argv = {"/bin/busybox", "cat"};
+  r.stdin_data.assign(16 << 20, 'x');
+  std::size_t got = 0;
+  r.on_output = [&](output_stream, std::string_view chunk) { got += chunk.size(); };
+  for (int round = 0; round < 5; ++round) {
+    got = 0;
+    auto run = run_process(r);
+    ASSERT_TRUE(run.ok()) << run.err().detail;
+    EXPECT_EQ(got, r.stdin_data.size());
+  }
+}
+
 TEST(process_runner, survives_a_child_that_ignores_its_stdin) {
   auto r = shell("exit 0");
   r.stdin_data.assign(4 << 20, 'x');

@@ -195,6 +195,20 @@ TEST_F(scheduler_actor_test, a_crashed_node_actor_counts_as_the_node_going_down)
   EXPECT_EQ(status(sched, "n1"), node_status::up);
 }
 
+TEST_F(scheduler_actor_test, stopping_the_scheduler_stops_its_node_actors) {
+  auto sched = spawn();
+  (void)register_node(sched, "n1");
+  auto n1 = ask<caf::actor>(sched, actor_atom::value, std::string{"n1"});
+  ASSERT_TRUE(n1);
+  self_->monitor(n1);
+  self_->send_exit(sched, caf::exit_reason::user_shutdown);
+  run();
+  bool down = false;
+  self_->receive([&](caf::down_msg& m) { down = m.source == n1.address(); },
+                 caf::after(std::chrono::seconds(0)) >> [] {});
+  EXPECT_TRUE(down) << "a node actor outlived its scheduler";
+}
+
 TEST_F(scheduler_actor_test, a_node_actor_refuses_a_registration_for_another_node) {
   auto n = spawn_node_actor(sys_, node_id{"n1"}, caf::actor_addr{}, node_actor_options{5s, clock_});
   auto before = ask<node_outcome>(n, get_atom::value);
