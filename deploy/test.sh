@@ -37,8 +37,7 @@ ctest --output-on-failure --timeout 1500 "$@"
 # "asan"), unless a subset was asked for or AETHERIUM_SKIP_SANITIZERS=1.
 if [ $# -eq 0 ] && [ "${AETHERIUM_SKIP_SANITIZERS:-0}" != 1 ]; then
   log "unit tests under ASan + UBSan"
-  cmake --preset asan -S "$root" >/dev/null
-  cmake --build --preset asan
+  (cd "$root" && cmake --preset asan >/dev/null && cmake --build --preset asan)
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions="$root/tests/sanitizers/ubsan.supp" \
     ctest --test-dir "$root/build-asan" --output-on-failure --timeout 600 -L unit
