@@ -283,7 +283,7 @@ result<void> running_server::open_ports(const config& cfg) {
     return rt.err();
   sandboxes_ = std::move(*rt);
   if (cfg.github_token.empty()) {
-    code_host_ = make_local_git_code_host(data + "/scratch", repos_);
+    code_host_ = make_local_git_code_host(repos_);
   } else {
     github_options gh;
     gh.token = cfg.github_token;

@@ -33,7 +33,7 @@ std::shared_ptr<workspace_provider> make_git_workspace_provider(std::uint32_t ow
 /// repository; a pull request is a branch committed to it (as data, with git fast-import)
 /// plus a record under `<repo>/aetherium/pulls/<number>`. The embedded default when no
 /// GitHub token is set. Only repositories `policy` allows for the spec's tenant are written.
-std::shared_ptr<code_host> make_local_git_code_host(std::string scratch_dir, repository_policy policy = {});
+std::shared_ptr<code_host> make_local_git_code_host(repository_policy policy = {});
 
 } // namespace aetherium
 

@@ -86,7 +86,7 @@ private:
 
 } // namespace
 
-std::shared_ptr<code_host> make_local_git_code_host(std::string, repository_policy policy) {
+std::shared_ptr<code_host> make_local_git_code_host(repository_policy policy) {
   return std::make_shared<local_git_code_host>(std::move(policy));
 }
 

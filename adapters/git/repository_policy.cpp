@@ -2,6 +2,7 @@
 #include <filesystem>
 
 #include "adapters/git/git_command.hpp"
+#include "events/api/validation.hpp"
 
 namespace aetherium::git {
 
@@ -11,16 +12,6 @@ std::string lowercase(std::string s) {
   for (auto& c : s)
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
-}
-
-/// A tenant id usable as one directory name: what the API accepts as an id, never "."/"..".
-bool tenant_dir_name(const std::string& t) {
-  if (t.empty() || t.size() > 128 || t == "." || t == ".." || !std::isalnum(static_cast<unsigned char>(t[0])))
-    return false;
-  for (char c : t)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
-      return false;
-  return true;
 }
 
 /// The host (with ":port" if given) of "https://[user@]host[:port]/..." or
@@ -67,7 +58,7 @@ result<void> check_local(const std::string& repo, const tenant_id& tenant, const
     return make_error(errc::invalid_argument, "a local repository must be an absolute path: " + repo, "repo");
   if (policy.local_roots.empty())
     return {};
-  if (!tenant_dir_name(tenant.str()))
+  if (!api::valid_id(tenant.str()))
     return make_error(errc::invalid_argument, "bad tenant id", "tenant");
   std::error_code ec;
   auto resolved = std::filesystem::weakly_canonical(path, ec);

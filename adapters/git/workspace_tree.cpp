@@ -14,21 +14,11 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "adapters/sandbox/unique_fd.hpp"
+
 namespace aetherium::git {
 
 namespace {
-
-/// Owns one file descriptor.
-struct fd_guard {
-  int fd = -1;
-  explicit fd_guard(int f) : fd(f) {}
-  ~fd_guard() {
-    if (fd >= 0)
-      ::close(fd);
-  }
-  fd_guard(const fd_guard&) = delete;
-  fd_guard& operator=(const fd_guard&) = delete;
-};
 
 error errno_error(const std::string& what) {
   return make_error(errc::unavailable, what + ": " + std::strerror(errno));
@@ -94,10 +84,10 @@ result<void> walk(int root_fd, const std::string& prefix, int depth, Visit&& vis
     auto rel = prefix.empty() ? name : prefix + "/" + name;
     if (!visit(root_fd, name, rel, st) || !S_ISDIR(st.st_mode))
       continue;
-    fd_guard sub{::openat(root_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
-    if (sub.fd < 0)
+    sandbox::unique_fd sub{::openat(root_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
+    if (sub.get() < 0)
       return errno_error("open directory " + rel);
-    if (auto r = walk(sub.fd, rel, depth + 1, visit); !r)
+    if (auto r = walk(sub.get(), rel, depth + 1, visit); !r)
       return r;
   }
   return {};
@@ -105,9 +95,9 @@ result<void> walk(int root_fd, const std::string& prefix, int depth, Visit&& vis
 
 /// Reads the regular file `name` in `dir_fd`: its oid, and its bytes when `keep`.
 result<std::string> read_file(int dir_fd, const std::string& name, std::uint64_t size, bool keep, std::string& content) {
-  fd_guard fd{::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)};
+  sandbox::unique_fd fd{::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)};
   struct stat st {};
-  if (fd.fd < 0 || ::fstat(fd.fd, &st) != 0)
+  if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0)
     return errno_error("open " + name);
   if (!S_ISREG(st.st_mode) || static_cast<std::uint64_t>(st.st_size) != size)
     return make_error(errc::unavailable, name + " changed while it was read");
@@ -115,7 +105,7 @@ result<std::string> read_file(int dir_fd, const std::string& name, std::uint64_t
   char buf[65536];
   std::uint64_t left = size;
   while (left > 0) {
-    auto n = ::read(fd.fd, buf, std::min<std::uint64_t>(sizeof buf, left));
+    auto n = ::read(fd.get(), buf, std::min<std::uint64_t>(sizeof buf, left));
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
@@ -172,10 +162,10 @@ bool workspace_fs_full(const std::string& dir) {
 
 std::map<std::string, entry_stamp> stamp_tree(const std::string& dir) {
   std::map<std::string, entry_stamp> out;
-  fd_guard root{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
-  if (root.fd < 0)
+  sandbox::unique_fd root{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
+  if (root.get() < 0)
     return out;
-  (void)walk(root.fd, "", 0, [&](int, const std::string&, const std::string& rel, const struct stat& st) {
+  (void)walk(root.get(), "", 0, [&](int, const std::string&, const std::string& rel, const struct stat& st) {
     if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
       out[rel] = stamp_of(st);
     return true;
@@ -186,8 +176,8 @@ std::map<std::string, entry_stamp> stamp_tree(const std::string& dir) {
 result<change_set> diff_workspace(const std::string& dir, const std::map<std::string, base_entry>& base,
                                   const std::map<std::string, entry_stamp>& stamps, std::size_t max_bytes,
                                   std::vector<std::string>& ignored) {
-  fd_guard root{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
-  if (root.fd < 0)
+  sandbox::unique_fd root{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
+  if (root.get() < 0)
     return errno_error("open workspace " + dir);
   change_set out;
   std::map<std::string, bool> seen;
@@ -252,7 +242,7 @@ result<change_set> diff_workspace(const std::string& dir, const std::map<std::st
     out.files.push_back(std::move(f));
     return false;
   };
-  if (auto walked = walk(root.fd, "", 0, visit); !walked)
+  if (auto walked = walk(root.get(), "", 0, visit); !walked)
     return walked.err();
   if (failed)
     return *failed;
@@ -272,46 +262,45 @@ result<change_set> diff_workspace(const std::string& dir, const std::map<std::st
 result<void> write_change(const std::string& root, const file_change& change, std::uint32_t uid, std::uint32_t gid) {
   if (!valid_change_path(change.path))
     return make_error(errc::invalid_argument, "unsafe path in the change: " + change.path, "path");
-  fd_guard dir{::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
-  if (dir.fd < 0)
+  sandbox::unique_fd dir{::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
+  if (dir.get() < 0)
     return errno_error("open " + root);
   auto path = change.path;
   std::size_t start = 0;
   for (auto slash = path.find('/'); slash != std::string::npos; slash = path.find('/', start)) {
     auto part = path.substr(start, slash - start);
-    if (::mkdirat(dir.fd, part.c_str(), 0755) == 0)
-      (void)::fchownat(dir.fd, part.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW);
-    int next = ::openat(dir.fd, part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (::mkdirat(dir.get(), part.c_str(), 0755) == 0)
+      (void)::fchownat(dir.get(), part.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW);
+    int next = ::openat(dir.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (next < 0)
       return make_error(errc::invalid_argument, "cannot enter " + path.substr(0, slash) + " (a link or a file is in the way)", "path");
-    ::close(dir.fd);
-    dir.fd = next;
+    dir.reset(next);
     start = slash + 1;
   }
   auto name = path.substr(start);
-  if (::unlinkat(dir.fd, name.c_str(), 0) != 0 && errno != ENOENT)
+  if (::unlinkat(dir.get(), name.c_str(), 0) != 0 && errno != ENOENT)
     return errno_error("replace " + path);
   if (change.change == file_change::kind::deleted)
     return {};
   if (change.symlink) {
-    if (::symlinkat(change.content.c_str(), dir.fd, name.c_str()) != 0)
+    if (::symlinkat(change.content.c_str(), dir.get(), name.c_str()) != 0)
       return errno_error("link " + path);
-    (void)::fchownat(dir.fd, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW);
+    (void)::fchownat(dir.get(), name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW);
     return {};
   }
-  fd_guard fd{::openat(dir.fd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)};
-  if (fd.fd < 0)
+  sandbox::unique_fd fd{::openat(dir.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)};
+  if (fd.get() < 0)
     return errno_error("create " + path);
   std::size_t done = 0;
   while (done < change.content.size()) {
-    auto n = ::write(fd.fd, change.content.data() + done, change.content.size() - done);
+    auto n = ::write(fd.get(), change.content.data() + done, change.content.size() - done);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
       return errno_error("write " + path);
     done += static_cast<std::size_t>(n);
   }
-  if (::fchmod(fd.fd, change.executable ? 0755 : 0644) != 0 || ::fchown(fd.fd, uid, gid) != 0)
+  if (::fchmod(fd.get(), change.executable ? 0755 : 0644) != 0 || ::fchown(fd.get(), uid, gid) != 0)
     return errno_error("chown " + path);
   return {};
 }

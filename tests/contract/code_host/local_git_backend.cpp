@@ -25,7 +25,7 @@ public:
                                          + std::to_string(++counter));
     fs::remove_all(root_);
     fs::create_directories(root_);
-    host_ = make_local_git_code_host((root_ / "scratch").string());
+    host_ = make_local_git_code_host();
   }
   ~local_git_backend() override { fs::remove_all(root_); }
 

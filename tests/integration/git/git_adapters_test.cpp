@@ -149,7 +149,7 @@ TEST_F(git_adapters, local_repositories_belong_to_one_tenant) {
   for (std::string tenant : {"..", ".", ""})
     EXPECT_FALSE(checkout((roots / "acme/ok.git").string(), root_ / "ws3", 0, confined.get(), tenant).ok()) << tenant;
   EXPECT_EQ(checkout("relative/repo.git", root_ / "ws4", 0, confined.get()).err().code, errc::invalid_argument);
-  auto host = make_local_git_code_host((root_ / "scratch").string(), policy);
+  auto host = make_local_git_code_host(policy);
   pull_request_spec spec{(roots / "acme/ok.git").string(), "main", "aetherium/x", "t", "b", "t", tenant_id{"beta"}};
   change_set changes;
   changes.base_commit = base_;
@@ -236,7 +236,7 @@ TEST_F(git_adapters, git_metadata_an_agent_plants_is_never_run_nor_collected) {
   auto shadow = root_ / "shadow";
   ASSERT_TRUE(checkout(bare_, shadow).ok());
   ASSERT_TRUE(provider_->apply(shadow, *changes).ok());
-  auto host = make_local_git_code_host((root_ / "scratch").string());
+  auto host = make_local_git_code_host();
   pull_request_spec spec{bare_, "main", "aetherium/t", "t", "b", "t"};
   ASSERT_TRUE(host->open_pull_request(spec, *changes).ok());
   EXPECT_FALSE(fs::exists(marker)) << "a planted git config or hook ran on the host";
@@ -262,7 +262,7 @@ TEST_F(git_adapters, links_are_collected_as_links_and_special_files_are_left_out
   EXPECT_EQ(files["hard"].content, "hello\n");
   EXPECT_EQ(files.count("pipe"), 0u);
   EXPECT_EQ(changes->patch.find("host-only-bytes"), std::string::npos);
-  auto host = make_local_git_code_host((root_ / "scratch").string());
+  auto host = make_local_git_code_host();
   pull_request_spec spec{bare_, "main", "aetherium/links", "t", "b", "t"};
   ASSERT_TRUE(host->open_pull_request(spec, *changes).ok());
   EXPECT_EQ(sh("git -C " + bare_ + " ls-tree aetherium/links leak | cut -c1-6"), "120000");
@@ -311,7 +311,7 @@ TEST_F(git_adapters, apply_replays_a_change_in_a_fresh_checkout_and_never_writes
 }
 
 TEST_F(git_adapters, the_local_code_host_commits_one_commit_per_pull_request_and_update) {
-  auto host = make_local_git_code_host((root_ / "scratch").string());
+  auto host = make_local_git_code_host();
   pull_request_spec spec{bare_, "main", "aetherium/task-1", "Task 1", "body <!-- aetherium:task=1 -->", "Task 1"};
   auto changes = agent_changes(root_ / "ws");
   auto pr = host->open_pull_request(spec, changes);

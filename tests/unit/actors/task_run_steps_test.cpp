@@ -148,6 +148,14 @@ protected:
     ASSERT_TRUE(host_.command("t1", domain::request_task{task_id{"t1"}, tenant_id{"acme"}, project_id{"p1"}, {}, spec, 1}, {}));
   }
 
+  /// Everything task t1's log holds.
+  std::string log_text() {
+    std::string text;
+    for (auto& c : ports_.logs->read(task_id{"t1"}, 0))
+      text += c.text;
+    return text;
+  }
+
   std::shared_ptr<sandbox_runtime> rt_ = make_memory_sandbox_runtime();
   std::shared_ptr<fake_workspaces> workspaces_ = std::make_shared<fake_workspaces>();
   std::shared_ptr<fake_code_host> code_host_ = std::make_shared<fake_code_host>();
@@ -168,10 +176,7 @@ TEST_F(task_run_steps, a_successful_agent_run_ends_with_a_pull_request_and_compl
   EXPECT_EQ(host_.state.output->insertions, 1u);
   EXPECT_EQ(host_.state.output->deletions, 1u);
   EXPECT_EQ(host_.state.output->patch_ref.rfind("sha256:", 0), 0u);
-  auto log = ports_.logs->read(task_id{"t1"}, 0);
-  std::string text;
-  for (auto& c : log)
-    text += c.text;
+  auto text = log_text();
   EXPECT_NE(text.find("working"), std::string::npos) << text;
   EXPECT_EQ(host_.released, 1);
 }
@@ -253,10 +258,7 @@ TEST_F(task_run_steps, a_failed_checkout_never_starts_the_agent_and_fails_with_w
   run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
   EXPECT_EQ(host_.types, (types{"task.requested", "task.scheduled", "task.failed"}));
   EXPECT_EQ(host_.state.failure, domain::failure_reason::workspace_error);
-  auto log = ports_.logs->read(task_id{"t1"}, 0);
-  std::string text;
-  for (auto& c : log)
-    text += c.text;
+  auto text = log_text();
   EXPECT_EQ(text.find("working"), std::string::npos) << "the agent ran without its workspace";
 }
 
