@@ -19,6 +19,7 @@
 #include <utility>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -48,6 +49,9 @@ struct aggregate_state {
   typename Aggregate::state model;
   std::int64_t version = 0;
   bool loaded = false; ///< The state was rebuilt from the stream, or the stream was created here.
+  /// The causation ids of the stream's events: a command whose id is here was recorded
+  /// already (its first answer was lost) and is answered without deciding it again.
+  std::unordered_set<std::string> causes;
   std::string id;
   caf::actor journal;
   std::shared_ptr<id_generator> ids;
@@ -82,7 +86,10 @@ void load_then(caf::stateful_actor<aggregate_state<Aggregate, Codec>>* self, The
       }
       typename Aggregate::state model;
       std::int64_t version = 0;
+      self->state.causes.clear();
       for (auto& recorded : *loaded) {
+        if (!recorded.metadata.causation_id.empty())
+          self->state.causes.insert(recorded.metadata.causation_id);
         auto e = self->state.codec->decode(recorded);
         if (!e) {
           self->quit(caf::make_error(caf::sec::runtime_error, e.err().detail));
@@ -99,7 +106,8 @@ void load_then(caf::stateful_actor<aggregate_state<Aggregate, Codec>>* self, The
 }
 
 /// Decides `cmd`, persists what it decided (the mailbox waits meanwhile), applies it and
-/// delivers the reply. Unloaded, it decides against the empty state, which only a command
+/// delivers the reply. A command carrying a causation id already in the stream is a retry
+/// of one that was stored: it is answered with the state, and nothing is decided again. Unloaded, it decides against the empty state, which only a command
 /// that creates the aggregate may do: the append expects no stream, so if one exists after
 /// all the store refuses it, and the command is decided again against the loaded stream.
 template <class Aggregate, class Codec>
@@ -108,6 +116,11 @@ void handle_command(caf::stateful_actor<aggregate_state<Aggregate, Codec>>* self
   using reply_t = command_reply<Aggregate>;
   using events_t = std::vector<typename Aggregate::event>;
   auto& st = self->state;
+  const auto& cause = ctx.metadata.causation_id;
+  if (!cause.empty() && st.causes.count(cause)) {
+    promise.deliver(reply_t{events_t{}, st.model, st.version});
+    return;
+  }
   auto decided = Aggregate::decide(st.model, cmd);
   if (!decided || decided->empty()) {
     promise.deliver(reply_t{decided.ok() ? result<events_t>{events_t{}} : decided.err(), st.model, st.version});
@@ -126,6 +139,10 @@ void handle_command(caf::stateful_actor<aggregate_state<Aggregate, Codec>>* self
         return;
       }
       if (!outcome) {
+        // Unavailable may mean stored after all, conflict that someone else wrote: either
+        // way the state here may be behind the stream, so the next command reloads it.
+        if (outcome.err().code == errc::unavailable || outcome.err().code == errc::conflict)
+          st.loaded = false;
         promise.deliver(reply_t{outcome.err(), st.model, st.version});
         return;
       }
@@ -133,6 +150,8 @@ void handle_command(caf::stateful_actor<aggregate_state<Aggregate, Codec>>* self
         st.model = Aggregate::evolve(std::move(st.model), e);
       st.version = outcome->stream_version;
       st.loaded = true;
+      if (!ctx.metadata.causation_id.empty())
+        st.causes.insert(ctx.metadata.causation_id);
       promise.deliver(reply_t{std::move(events), st.model, st.version, outcome->last_position});
     });
 }

@@ -34,18 +34,17 @@ private:
   void say(const std::string& line) { (void)ports_.logs->append(task_id{id_}, "system", line + "\n"); }
 
   /// Sends a command; false when refused (and then the run is over: finish() was called).
+  /// The server's stop is not checked here: what a step records has happened already.
   bool step(domain::task_command cmd) {
-    if (host_.interrupted()) {
-      interrupt();
-      return false;
-    }
     auto s = host_.command(id_, std::move(cmd), md_);
     if (s) {
       state_ = *s;
       return true;
     }
     state_ = host_.last_state();
-    if (state_.status == task_status::cancel_requested)
+    if (s.err().code == errc::unavailable) // the server stopped while the store was down
+      finish(false);
+    else if (state_.status == task_status::cancel_requested)
       terminate();
     else if (!domain::is_terminal(state_.status))
       fail(failure_reason::sandbox_error, "the task refused a step: " + s.err().detail);
@@ -54,27 +53,73 @@ private:
     return false;
   }
 
+  /// Runs `f` (a blob store call) until the store answers, waiting with backoff while it
+  /// is unavailable; gives up only when the server stops.
+  template <class F>
+  auto persist(const char* what, F f) -> decltype(f()) {
+    bool said = false;
+    for (std::chrono::milliseconds pause{200};; pause = std::min(pause * 2, std::chrono::milliseconds{5000})) {
+      auto r = f();
+      if (r || r.err().code != errc::unavailable)
+        return r;
+      if (!said)
+        say(std::string{"storing "} + what + " failed (" + r.err().detail + "); retrying until the store is back");
+      said = true;
+      if (!host_.wait(pause))
+        return r;
+    }
+  }
+
   void fail(failure_reason reason, const std::string& text) {
     if (host_.interrupted())
       return interrupt();
     if (host_.last_state().status == task_status::cancel_requested || host_.cancel_pending())
       return terminate();
     auto detail = redacted(text);
-    say(std::string{"failed ("} + domain::to_string(reason) + "): " + detail);
-    (void)host_.command(id_, domain::fail_task{reason, detail, now()}, md_);
-    finish();
+    // Said once stored: the log never tells an end the task's events do not hold.
+    auto failed = host_.command(id_, domain::fail_task{reason, detail, now()}, md_);
+    if (failed)
+      say(std::string{"failed ("} + domain::to_string(reason) + "): " + detail);
+    finish(failed.ok() || failed.err().code != errc::unavailable);
   }
 
   /// The server is stopping: a task not yet placed stays requested (the next start runs
-  /// it); any other is failed with the reason, its sandbox being gone already.
+  /// it), one whose agent's output is stored stays as it is (the next start resumes it),
+  /// any other is failed with the reason, its sandbox being gone already.
   void interrupt() {
     auto status = host_.last_state().exists ? host_.last_state().status : state_.status;
-    if (status != task_status::requested && !domain::is_terminal(status)) {
-      auto why = std::string{"the server was stopped while the task was "} + domain::to_string(status);
-      say("failed (control_plane_restart): " + why);
-      (void)host_.command(id_, domain::fail_task{failure_reason::control_plane_restart, why, now()}, md_);
+    if (status == task_status::requested || domain::is_terminal(status))
+      return finish(domain::is_terminal(status));
+    if (resumable(status)) {
+      say(std::string{"the server is stopping: the task resumes from "} + domain::to_string(status) + " at its next start");
+      return finish(false);
     }
-    finish();
+    auto why = not_resumed(status, "was stopped");
+    auto failed = host_.command(id_, domain::fail_task{failure_reason::control_plane_restart, why, now()}, md_);
+    if (failed)
+      say("failed (control_plane_restart): " + why);
+    finish(failed.ok());
+  }
+
+  /// Whether a run found in `status` after a restart can go on: the agent's output is
+  /// stored, and what is left (verify, publish, complete) can be done again safely.
+  static bool resumable(task_status status) {
+    switch (status) {
+      case task_status::output_collected:
+      case task_status::verification_passed:
+      case task_status::verification_failed:
+      case task_status::pr_opened:
+      case task_status::pr_updated:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  static std::string not_resumed(task_status status, const char* what) {
+    return std::string{"the server "} + what + " while the task was " + domain::to_string(status)
+           + (status == task_status::scheduled ? ": its agent had not started, and the task is not run twice"
+                                               : ": its agent's sandbox did not survive, and a half-run agent is not resumed");
   }
 
   void terminate() {
@@ -87,11 +132,13 @@ private:
     finish();
   }
 
-  void finish() {
+  /// Ends the run; `close_log` false leaves the task's log open for a run that resumes it.
+  void finish(bool close_log = true) {
     if (workspace_.valid())
       (void)finish_checkout();
     host_.release(id_);
-    ports_.logs->close(task_id{id_});
+    if (close_log)
+      ports_.logs->close(task_id{id_});
     if (!opts_.keep_workspaces) {
       ports_.workspaces->release(dir());
       ports_.workspaces->release(dir("-verify"));
@@ -120,6 +167,11 @@ private:
   sandbox_spec sandbox_for(const std::string& workspace, bool with_agent_access, std::string& missing);
   bool run_agent();
   bool collect();
+  /// Verifies (when asked and not done yet), publishes and completes, stopping between
+  /// steps when the server stops.
+  void conclude(bool verified_already, bool published_already);
+  /// Goes on with a task whose agent's output a previous process stored.
+  void resume();
   bool verify();
   bool publish();
 
@@ -199,10 +251,14 @@ void task_run::run(const node_id& node, run_mode mode) {
   md_.correlation_id = id_;
   if (state_.status == task_status::cancel_requested)
     return terminate();
-  if (mode == run_mode::recover && state_.status != task_status::requested)
-    return fail(failure_reason::control_plane_restart,
-                std::string{"the control plane restarted while the task was "} + domain::to_string(state_.status));
+  if (mode == run_mode::recover && state_.status != task_status::requested) {
+    if (resumable(state_.status))
+      return resume();
+    return fail(failure_reason::control_plane_restart, not_resumed(state_.status, "restarted"));
+  }
   auto placed = place();
+  if (host_.interrupted())
+    return interrupt();
   if (!placed)
     return fail(failure_reason::no_capacity, placed.err().detail);
   if (!step(domain::schedule_task{*placed, now()}))
@@ -210,14 +266,60 @@ void task_run::run(const node_id& node, run_mode mode) {
   say("scheduled on node " + placed->str());
   if (!run_agent() || !collect())
     return;
-  if (!state_.spec.verify_command.empty() && !verify())
-    return;
-  if (!publish())
-    return;
+  conclude(false, false);
+}
+
+void task_run::conclude(bool verified_already, bool published_already) {
+  if (!verified_already && !state_.spec.verify_command.empty()) {
+    if (host_.interrupted())
+      return interrupt();
+    if (!verify())
+      return;
+  }
+  if (!published_already) {
+    if (host_.interrupted())
+      return interrupt();
+    if (!publish())
+      return;
+  }
   if (step(domain::complete_task{now()})) {
     say("completed");
     finish();
   }
+}
+
+void task_run::resume() {
+  auto status = state_.status;
+  say(std::string{"resuming after a restart from "} + domain::to_string(status));
+  if (!state_.output)
+    return fail(failure_reason::control_plane_restart, "no output of the agent is recorded to resume from");
+  auto placed = place(); // the verification's sandbox counts against the node again
+  if (host_.interrupted())
+    return interrupt();
+  if (!placed)
+    return fail(failure_reason::no_capacity, placed.err().detail);
+  base_commit_ = state_.output->base_commit;
+  exit_code_ = state_.output->exit_code;
+  verified_ = state_.verification_passed.value_or(false);
+  bool verified = status != task_status::output_collected;
+  bool published = status == task_status::pr_opened || status == task_status::pr_updated;
+  if (status == task_status::verification_failed && !state_.spec.open_pr_on_failed_verification)
+    return fail(failure_reason::verification_failed, "the verify command failed");
+  if (!published && !state_.output->patch_ref.empty()) {
+    // The change is rebuilt from the stored patch over a fresh checkout of its base.
+    auto patch = persist("the patch", [&] { return ports_.blobs->get(state_.output->patch_ref); });
+    if (!patch)
+      return fail(failure_reason::workspace_error, "the stored patch cannot be read: " + patch.err().detail);
+    std::string commit;
+    if (!checkout(base_commit_, dir("-resume"), commit))
+      return;
+    auto rebuilt = ports_.workspaces->replay(dir("-resume"), base_commit_, *patch);
+    ports_.workspaces->release(dir("-resume"));
+    if (!rebuilt)
+      return fail(failure_reason::workspace_error, rebuilt.err().detail);
+    changes_ = std::move(*rebuilt);
+  }
+  conclude(verified, published);
 }
 
 result<node_id> task_run::place() {
@@ -424,7 +526,7 @@ bool task_run::collect() {
   out.base_commit = base_commit_;
   out.summary = redacted(output_tail_);
   if (!changes_.patch.empty()) {
-    auto ref = ports_.blobs->put(changes_.patch);
+    auto ref = persist("the patch", [&] { return ports_.blobs->put(changes_.patch); });
     if (!ref) {
       fail(failure_reason::workspace_error, "the patch could not be stored: " + ref.err().detail);
       return false;

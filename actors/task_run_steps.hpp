@@ -3,6 +3,7 @@
 // The steps of one task run, written against a small host interface so they read as one
 // sequence and can be driven without an actor system in tests. No CAF here.
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -44,6 +45,9 @@ public:
   virtual void release(const std::string& id) = 0;
   /// Runs one job in a fresh, supervised sandbox and waits for it to end.
   virtual sandbox_run run_sandbox(std::shared_ptr<sandbox_runtime> rt, sandbox_job job, sandbox_callbacks cb) = 0;
+  /// Waits `pause` before a store call is tried again, still taking a cancel or the
+  /// server's stop; false once the server is stopping.
+  virtual bool wait(std::chrono::milliseconds pause) = 0;
   /// True once a cancel of the task has arrived, or the server is stopping.
   virtual bool cancel_pending() = 0;
   /// True once the server is stopping: the run records why it ends (a task still waiting

@@ -1,5 +1,8 @@
 #include "actors/task_runner.hpp"
 
+#include <algorithm>
+#include <chrono>
+#include <iostream>
 #include <unordered_map>
 
 #include <caf/all.hpp>
@@ -9,6 +12,8 @@
 #include "actors/sandbox_supervisor.hpp"
 #include "actors/scheduling/scheduling_messages.hpp"
 #include "actors/task_run_steps.hpp"
+#include "events/clock.hpp"
+#include "events/log_line.hpp"
 #include "events/read_model/task_board.hpp"
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::actors::projection_query)
@@ -20,6 +25,13 @@ namespace aetherium::actors {
 
 namespace {
 
+/// One line of the server's log: the event store refused a step of a task, which is retried.
+void report_retry(const std::string& task, const char* what, const error& why, std::uint64_t attempt) {
+  std::cerr << json_log_line("warn", "event store unavailable, retrying",
+                             {{"task_id", task}, {"step", what}, {"error", why.detail},
+                              {"attempt", std::to_string(attempt)}});
+}
+
 /// The blocking side of one task: talks to the task's actor, the scheduler and the sandbox
 /// supervisor, and calls the blocking ports directly (it has its own thread).
 class runner : public run_host {
@@ -28,28 +40,38 @@ public:
     : self_(self), tasks_(std::move(tasks)), scheduler_(std::move(scheduler)) {}
 
   result<domain::task_state> load(const std::string& id) override {
-    result<domain::task_state> out = make_error(errc::unavailable, "no answer");
-    self_->request(tasks_, caf::infinite, get_atom::value, id)
-      .receive([&](task_reply& r) { out = std::move(r.state); },
-               [&](caf::error& e) { out = make_error(errc::unavailable, caf::to_string(e)); });
-    return out;
+    for (std::chrono::milliseconds pause{200};; pause = std::min(pause * 2, max_pause)) {
+      result<domain::task_state> out = make_error(errc::unavailable, "no answer");
+      self_->request(tasks_, caf::infinite, get_atom::value, id)
+        .receive([&](task_reply& r) { out = std::move(r.state); },
+                 [&](caf::error& e) { out = make_error(errc::unavailable, caf::to_string(e)); });
+      if (out || out.err().code != errc::unavailable || !wait_to_retry(id, "reading the task", out.err(), pause))
+        return out;
+    }
   }
 
+  /// Every step is retried while the event store is unavailable, with backoff, until it is
+  /// stored or the server stops. The retry carries the first attempt's causation id, so a
+  /// step that was stored although its answer was lost is not recorded twice.
   result<domain::task_state> command(const std::string& id, domain::task_command cmd,
                                      const event_metadata& md) override {
     command_context ctx{md};
-    result<domain::task_state> out = make_error(errc::unavailable, "no answer");
-    self_->request(tasks_, caf::infinite, command_atom::value, id, std::move(cmd), std::move(ctx))
-      .receive(
-        [&](task_reply& r) {
-          if (r.events)
-            out = r.state;
-          else
-            out = r.events.err();
-          last_state_ = std::move(r.state);
-        },
-        [&](caf::error& e) { out = make_error(errc::unavailable, caf::to_string(e)); });
-    return out;
+    ctx.metadata.causation_id = ids_->next_uuid();
+    for (std::chrono::milliseconds pause{200};; pause = std::min(pause * 2, max_pause)) {
+      result<domain::task_state> out = make_error(errc::unavailable, "no answer");
+      self_->request(tasks_, caf::infinite, command_atom::value, id, cmd, ctx)
+        .receive(
+          [&](task_reply& r) {
+            if (r.events)
+              out = r.state;
+            else
+              out = r.events.err();
+            last_state_ = std::move(r.state);
+          },
+          [&](caf::error& e) { out = make_error(errc::unavailable, caf::to_string(e)); });
+      if (out || out.err().code != errc::unavailable || !wait_to_retry(id, "recording a step", out.err(), pause))
+        return out;
+    }
   }
 
   const domain::task_state& last_state() const override { return last_state_; }
@@ -102,6 +124,14 @@ public:
     return run;
   }
 
+  bool wait(std::chrono::milliseconds pause) override {
+    if (stopping_)
+      return false;
+    self_->receive([&](cancel_atom) { cancelled_ = true; }, [&](stop_atom) { stopping_ = true; },
+                   caf::after(pause) >> [] {});
+    return !stopping_;
+  }
+
   bool cancel_pending() override {
     // A cancel (or the server's stop) that arrived while a blocking step ran waits in the mailbox.
     if (!cancelled_ && !stopping_)
@@ -116,12 +146,24 @@ public:
   }
 
 private:
+  static constexpr std::chrono::milliseconds max_pause{5000};
+
+  /// Waits `pause` before the next attempt, still taking a cancel or the server's stop;
+  /// false when the server is stopping (the next start reconciles the task).
+  bool wait_to_retry(const std::string& id, const char* what, const error& why, std::chrono::milliseconds pause) {
+    if (++failures_ == 1 || failures_ % 10 == 0)
+      report_retry(id, what, why, failures_);
+    return wait(pause);
+  }
+
   caf::blocking_actor* self_;
   caf::actor tasks_;
   caf::actor scheduler_;
   domain::task_state last_state_;
   bool cancelled_ = false;
   bool stopping_ = false;
+  std::uint64_t failures_ = 0; ///< Attempts that found the event store unavailable.
+  std::shared_ptr<id_generator> ids_ = make_random_id_generator();
 };
 
 struct dispatcher_state {

@@ -60,9 +60,16 @@ struct execution_options {
 /// - (run_atom, std::string task_id): run it, unless a runner already has it.
 /// - (cancel_atom, std::string task_id): stop its sandbox; the runner records terminated.
 /// - (tick_atom): reconcile once, after a restart. Tasks still requested are run; tasks
-///   that were past requested when the previous process died are failed with reason
-///   control_plane_restart (their sandboxes were reaped when the sandbox runtime started,
-///   and a half-run agent cannot be resumed safely), or terminated when a cancel was asked.
+///   whose agent's output was stored resume (verify, publish, complete); tasks whose agent
+///   was running when the previous process ended are failed with reason
+///   control_plane_restart and why (their sandboxes were reaped when the sandbox runtime
+///   started, and a half-run agent cannot be resumed safely), or terminated when a cancel
+///   was asked.
+///
+/// Every step is retried with backoff while the event store is unavailable, and a step is
+/// told to the task's log only once stored. On the server's stop (stop_atom) a run ends
+/// at the next safe point: a task still waiting for room stays requested, one past its
+/// agent stays where it is for the next start to resume, one whose agent runs is failed.
 /// - (get_atom) -> std::size_t: runners alive.
 caf::actor spawn_task_dispatcher(caf::actor_system& sys, caf::actor tasks, caf::actor board, caf::actor scheduler,
                                  node_id node, execution_ports ports, execution_options options);

@@ -58,6 +58,13 @@ public:
   /// fresh checkout for verification). Errors: invalid_argument (a bad path).
   virtual result<void> apply(const std::string& dir, const change_set& changes) = 0;
 
+  /// Writes the change `patch` makes (a patch collect() made over `base_commit`) into the
+  /// checkout at `dir`, which checkout() made at `base_commit`, and returns that change:
+  /// how a task whose agent's output was stored resumes after a restart.
+  /// Errors: invalid_argument (the patch does not apply), as checkout.
+  virtual result<change_set> replay(const std::string& dir, const std::string& base_commit,
+                                    const std::string& patch) = 0;
+
   /// Errors: invalid_argument (field disk_bytes) when the workspace's filesystem is full:
   /// whatever the agent did last, it ran out of its disk limit.
   virtual result<void> check_space(const std::string& dir) = 0;

@@ -2,6 +2,7 @@
 #include <fstream>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <unistd.h>
 
 #include "adapters/git/git_adapters.hpp"
@@ -119,6 +120,53 @@ public:
       if (auto written = git::write_change(dir, f, uid_, gid_); !written)
         return written;
     return {};
+  }
+
+  result<change_set> replay(const std::string& dir, const std::string& base, const std::string& patch) override {
+    // The patch is applied to an index of the host's own bare repository: no work tree,
+    // so a link in it is a blob like any other.
+    auto git_dir = "--git-dir=" + private_git_dir(dir);
+    if (auto read = git::git_ok({git_dir, "read-tree", base}); !read)
+      return read.err();
+    if (auto applied = git::git_ok({git_dir, "apply", "--cached", "--binary", "-"}, "/", patch); !applied)
+      return make_error(errc::invalid_argument, "the stored patch does not apply: " + applied.err().detail);
+    auto tree = git::git_ok({git_dir, "write-tree"});
+    if (!tree)
+      return tree.err();
+    auto diff = git::git_ok({git_dir, "diff-tree", "-r", "-z", "--no-renames", base, tree->substr(0, tree->find('\n'))});
+    if (!diff)
+      return diff.err();
+    change_set changes;
+    changes.base_commit = base;
+    changes.patch = patch;
+    // Records of ":<old mode> <new mode> <old sha> <new sha> <status>\0<path>\0".
+    for (std::size_t at = 0; at < diff->size();) {
+      auto meta_end = diff->find('\0', at);
+      auto path_end = meta_end == std::string::npos ? meta_end : diff->find('\0', meta_end + 1);
+      if (path_end == std::string::npos)
+        break;
+      std::istringstream meta{diff->substr(at + 1, meta_end - at - 1)};
+      std::string old_mode, new_mode, old_sha, new_sha, status;
+      meta >> old_mode >> new_mode >> old_sha >> new_sha >> status;
+      file_change f;
+      f.path = diff->substr(meta_end + 1, path_end - meta_end - 1);
+      at = path_end + 1;
+      if (new_mode == "160000" || old_mode == "160000")
+        continue; // submodules are not part of a change
+      f.change = status == "A" ? file_change::kind::added : status == "D" ? file_change::kind::deleted : file_change::kind::modified;
+      if (f.change != file_change::kind::deleted) {
+        auto blob = git::git_ok({git_dir, "cat-file", "blob", new_sha});
+        if (!blob)
+          return blob.err();
+        f.content = std::move(*blob);
+        f.executable = new_mode == "100755";
+        f.symlink = new_mode == "120000";
+      }
+      changes.files.push_back(std::move(f));
+    }
+    if (auto written = apply(dir, changes); !written)
+      return written.err();
+    return changes;
   }
 
   result<void> check_space(const std::string& dir) override {

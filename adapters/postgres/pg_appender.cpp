@@ -128,6 +128,17 @@ void pg_appender::run() {
 }
 
 pg_appender::outcome pg_appender::commit(const std::vector<pending>& batch) {
+  // A connection the server dropped (a restart, an idle timeout) fails the first statement:
+  // the batch is sent once more on a fresh connection. Even when the first attempt did
+  // commit, the second finds its event ids and answers them as duplicates.
+  bool stale = false;
+  auto first = commit_once(batch, stale);
+  return stale ? commit_once(batch, stale) : first;
+}
+
+pg_appender::outcome pg_appender::commit_once(const std::vector<pending>& batch, bool& stale) {
+  bool reused = conn_ != nullptr;
+  stale = false;
   try {
     if (!conn_ || !conn_->is_open()) {
       conn_ = std::make_unique<pqxx::connection>(conninfo_);
@@ -142,9 +153,11 @@ pg_appender::outcome pg_appender::commit(const std::vector<pending>& batch) {
       throw;
     }
   } catch (const pqxx::broken_connection& e) {
+    stale = reused;
     conn_.reset();
     return outcome(batch.size(), translate(e));
   } catch (const pqxx::in_doubt_error& e) {
+    stale = reused;
     conn_.reset();
     return outcome(batch.size(), translate(e));
   } catch (const pqxx::sql_error& e) {

@@ -38,6 +38,9 @@ private:
   void run();
   std::vector<pending> take_batch();
   outcome commit(const std::vector<pending>& batch);
+  /// One attempt; `stale` tells that it failed on a connection opened before it (so a
+  /// fresh one may succeed).
+  outcome commit_once(const std::vector<pending>& batch, bool& stale);
   outcome commit_one_by_one(const std::vector<pending>& batch);
   outcome write(pqxx::nontransaction& tx, const std::vector<pending>& batch);
 

@@ -71,19 +71,27 @@ private:
   std::size_t size_;
 };
 
-/// Runs f(connection) with a pooled connection, translating exceptions into errors.
+/// Runs f(connection) with a pooled connection, translating exceptions into errors. A
+/// connection found broken (an idle one the server dropped on a restart, say) is discarded
+/// and `f` runs once more on a fresh one: every caller's `f` is a read or an idempotent
+/// write, so running it twice is safe.
 template <class T, class F>
 result<T> with_connection(connection_pool& pool, F&& f) {
-  try {
-    auto conn = pool.acquire();
+  for (int attempt = 0;; ++attempt) {
     try {
-      return f(*conn);
-    } catch (const pqxx::broken_connection&) {
-      conn.discard();
-      throw;
+      auto conn = pool.acquire();
+      try {
+        return f(*conn);
+      } catch (const pqxx::broken_connection&) {
+        conn.discard();
+        throw;
+      }
+    } catch (const pqxx::broken_connection& e) {
+      if (attempt > 0)
+        return translate(e);
+    } catch (const std::exception& e) {
+      return translate(e);
     }
-  } catch (const std::exception& e) {
-    return translate(e);
   }
 }
 

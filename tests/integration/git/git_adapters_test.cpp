@@ -310,6 +310,43 @@ TEST_F(git_adapters, apply_replays_a_change_in_a_fresh_checkout_and_never_writes
   EXPECT_EQ(provider_->apply(root_ / "shadow", git_path).err().code, errc::invalid_argument);
 }
 
+TEST_F(git_adapters, replay_rebuilds_the_change_from_its_stored_patch_alone) {
+  auto sha = checkout(bare_, root_ / "ws");
+  ASSERT_TRUE(sha.ok());
+  write(root_ / "ws/README.md", "hello, world\n");
+  write(root_ / "ws/logo.bin", std::string("\x89PNG\0\x01\x02", 7));
+  fs::remove(root_ / "ws/old.txt");
+  fs::create_symlink("README.md", root_ / "ws/link");
+  write(root_ / "ws/run.sh", "#!/bin/sh\n");
+  fs::permissions(root_ / "ws/run.sh", fs::perms::owner_exec, fs::perm_options::add);
+  auto collected = provider_->collect(root_ / "ws", *sha, 1 << 20);
+  ASSERT_TRUE(collected.ok()) << collected.err().detail;
+  provider_->release((root_ / "ws").string()); // the process that collected it is gone
+
+  ASSERT_TRUE(checkout(bare_, root_ / "ws1").ok());
+  auto replayed = provider_->replay(root_ / "ws1", *sha, collected->patch);
+  ASSERT_TRUE(replayed.ok()) << replayed.err().detail;
+  auto want = by_path(*collected), got = by_path(*replayed);
+  ASSERT_EQ(got.size(), want.size());
+  for (auto& [path, f] : want) {
+    ASSERT_TRUE(got.count(path)) << path;
+    EXPECT_EQ(got[path].change, f.change) << path;
+    EXPECT_EQ(got[path].content, f.content) << path;
+    EXPECT_EQ(got[path].symlink, f.symlink) << path;
+    EXPECT_EQ(got[path].executable, f.executable) << path;
+  }
+  EXPECT_EQ(replayed->patch, collected->patch);
+  EXPECT_TRUE(fs::is_symlink(root_ / "ws1/link"));
+  EXPECT_FALSE(fs::exists(root_ / "ws1/old.txt"));
+  std::ifstream readme{root_ / "ws1/README.md"};
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>{readme}, {}), "hello, world\n");
+
+  ASSERT_TRUE(checkout(bare_, root_ / "ws2").ok());
+  auto bad = provider_->replay(root_ / "ws2", *sha, "--- a/nope\n+++ b/nope\n@@ -1 +1 @@\n-x\n+y\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.err().code, errc::invalid_argument);
+}
+
 TEST_F(git_adapters, the_local_code_host_commits_one_commit_per_pull_request_and_update) {
   auto host = make_local_git_code_host();
   pull_request_spec spec{bare_, "main", "aetherium/task-1", "Task 1", "body <!-- aetherium:task=1 -->", "Task 1"};

@@ -83,6 +83,32 @@ private:
   std::shared_ptr<event_store> inner_;
 };
 
+/// Stores an append and then reports it unavailable when `lose_next` is set: a commit
+/// whose answer was lost with the connection.
+class lossy_store : public event_store {
+public:
+  explicit lossy_store(std::shared_ptr<event_store> inner) : inner_(std::move(inner)) {}
+  void append_async(append_request r, append_callback done) override {
+    if (!lose_next.exchange(false))
+      return inner_->append_async(std::move(r), std::move(done));
+    inner_->append_async(std::move(r), [done = std::move(done)](result<append_result>) {
+      done(make_error(errc::unavailable, "commit outcome unknown"));
+    });
+  }
+  result<std::vector<recorded_event>> read_stream(const stream_id& s, std::int64_t after) override {
+    return inner_->read_stream(s, after);
+  }
+  result<std::vector<recorded_event>> read_all(std::int64_t after, std::size_t n) override { return inner_->read_all(after, n); }
+  result<std::int64_t> head_position() override { return inner_->head_position(); }
+  std::unique_ptr<subscription> subscribe(std::int64_t after, event_handler h) override {
+    return inner_->subscribe(after, std::move(h));
+  }
+  std::atomic<bool> lose_next{false};
+
+private:
+  std::shared_ptr<event_store> inner_;
+};
+
 } // namespace
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(counter::command)
@@ -156,6 +182,33 @@ TEST_F(aggregate_actor_test, a_write_by_someone_else_is_a_conflict_not_an_overwr
   ASSERT_FALSE(r.events.ok());
   EXPECT_EQ(r.events.err().code, errc::conflict);
   EXPECT_EQ(store_->read_stream(stream_id{"counter-1"})->size(), 2u);
+  auto next = add(a, 1); // the actor reloads what the other writer recorded
+  ASSERT_TRUE(next.events.ok()) << next.events.err().detail;
+  EXPECT_EQ(next.state.value, 7);
+}
+
+TEST_F(aggregate_actor_test, a_retried_command_whose_first_answer_was_lost_is_recorded_once) {
+  auto lossy = std::make_shared<lossy_store>(store_);
+  auto journal = spawn_journal(sys_, lossy, {false});
+  auto a = sys_.spawn(aggregate_actor<counter, counter_codec>, std::string{"9"}, journal, ids_, codec_,
+                      std::chrono::milliseconds(60000));
+  event_metadata md{"acme", "runner"};
+  md.causation_id = "step-1";
+  add(a, 1);
+  lossy->lose_next = true;
+  auto lost = ask<reply>(a, command_atom::value, counter::add{3}, command_context{md});
+  ASSERT_FALSE(lost.events.ok());
+  EXPECT_EQ(lost.events.err().code, errc::unavailable);
+  auto retried = ask<reply>(a, command_atom::value, counter::add{3}, command_context{md});
+  ASSERT_TRUE(retried.events.ok()) << retried.events.err().detail;
+  EXPECT_TRUE(retried.events->empty()) << "the retry was recorded a second time";
+  EXPECT_EQ(retried.state.value, 4);
+  EXPECT_EQ(store_->read_stream(stream_id{"counter-9"})->size(), 2u);
+  md.causation_id = "step-2";
+  auto next = ask<reply>(a, command_atom::value, counter::add{3}, command_context{md});
+  ASSERT_TRUE(next.events.ok());
+  EXPECT_EQ(next.state.value, 7);
+  EXPECT_EQ(next.version, 3);
 }
 
 TEST_F(aggregate_actor_test, a_creating_command_skips_the_read_and_falls_back_to_it_when_the_stream_exists) {

@@ -18,12 +18,18 @@ public:
   result<domain::task_state> load(const std::string&) override { return state; }
 
   result<domain::task_state> command(const std::string&, domain::task_command cmd, const event_metadata&) override {
+    if (store_down)
+      return make_error(errc::unavailable, "database unreachable");
     auto decided = domain::task::decide(state, cmd);
     if (!decided)
       return decided.err();
     for (auto& e : *decided) {
       types.push_back(domain::type_name(e));
       state = domain::task::evolve(std::move(state), e);
+      if (types.back() == stop_after) // the server's stop arrives right after this event
+        stopping = true;
+      if (types.back() == down_after) // then the store goes down, and the server stops
+        store_down = stopping = true;
     }
     return state;
   }
@@ -67,6 +73,7 @@ public:
     return run;
   }
 
+  bool wait(std::chrono::milliseconds) override { return !stopping; }
   bool cancel_pending() override { return cancelled || stopping; }
   bool interrupted() override { return stopping; }
 
@@ -76,6 +83,9 @@ public:
   bool cancelled = false;
   bool stopping = false;
   bool stop_in_sandbox = false;
+  std::string stop_after; ///< An event type after which the server stops.
+  std::string down_after; ///< An event type after which the store is down and the server stops.
+  bool store_down = false;
 
 private:
   std::shared_ptr<sandbox_runtime> rt_;
@@ -100,6 +110,10 @@ public:
     return c;
   }
   result<void> apply(const std::string&, const change_set&) override { return {}; }
+  result<change_set> replay(const std::string&, const std::string& base, const std::string& patch) override {
+    replayed.push_back(patch);
+    return change_set{base, {{"a.txt", file_change::kind::modified, "new\n", false}}, patch};
+  }
   result<void> check_space(const std::string&) override {
     if (full)
       return make_error(errc::invalid_argument, "full", "disk_bytes");
@@ -112,6 +126,27 @@ public:
   checkout_request last_request;
   std::vector<std::string> released;
   std::vector<std::string> prepared;
+  std::vector<std::string> replayed;
+};
+
+/// A blob store that is unavailable for its first `outage` calls.
+class flaky_blobs : public blob_store {
+public:
+  explicit flaky_blobs(int outage) : left_(outage) {}
+  result<std::string> put(std::string_view bytes) override {
+    if (left_-- > 0)
+      return make_error(errc::unavailable, "database unreachable");
+    return inner_->put(bytes);
+  }
+  result<std::string> get(const std::string& ref) override {
+    if (left_-- > 0)
+      return make_error(errc::unavailable, "database unreachable");
+    return inner_->get(ref);
+  }
+
+private:
+  int left_;
+  std::shared_ptr<blob_store> inner_ = make_memory_blob_store();
 };
 
 class fake_code_host : public code_host {
@@ -277,7 +312,7 @@ TEST_F(task_run_steps, a_server_stopping_while_the_agent_runs_fails_the_task_wit
   run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
   EXPECT_EQ(host_.types.back(), "task.failed");
   EXPECT_EQ(host_.state.failure, domain::failure_reason::control_plane_restart);
-  EXPECT_NE(host_.state.failure_detail.find("server was stopped while the task was"), std::string::npos)
+  EXPECT_NE(host_.state.failure_detail.find("server was stopped while the task was running: its agent's sandbox did not survive"), std::string::npos)
     << host_.state.failure_detail;
   EXPECT_TRUE(code_host_->opened.empty());
   EXPECT_EQ(host_.released, 1);
@@ -288,4 +323,54 @@ TEST_F(task_run_steps, a_server_stopping_before_the_task_is_placed_leaves_it_req
   request("echo");
   run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
   EXPECT_EQ(host_.types, (types{"task.requested"})) << "the next start runs it";
+}
+
+TEST_F(task_run_steps, a_stop_after_the_output_is_stored_leaves_the_task_and_the_next_start_finishes_it) {
+  host_.stop_after = "task.output_collected";
+  request("echo");
+  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
+  EXPECT_EQ(host_.types.back(), "task.output_collected") << "a task with its agent's work stored was failed";
+  EXPECT_TRUE(code_host_->opened.empty());
+  EXPECT_NE(log_text().find("resumes from output_collected"), std::string::npos) << log_text();
+
+  host_.stopping = false; // the next start
+  host_.stop_after.clear();
+  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::recover);
+  EXPECT_EQ(host_.types, (types{"task.requested", "task.scheduled", "task.sandbox_provisioned", "task.started",
+                                "task.output_collected", "task.pr_opened", "task.completed"}));
+  ASSERT_EQ(workspaces_->replayed.size(), 1u) << "the change was not rebuilt from the stored patch";
+  EXPECT_EQ(workspaces_->replayed[0], "--- a/a.txt\n+++ b/a.txt\n-old\n+new\n");
+  ASSERT_EQ(code_host_->opened.size(), 1u);
+  EXPECT_NE(log_text().find("resuming after a restart"), std::string::npos) << log_text();
+}
+
+TEST_F(task_run_steps, a_restart_after_the_pull_request_was_recorded_only_completes_the_task) {
+  host_.down_after = "task.pr_opened";
+  request("echo");
+  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
+  ASSERT_EQ(host_.types.back(), "task.pr_opened");
+  EXPECT_EQ(log_text().find("completed"), std::string::npos) << "the log tells an end that was not stored";
+  host_.stopping = host_.store_down = false; // the next start
+  host_.down_after.clear();
+  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::recover);
+  EXPECT_EQ(host_.types.back(), "task.completed");
+  EXPECT_EQ(code_host_->opened.size(), 1u) << "the pull request was opened twice";
+  EXPECT_TRUE(workspaces_->replayed.empty()) << "a published change needs no rebuilding";
+}
+
+TEST_F(task_run_steps, a_task_found_scheduled_after_a_restart_says_why_it_is_not_resumed) {
+  request("echo");
+  ASSERT_TRUE(host_.command("t1", domain::schedule_task{node_id{"n1"}, 2}, {}));
+  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::recover);
+  EXPECT_EQ(host_.state.failure, domain::failure_reason::control_plane_restart);
+  EXPECT_NE(host_.state.failure_detail.find("not run twice"), std::string::npos) << host_.state.failure_detail;
+}
+
+TEST_F(task_run_steps, the_patch_is_stored_once_the_blob_store_is_back) {
+  ports_.blobs = std::make_shared<flaky_blobs>(3);
+  request("echo");
+  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
+  EXPECT_EQ(host_.types.back(), "task.completed");
+  EXPECT_EQ(host_.state.output->patch_ref.rfind("sha256:", 0), 0u);
+  EXPECT_NE(log_text().find("retrying until the store is back"), std::string::npos) << log_text();
 }
