@@ -4,11 +4,13 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <iostream>
 #include <set>
 #include <thread>
 
 #include <unistd.h>
 
+#include "events/log_line.hpp"
 #include "events/read_model/task_requests.hpp"
 
 namespace aetherium::actors {
@@ -62,8 +64,11 @@ private:
       auto r = f();
       if (r || r.err().code != errc::unavailable)
         return r;
-      if (!said)
+      if (!said) {
         say(std::string{"storing "} + what + " failed (" + r.err().detail + "); retrying until the store is back");
+        std::cerr << json_log_line("warn", "blob store unavailable, retrying",
+                                   {{"task_id", id_}, {"step", what}, {"error", r.err().detail}});
+      }
       said = true;
       if (!host_.wait(pause))
         return r;

@@ -10,6 +10,8 @@
 #include <sstream>
 #include <thread>
 
+#include <unistd.h>
+
 #include <caf/all.hpp>
 
 #include "actors/caf_system_config.hpp"
@@ -33,8 +35,10 @@
 #include "adapters/postgres/migrations.hpp"
 #include "adapters/postgres/postgres_blob_store.hpp"
 #include "adapters/postgres/postgres_event_store.hpp"
+#include "adapters/postgres/server_lock.hpp"
 #include "adapters/sandbox/oci_sandbox_runtime.hpp"
 #include "events/api/timed_event_store.hpp"
+#include "events/log_line.hpp"
 #include "events/read_model/task_board.hpp"
 #include "runtime/commands.hpp"
 #include "runtime/kafka_relay.hpp"
@@ -209,12 +213,14 @@ public:
   result<void> start(const config& cfg);
 
 private:
+  result<void> claim(const config& cfg);
   result<void> open_ports(const config& cfg);
   result<void> start_actors(const config& cfg);
   result<void> catch_up();
   result<void> start_http(const config& cfg);
   std::shared_ptr<api::webhook_sink> webhooks(const config& cfg);
 
+  std::unique_ptr<postgres::server_lock> lock_; ///< First, so released last: no task runs without it.
   std::shared_ptr<clock> time_ = make_system_clock();
   std::shared_ptr<id_generator> ids_ = make_random_id_generator();
   std::shared_ptr<event_store> store_;
@@ -237,9 +243,32 @@ private:
   bool stopped_ = false;
 };
 
-result<void> running_server::open_ports(const config& cfg) {
+/// Fails at once on a busy port, then takes the database's server lock: only one server
+/// runs tasks against a database, and a second one must not reconcile (reap, fail) the
+/// live tasks of the first. Both before anything else starts.
+result<void> running_server::claim(const config& cfg) {
   if (cfg.database_url.empty())
     return make_error(errc::invalid_argument, "no database: set --database-url or AETHERIUM_DATABASE_URL", "database-url");
+  auto where = split_listen(cfg.listen);
+  if (!where)
+    return where.err();
+  if (auto free = http::check_can_listen(where->first, where->second); !free)
+    return free.err();
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  auto holder = std::string{host} + " pid " + std::to_string(::getpid()) + " " + cfg.listen;
+  auto lock = postgres::take_server_lock(cfg.database_url, holder, [](const std::string& why) {
+    // Another server runs the tasks now: running them here too would run them twice.
+    std::cerr << json_log_line("error", "stopping at once", {{"reason", why}}) << std::flush;
+    std::_Exit(exit_failure);
+  });
+  if (!lock)
+    return lock.err();
+  lock_ = std::move(*lock);
+  return {};
+}
+
+result<void> running_server::open_ports(const config& cfg) {
   if (auto m = postgres::migrate_up(cfg.database_url); !m)
     return m.err();
   auto store = make_postgres_event_store(cfg.database_url);
@@ -247,7 +276,7 @@ result<void> running_server::open_ports(const config& cfg) {
     return store.err();
   metrics_ = http::make_prometheus_registry();
   core_metrics_ = api::register_core_metrics(*metrics_);
-  store_ = api::observe_appends(*store, core_metrics_.append_seconds);
+  store_ = api::observe_appends(*store, core_metrics_.append_seconds, core_metrics_.append_unavailable);
   auto blobs = make_postgres_blob_store(cfg.database_url);
   if (!blobs)
     return blobs.err();
@@ -385,7 +414,7 @@ std::shared_ptr<api::webhook_sink> running_server::webhooks(const config& cfg) {
     });
   };
   o.log = [](const std::string& id, const std::string& message) {
-    std::cerr << R"({"level":"info","msg":"webhook","delivery":")" << id << R"(","detail":")" << message << "\"}\n";
+    std::cerr << json_log_line("info", "webhook", {{"delivery", id}, {"detail", message}});
   };
   return make_github_webhook_sink(o);
 }
@@ -407,7 +436,7 @@ result<void> running_server::start_http(const config& cfg) {
 }
 
 result<void> running_server::start(const config& cfg) {
-  for (auto step : {&running_server::open_ports, &running_server::start_actors})
+  for (auto step : {&running_server::claim, &running_server::open_ports, &running_server::start_actors})
     if (auto ok = (this->*step)(cfg); !ok)
       return ok;
   if (auto ok = catch_up(); !ok)

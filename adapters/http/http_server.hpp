@@ -62,4 +62,9 @@ std::unique_ptr<http_server> make_http_server(http_server_options options,
                                               std::shared_ptr<api::metrics_registry> metrics,
                                               std::shared_ptr<api::webhook_sink> webhooks = nullptr);
 
+/// Whether `host:port` can be listened on now (port 0 always can): binds it once and lets
+/// it go, so a server fails at once on a busy port, before it starts anything else.
+/// Errors: unavailable, naming the address and why.
+result<void> check_can_listen(const std::string& host, std::uint16_t port);
+
 } // namespace aetherium::http

@@ -371,4 +371,23 @@ std::unique_ptr<http_server> make_http_server(http_server_options options,
   return std::make_unique<restinio_http_server>(std::move(options), std::move(dispatcher));
 }
 
+result<void> check_can_listen(const std::string& host, std::uint16_t port) {
+  if (port == 0)
+    return {};
+  try {
+    asio::io_context io;
+    asio::ip::tcp::resolver resolver{io};
+    asio::ip::tcp::endpoint where = resolver.resolve(host, std::to_string(port))->endpoint();
+    asio::ip::tcp::acceptor acceptor{io};
+    acceptor.open(where.protocol());
+    acceptor.set_option(asio::ip::tcp::acceptor::reuse_address(true)); // as the server's own acceptor
+    acceptor.bind(where);
+    acceptor.listen();
+  } catch (const std::exception& e) {
+    return make_error(errc::unavailable, "cannot listen on " + host + ":" + std::to_string(port) + ": " + e.what(),
+                      "listen");
+  }
+  return {};
+}
+
 } // namespace aetherium::http

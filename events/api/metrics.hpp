@@ -60,6 +60,7 @@ namespace metric_names {
 inline constexpr const char* tasks = "aetherium_tasks";                          ///< gauge, label state
 inline constexpr const char* sandboxes_live = "aetherium_sandboxes_live";        ///< gauge
 inline constexpr const char* append_seconds = "aetherium_event_append_seconds";  ///< histogram
+inline constexpr const char* append_failures = "aetherium_event_append_failures_total"; ///< counter, label error
 inline constexpr const char* relay_lag = "aetherium_relay_lag_events";           ///< gauge
 inline constexpr const char* relay_lag_seconds = "aetherium_relay_lag_seconds";  ///< gauge
 inline constexpr const char* http_requests = "aetherium_http_requests_total";    ///< counter
@@ -71,6 +72,7 @@ struct core_metrics {
   std::map<std::string, std::shared_ptr<gauge_metric>> tasks_by_state; ///< Every task status, at 0.
   std::shared_ptr<gauge_metric> sandboxes_live;
   std::shared_ptr<histogram_metric> append_seconds;
+  std::shared_ptr<counter_metric> append_unavailable; ///< Appends the store could not take (it was down).
   std::shared_ptr<gauge_metric> relay_lag_events;
   std::shared_ptr<gauge_metric> relay_lag_seconds;
 };

@@ -7,13 +7,17 @@ namespace {
 
 class timed_event_store : public event_store {
 public:
-  timed_event_store(std::shared_ptr<event_store> inner, std::shared_ptr<histogram_metric> seconds)
-    : inner_(std::move(inner)), seconds_(std::move(seconds)) {}
+  timed_event_store(std::shared_ptr<event_store> inner, std::shared_ptr<histogram_metric> seconds,
+                    std::shared_ptr<counter_metric> unavailable)
+    : inner_(std::move(inner)), seconds_(std::move(seconds)), unavailable_(std::move(unavailable)) {}
 
   void append_async(append_request request, append_callback done) override {
     auto start = std::chrono::steady_clock::now();
-    inner_->append_async(std::move(request), [start, seconds = seconds_, done = std::move(done)](result<append_result> r) {
+    inner_->append_async(std::move(request), [start, seconds = seconds_, unavailable = unavailable_,
+                                              done = std::move(done)](result<append_result> r) {
       seconds->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      if (!r && r.err().code == errc::unavailable && unavailable)
+        unavailable->inc();
       done(std::move(r));
     });
   }
@@ -31,13 +35,15 @@ public:
 private:
   std::shared_ptr<event_store> inner_;
   std::shared_ptr<histogram_metric> seconds_;
+  std::shared_ptr<counter_metric> unavailable_;
 };
 
 } // namespace
 
 std::shared_ptr<event_store> observe_appends(std::shared_ptr<event_store> store,
-                                             std::shared_ptr<histogram_metric> seconds) {
-  return std::make_shared<timed_event_store>(std::move(store), std::move(seconds));
+                                             std::shared_ptr<histogram_metric> seconds,
+                                             std::shared_ptr<counter_metric> unavailable) {
+  return std::make_shared<timed_event_store>(std::move(store), std::move(seconds), std::move(unavailable));
 }
 
 } // namespace aetherium::api

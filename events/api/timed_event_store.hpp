@@ -8,8 +8,10 @@
 namespace aetherium::api {
 
 /// `store`, with the time from each append call to its durable completion observed in
-/// `seconds` (the aetherium_event_append_seconds histogram). Everything else is forwarded.
+/// `seconds` (the aetherium_event_append_seconds histogram) and each append that found the
+/// store unavailable counted in `unavailable`. Everything else is forwarded.
 std::shared_ptr<event_store> observe_appends(std::shared_ptr<event_store> store,
-                                             std::shared_ptr<histogram_metric> seconds);
+                                             std::shared_ptr<histogram_metric> seconds,
+                                             std::shared_ptr<counter_metric> unavailable);
 
 } // namespace aetherium::api
