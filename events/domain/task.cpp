@@ -117,7 +117,7 @@ result<void> validate_task_spec(const task_spec& spec) {
   if (spec.prompt.empty() && spec.agent_type != "script")
     return bad("prompt", "prompt must not be empty");
   if (spec.prompt.size() > max_prompt_bytes)
-    return bad("prompt", "prompt is longer than 64 KiB");
+    return bad("prompt", "prompt is longer than 256 KiB");
   if (spec.agent_type == "script" && spec.script.empty())
     return bad("script", "a script task needs a script");
   if (spec.script.size() > max_script_bytes)

@@ -151,8 +151,9 @@ struct task_state {
   std::int64_t finished_at_us = 0;
 };
 
-/// Limits on what a task request may hold.
-inline constexpr std::size_t max_prompt_bytes = 64 * 1024;
+/// Limits on what a task request may hold. The API takes a prompt of up to 64 Ki
+/// characters (api::limits::prompt_chars); in UTF-8 that is up to four bytes each.
+inline constexpr std::size_t max_prompt_bytes = 256 * 1024;
 inline constexpr std::size_t max_script_bytes = 256 * 1024;
 
 /// The task aggregate: pure decide and evolve.
