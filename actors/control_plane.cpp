@@ -255,6 +255,7 @@ private:
     for (auto& n : s.nodes) {
       api::node_view v;
       v.id = n.id;
+      v.address = n.address;
       v.up = n.status == scheduling::node_status::up;
       v.cpu_millis = n.capacity.cpu_millis;
       v.memory_bytes = n.capacity.memory_bytes;

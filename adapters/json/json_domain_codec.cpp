@@ -148,10 +148,12 @@ new_event stored(const std::string& type, int version, const json& payload, cons
 }
 
 template <class Event, class Decode>
-result<Event> decode_with(const recorded_event& r, Decode&& decode) {
+result<Event> decode_with(const recorded_event& r, int current, Decode&& decode) {
   auto where = "event at position " + std::to_string(r.position) + " (" + r.type + "): ";
+  if (current == 0)
+    return make_error(errc::corrupt, where + "unknown event type " + r.type);
   try {
-    auto payload = upcast(r.type, r.schema_version, json::parse(r.payload));
+    auto payload = upcast(r.type, r.schema_version, current, json::parse(r.payload));
     if (!payload)
       return make_error(errc::corrupt, where + payload.err().detail);
     auto e = decode(r.type, *payload);
@@ -166,11 +168,10 @@ result<Event> decode_with(const recorded_event& r, Decode&& decode) {
 class json_task_codec : public task_codec {
 public:
   new_event encode(const task_event& e, const std::string& id, const event_metadata& md) const override {
-    std::string type = type_name(e);
-    return stored(type, current_schema_version(type), task_payload(e), id, md);
+    return stored(type_name(e), schema_version(e), task_payload(e), id, md);
   }
   result<task_event> decode(const recorded_event& r) const override {
-    return decode_with<task_event>(r, task_event_of);
+    return decode_with<task_event>(r, task_schema_version(r.type), task_event_of);
   }
 };
 
@@ -183,7 +184,8 @@ public:
     return stored(project_created::type_name, project_created::schema_version, p, id, md);
   }
   result<project_event> decode(const recorded_event& r) const override {
-    return decode_with<project_event>(r, [](const std::string& type, const json& j) -> result<project_event> {
+    int current = r.type == project_created::type_name ? project_created::schema_version : 0;
+    return decode_with<project_event>(r, current, [](const std::string& type, const json& j) -> result<project_event> {
       if (type != project_created::type_name)
         return make_error(errc::corrupt, "unknown event type " + type);
       return project_event{project_created{project_id{j.at("project_id").get<std::string>()},

@@ -29,22 +29,25 @@ const std::map<std::pair<std::string, int>, step>& steps() {
 
 } // namespace
 
-int current_schema_version(const std::string& type) {
-  int version = 1;
-  while (steps().count({type, version}))
-    ++version;
-  return version;
-}
-
-result<nlohmann::json> upcast(const std::string& type, int version, nlohmann::json payload) {
-  auto current = current_schema_version(type);
+result<nlohmann::json> upcast(const std::string& type, int version, int current, nlohmann::json payload) {
   if (version > current || version < 1)
     return make_error(errc::invalid_argument, "schema version " + std::to_string(version)
                                                 + " is not one this build knows (current: "
                                                 + std::to_string(current) + ")");
-  for (; version < current; ++version)
-    payload = steps().at({type, version})(std::move(payload));
+  for (; version < current; ++version) {
+    auto step = steps().find({type, version});
+    if (step == steps().end())
+      return make_error(errc::invalid_argument, "no upcaster from schema version " + std::to_string(version));
+    payload = step->second(std::move(payload));
+  }
   return payload;
+}
+
+std::vector<std::pair<std::string, int>> upcast_steps() {
+  std::vector<std::pair<std::string, int>> out;
+  for (auto& [from, step] : steps())
+    out.push_back(from);
+  return out;
 }
 
 } // namespace aetherium

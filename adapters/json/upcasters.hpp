@@ -3,6 +3,8 @@
 // Internal to adapters/json.
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -10,12 +12,15 @@
 
 namespace aetherium {
 
-/// The schema version new events of `type` are written with (1 for types never upcast).
-int current_schema_version(const std::string& type);
+/// Brings a payload of `type` written with `version` up to `current` (the event struct's
+/// schema_version: the domain's headers are the one source of versions), one version at a
+/// time. Old events are never rewritten in the log; they are read through this.
+/// Errors: invalid_argument for a version outside 1..current, or a version this code has
+/// no step from.
+result<nlohmann::json> upcast(const std::string& type, int version, int current, nlohmann::json payload);
 
-/// Brings a payload of `type` written with `version` up to the current schema, one
-/// version at a time. Old events are never rewritten in the log; they are read through
-/// this. Errors: invalid_argument for a version newer than this code knows.
-result<nlohmann::json> upcast(const std::string& type, int version, nlohmann::json payload);
+/// The (type, version) pairs a step upcasts from: each must lie below its type's current
+/// version, and every version below that needs one (checked by the codec's tests).
+std::vector<std::pair<std::string, int>> upcast_steps();
 
 } // namespace aetherium

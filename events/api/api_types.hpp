@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "events/domain/task_types.hpp"
 #include "events/ids.hpp"
 
 namespace aetherium::api {
@@ -35,40 +36,13 @@ struct caller {
   api::role role = role::viewer;
 };
 
-/// Where a task is in its lifecycle (DESIGN.md, Domain).
-enum class task_status {
-  requested,
-  scheduled,
-  sandbox_provisioned,
-  running,
-  output_collected,
-  verification_passed,
-  verification_failed,
-  pr_opened,
-  pr_updated,
-  completed,
-  failed,
-  cancel_requested,
-  terminated,
-};
-
-/// Every status, in lifecycle order.
-inline constexpr task_status all_task_statuses[] = {
-  task_status::requested,           task_status::scheduled,         task_status::sandbox_provisioned,
-  task_status::running,             task_status::output_collected,  task_status::verification_passed,
-  task_status::verification_failed, task_status::pr_opened,         task_status::pr_updated,
-  task_status::completed,           task_status::failed,            task_status::cancel_requested,
-  task_status::terminated,
-};
-
-/// Wire name, e.g. "sandbox_provisioned".
-const char* to_string(task_status status) noexcept;
-
-/// Parses a wire name; false when `name` is none of them.
-bool parse_task_status(std::string_view name, task_status& out) noexcept;
-
-/// True for completed, failed and terminated: nothing happens to such a task any more.
-bool is_terminal(task_status status) noexcept;
+/// Where a task is in its lifecycle: the domain's own vocabulary, so that what the API
+/// shows and filters by is what the task aggregate decides.
+using domain::task_status;
+using domain::all_task_statuses;
+using domain::parse_task_status;
+using domain::is_terminal;
+using domain::to_string;
 
 /// Resource bounds asked for a task's sandbox. Zero means "the server's default".
 struct resource_limits {

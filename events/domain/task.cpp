@@ -117,7 +117,7 @@ result<void> validate_task_spec(const task_spec& spec) {
   if (spec.prompt.empty() && spec.agent_type != "script")
     return bad("prompt", "prompt must not be empty");
   if (spec.prompt.size() > max_prompt_bytes)
-    return bad("prompt", "prompt is longer than 64 KiB");
+    return bad("prompt", "prompt is longer than 256 KiB");
   if (spec.agent_type == "script" && spec.script.empty())
     return bad("script", "a script task needs a script");
   if (spec.script.size() > max_script_bytes)
@@ -149,6 +149,36 @@ const char* type_name(const task_event& e) noexcept {
                       [](const auto& x) -> const char* { return std::decay_t<decltype(x)>::type_name; },
                     },
                     e);
+}
+
+int schema_version(const task_event& e) noexcept {
+  return std::visit([](const auto& x) { return std::decay_t<decltype(x)>::schema_version; }, e);
+}
+
+namespace {
+
+/// Whether `type` is a wire name of the event type `E`.
+template <class E>
+bool names(std::string_view type) noexcept {
+  if constexpr (std::is_same_v<E, task_verified>)
+    return type == E::passed_type_name || type == E::failed_type_name;
+  else if constexpr (std::is_same_v<E, task_pr_recorded>)
+    return type == E::opened_type_name || type == E::updated_type_name;
+  else
+    return type == E::type_name;
+}
+
+template <class... Events>
+int schema_version_named(std::string_view type, const std::variant<Events...>*) noexcept {
+  int version = 0;
+  ((version = version == 0 && names<Events>(type) ? Events::schema_version : version), ...);
+  return version;
+}
+
+} // namespace
+
+int task_schema_version(std::string_view type) noexcept {
+  return schema_version_named(type, static_cast<const task_event*>(nullptr));
 }
 
 result<std::vector<task_event>> task::decide(const state& s, const command& c) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -13,7 +14,9 @@ namespace aetherium::domain {
 
 struct task_requested {
   static constexpr const char* type_name = "task.requested";
-  static constexpr int schema_version = 1;
+  /// 2: the wall-clock budget moved from a top-level timeout_seconds into spec.budgets,
+  /// beside the log and change budgets (adapters/json/upcasters.cpp reads version 1).
+  static constexpr int schema_version = 2;
   task_id id;
   tenant_id tenant;
   project_id project;
@@ -92,6 +95,13 @@ using task_event = std::variant<task_requested, task_scheduled, task_sandbox_pro
 /// The wire name of any task event.
 const char* type_name(const task_event& e) noexcept;
 
+/// The schema version a task event is written with: its struct's `schema_version`, the one
+/// definition codecs and upcasters follow.
+int schema_version(const task_event& e) noexcept;
+
+/// The schema version of the task event named `type` (a wire name); 0 when none has it.
+int task_schema_version(std::string_view type) noexcept;
+
 // Commands, imperative. Every command carries the time it is decided at.
 
 struct request_task {
@@ -141,8 +151,9 @@ struct task_state {
   std::int64_t finished_at_us = 0;
 };
 
-/// Limits on what a task request may hold.
-inline constexpr std::size_t max_prompt_bytes = 64 * 1024;
+/// Limits on what a task request may hold. The API takes a prompt of up to 64 Ki
+/// characters (api::limits::prompt_chars); in UTF-8 that is up to four bytes each.
+inline constexpr std::size_t max_prompt_bytes = 256 * 1024;
 inline constexpr std::size_t max_script_bytes = 256 * 1024;
 
 /// The task aggregate: pure decide and evolve.

@@ -30,6 +30,15 @@ const char* to_string(task_status s) noexcept {
   return "requested";
 }
 
+bool parse_task_status(std::string_view name, task_status& out) noexcept {
+  for (auto s : all_task_statuses)
+    if (name == to_string(s)) {
+      out = s;
+      return true;
+    }
+  return false;
+}
+
 bool is_terminal(task_status s) noexcept {
   return s == task_status::completed || s == task_status::failed || s == task_status::terminated;
 }

@@ -27,10 +27,22 @@ enum class task_status {
   terminated,
 };
 
-/// Wire name, e.g. "sandbox_provisioned".
+/// Every status, in lifecycle order.
+inline constexpr task_status all_task_statuses[] = {
+  task_status::requested,           task_status::scheduled,         task_status::sandbox_provisioned,
+  task_status::running,             task_status::output_collected,  task_status::verification_passed,
+  task_status::verification_failed, task_status::pr_opened,         task_status::pr_updated,
+  task_status::completed,           task_status::failed,            task_status::cancel_requested,
+  task_status::terminated,
+};
+
+/// Wire name, e.g. "sandbox_provisioned". The names are part of the API.
 const char* to_string(task_status s) noexcept;
 
-/// True for completed, failed and terminated.
+/// Parses a wire name; false when `name` is none of them.
+bool parse_task_status(std::string_view name, task_status& out) noexcept;
+
+/// True for completed, failed and terminated: nothing happens to such a task any more.
 bool is_terminal(task_status s) noexcept;
 
 /// Why a task failed. The wire names are part of the API.

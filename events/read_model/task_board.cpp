@@ -13,11 +13,6 @@ bool has_prefix(const std::string& s, const char* prefix) {
   return s.rfind(prefix, 0) == 0;
 }
 
-api::task_status to_api(domain::task_status s) {
-  // Both enums list the lifecycle in the same order (DESIGN.md, Domain).
-  return static_cast<api::task_status>(static_cast<int>(s));
-}
-
 } // namespace
 
 task_board::task_board(std::shared_ptr<const domain::task_codec> tasks,
@@ -101,7 +96,7 @@ result<api::task_page> task_board::list_tasks(const tenant_id& tenant, const api
     --it;
     auto& t = tasks_.at(it->second);
     if (t.state.tenant != tenant || (f.project && t.state.project != *f.project)
-        || (f.status && to_api(t.state.status) != *f.status))
+        || (f.status && t.state.status != *f.status))
       continue;
     if (page.tasks.size() == f.limit) {
       page.next_cursor = std::to_string(tasks_.at(page.tasks.back().id.str()).requested_at);
@@ -148,7 +143,7 @@ std::size_t task_board::live_tasks(const tenant_id& tenant) const {
 std::map<std::string, std::size_t> task_board::count_by_status() const {
   std::map<std::string, std::size_t> out;
   for (auto& [id, entry] : tasks_)
-    ++out[api::to_string(to_api(entry.state.status))];
+    ++out[domain::to_string(entry.state.status)];
   return out;
 }
 
@@ -173,7 +168,7 @@ api::task_view to_view(const task_entry& entry) {
   v.id = s.id;
   v.project = s.project;
   v.tenant = s.tenant;
-  v.status = to_api(s.status);
+  v.status = s.status;
   v.agent_type = s.spec.agent_type;
   v.prompt = s.spec.prompt;
   v.repo = s.spec.repo;

@@ -298,7 +298,7 @@ scheduler_summary scheduler_core::summary() const {
   out.live_tasks = live_.size();
   for (auto& n : nodes_)
     out.nodes.push_back(node_load{n.reg.id, n.status, n.reg.capacity, n.reg.runtimes, n.used,
-                                  dominant_share(n.reg.capacity, n.used)});
+                                  dominant_share(n.reg.capacity, n.used), n.reg.address});
   for (auto& [id, t] : tenants_)
     out.tenants.push_back(tenant_load{id, t.quotas, t.used});
   std::sort(out.tenants.begin(), out.tenants.end(), [](const tenant_load& a, const tenant_load& b) { return a.id < b.id; });

@@ -69,6 +69,7 @@ struct node_load {
   std::vector<std::string> runtimes;
   usage used;
   double load = 0;
+  std::string address; ///< Where to reach it, as it registered.
 };
 
 /// One tenant's quotas and what it holds.

@@ -6,7 +6,7 @@
 # usage: run_schemathesis.sh test-server TEST_SERVER_BINARY OPENAPI_YAML WORK_DIR [extra args]
 #        run_schemathesis.sh aetherium AETHERIUM_BINARY OPENAPI_YAML WORK_DIR [extra args]
 #
-# test-server: the HTTP adapter over the in-memory control plane.
+# test-server: the HTTP adapter over the real control plane on in-memory ports.
 # aetherium:   the real `aetherium server` over a fresh database of the PostgreSQL server
 #              named by AETHERIUM_PG_ADMIN_URL, with an admin key made by
 #              `aetherium admin create-key`. Tasks it accepts fail at checkout (their

@@ -1,8 +1,10 @@
-// A test-only HTTP server: the real HTTP adapter over the in-memory control plane, one
-// admin API key fixed by AETHERIUM_TEST_ADMIN_KEY (tenant "acme"), and a webhook sink that
-// checks X-Hub-Signature-256 against AETHERIUM_TEST_WEBHOOK_SECRET. Every task it accepts
-// writes one log line and completes at once, so following its log always ends. Prints
-// "listening on port N" and serves until SIGINT or SIGTERM.
+// A test-only HTTP server: the real HTTP adapter over the real control plane on in-memory
+// ports (tests/support/in_memory_core.hpp), one admin API key fixed by
+// AETHERIUM_TEST_ADMIN_KEY (tenant "acme"), and a webhook sink that checks
+// X-Hub-Signature-256 against AETHERIUM_TEST_WEBHOOK_SECRET. Every task it accepts writes
+// one log line and completes as soon as it is handed to the execution plane, so following
+// its log always ends. Prints "listening on port N" and serves until SIGINT or SIGTERM.
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -15,7 +17,7 @@
 #include "adapters/http/auth/authenticator.hpp"
 #include "adapters/http/http_server.hpp"
 #include "adapters/http/metrics/prometheus_registry.hpp"
-#include "events/api/memory_control_plane.hpp"
+#include "tests/support/in_memory_core.hpp"
 
 using namespace aetherium;
 
@@ -25,59 +27,6 @@ std::string env(const char* name, std::string fallback) {
   auto* v = std::getenv(name);
   return v && *v ? std::string{v} : fallback;
 }
-
-/// Forwards to the in-memory control plane; tasks run to completion as soon as accepted.
-class completing_control_plane : public api::control_plane {
-public:
-  explicit completing_control_plane(std::shared_ptr<api::memory_control_plane> core) : core_(std::move(core)) {}
-
-  void create_project(const api::caller& w, api::create_project_request r, api::reply<api::project_view> d) override {
-    core_->create_project(w, std::move(r), std::move(d));
-  }
-  void get_project(const api::caller& w, const project_id& id, api::reply<api::project_view> d) override {
-    core_->get_project(w, id, std::move(d));
-  }
-  void create_task(const api::caller& w, api::create_task_request r, std::string key,
-                   api::reply<api::task_created> d) override {
-    core_->create_task(w, std::move(r), std::move(key), [this, d](result<api::task_created> t) {
-      if (t && !t->replayed) {
-        (void)core_->append_log(t->task.id, "stdout", "done\n");
-        (void)core_->set_task_status(t->task.id, api::task_status::completed);
-      }
-      d(std::move(t));
-    });
-  }
-  void get_task(const api::caller& w, const task_id& id, api::reply<api::task_view> d) override {
-    core_->get_task(w, id, std::move(d));
-  }
-  void list_tasks(const api::caller& w, api::task_filter f, api::reply<api::task_page> d) override {
-    core_->list_tasks(w, std::move(f), std::move(d));
-  }
-  void cancel_task(const api::caller& w, const task_id& id, api::reply<api::task_view> d) override {
-    core_->cancel_task(w, id, std::move(d));
-  }
-  void task_events(const api::caller& w, const task_id& id, api::reply<std::vector<api::event_view>> d) override {
-    core_->task_events(w, id, std::move(d));
-  }
-  void events_after(const api::caller& w, std::int64_t after, std::size_t limit, api::reply<api::event_page> d) override {
-    core_->events_after(w, after, limit, std::move(d));
-  }
-  void list_nodes(const api::caller& w, api::reply<std::vector<api::node_view>> d) override {
-    core_->list_nodes(w, std::move(d));
-  }
-  void read_task_logs(const api::caller& w, const task_id& id, std::uint64_t from, std::size_t max,
-                      api::reply<api::log_page> d) override {
-    core_->read_task_logs(w, id, from, max, std::move(d));
-  }
-  std::unique_ptr<subscription> follow_task_logs(const api::caller& w, const task_id& id, std::uint64_t from,
-                                                 api::log_follower f) override {
-    return core_->follow_task_logs(w, id, from, std::move(f));
-  }
-  void readiness(api::reply<void> d) override { core_->readiness(std::move(d)); }
-
-private:
-  std::shared_ptr<api::memory_control_plane> core_;
-};
 
 /// Accepts deliveries whose X-Hub-Signature-256 is the HMAC-SHA256 of the body.
 class signature_checking_sink : public api::webhook_sink {
@@ -114,7 +63,18 @@ int main() {
 
   auto clock = make_system_clock();
   auto ids = make_random_id_generator();
-  auto core = api::make_memory_control_plane(clock, ids);
+  std::atomic<testing::in_memory_core*> running{nullptr};
+  testing::in_memory_core_options core_options;
+  core_options.time = clock;
+  core_options.on_run = [&running](const task_id& task) {
+    auto* core = running.load();
+    (void)core->append_log(task, "stdout", "done\n");
+    // A cancel may have come first: then the task ends terminated, as the runner ends it.
+    if (!core->advance(task, domain::task_status::completed))
+      (void)core->advance(task, domain::task_status::terminated);
+  };
+  testing::in_memory_core core{core_options};
+  running = &core;
   auto keys = api::make_memory_api_key_store();
   auto admin_key = env("AETHERIUM_TEST_ADMIN_KEY", "ak_test_admin_key");
   (void)keys->add(api::api_key_record{apikey_id{"test-admin"}, tenant_id{"acme"}, api::role::admin, "test admin",
@@ -127,7 +87,7 @@ int main() {
   options.rate_per_second = std::stod(env("AETHERIUM_TEST_RATE", "100000"));
   options.rate_burst = options.rate_per_second * 2;
   auto sink = std::make_shared<signature_checking_sink>(env("AETHERIUM_TEST_WEBHOOK_SECRET", "test-webhook-secret"));
-  auto server = http::make_http_server(options, std::make_shared<completing_control_plane>(core), auth,
+  auto server = http::make_http_server(options, core.control(), auth,
                                        http::make_prometheus_registry(), sink);
   if (auto started = server->start(); !started) {
     std::fprintf(stderr, "cannot start: %s\n", started.err().detail.c_str());

@@ -199,6 +199,12 @@ TEST(task, bad_requests_are_rejected_with_the_field) {
   EXPECT_EQ(field([](request_task& r) { r.spec.agent_type = ""; }), "agent_type");
   EXPECT_EQ(field([](request_task& r) { r.spec.agent_type = "claude"; r.spec.prompt = ""; }), "prompt");
   EXPECT_EQ(field([](request_task& r) { r.spec.prompt = std::string(max_prompt_bytes + 1, 'p'); }), "prompt");
+  EXPECT_EQ(field([](request_task& r) {
+              r.spec.prompt.clear();
+              for (int i = 0; i < 64 * 1024; ++i)
+                r.spec.prompt += "\xf0\x9f\x99\x82"; // a four-byte character, as many as the API takes
+            }),
+            "accepted");
   EXPECT_EQ(field([](request_task& r) { r.spec.script = ""; }), "script");
   EXPECT_EQ(field([](request_task& r) { r.spec.repo = ""; }), "repo");
   EXPECT_EQ(field([](request_task& r) { r.spec.base_ref = ""; }), "base_ref");

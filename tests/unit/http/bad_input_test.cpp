@@ -159,7 +159,7 @@ TEST_F(bad_input, bad_query_parameters_are_400) {
 
 TEST_F(bad_input, cancelling_a_finished_task_is_an_invalid_transition) {
   auto t = task(project());
-  ASSERT_TRUE(core_->set_task_status(task_id{t}, api::task_status::completed).ok());
+  ASSERT_TRUE(core_->advance(task_id{t}, api::task_status::completed).ok());
   expect_error(call(operator_, "DELETE", "/v1/tasks/" + t), 422, "invalid_transition");
   EXPECT_EQ(call(viewer_, "GET", "/v1/tasks/" + t).body.value("status", ""), "completed");
 }
@@ -178,8 +178,10 @@ TEST_F(bad_input, conflicting_writes_are_409) {
 }
 
 TEST_F(bad_input, tenant_quota_is_429_with_retry_after) {
+  in_memory_core_options one_live_task;
+  one_live_task.active_task_quota = 1;
+  start({}, one_live_task);
   auto p = project();
-  core_->set_active_task_quota(1);
   task(p);
   auto r = post_task(task_body(p));
   expect_error(r, 429, "quota_exceeded");

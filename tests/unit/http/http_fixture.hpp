@@ -12,7 +12,7 @@
 #include "adapters/http/client/api_client.hpp"
 #include "adapters/http/http_server.hpp"
 #include "adapters/http/metrics/prometheus_registry.hpp"
-#include "events/api/memory_control_plane.hpp"
+#include "tests/support/in_memory_core.hpp"
 
 namespace aetherium::testing {
 
@@ -40,19 +40,26 @@ struct http_answer {
   std::string header(const char* name) const { return raw.header(name); }
 };
 
-/// A server on 127.0.0.1 with an OS-chosen port, over the in-memory control plane, with
-/// API keys for tenant "acme" (admin, operator, viewer) and tenant "globex" (admin).
+/// A server on 127.0.0.1 with an OS-chosen port, over the real control plane on in-memory
+/// ports (tests/support/in_memory_core.hpp), with API keys for tenant "acme" (admin,
+/// operator, viewer) and tenant "globex" (admin).
 class http_fixture : public ::testing::Test {
 protected:
   void SetUp() override { start(); }
   void TearDown() override {
     if (server_)
       server_->stop();
+    server_.reset();
+    core_.reset();
   }
 
-  /// Starts the server; `tweak` may change the options first.
-  void start(const std::function<void(http::http_server_options&)>& tweak = {}) {
-    core_ = api::make_memory_control_plane(clock_, make_random_id_generator(), 32 << 20);
+  /// Starts the server, over a fresh control plane; `tweak` may change the server's
+  /// options first, and `core` the control plane's.
+  void start(const std::function<void(http::http_server_options&)>& tweak = {}, in_memory_core_options core = {}) {
+    server_.reset();
+    core_.reset();
+    core.time = clock_;
+    core_ = std::make_unique<in_memory_core>(std::move(core));
     keys_ = api::make_memory_api_key_store();
     auth_ = http::make_authenticator(http::auth_options{jwt_secret_, "aetherium", 30}, keys_, clock_,
                                      make_random_id_generator());
@@ -65,7 +72,7 @@ protected:
     o.sse_heartbeat = std::chrono::milliseconds(50);
     if (tweak)
       tweak(o);
-    server_ = http::make_http_server(o, core_, auth_, metrics_);
+    server_ = http::make_http_server(o, core_->control(), auth_, metrics_);
     auto started = server_->start();
     ASSERT_TRUE(started.ok()) << started.err().detail;
     base_url_ = "http://127.0.0.1:" + std::to_string(server_->port());
@@ -120,10 +127,10 @@ protected:
   }
 
   std::shared_ptr<test_clock> clock_ = std::make_shared<test_clock>();
-  std::shared_ptr<api::memory_control_plane> core_;
   std::shared_ptr<api::api_key_store> keys_;
   std::shared_ptr<http::authenticator> auth_;
   std::shared_ptr<api::metrics_registry> metrics_;
+  std::unique_ptr<in_memory_core> core_;     ///< Outlives the server, which calls it.
   std::unique_ptr<http::http_server> server_;
   std::string base_url_;
   std::string admin_, operator_, viewer_, other_admin_;

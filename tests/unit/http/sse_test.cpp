@@ -116,7 +116,7 @@ TEST_F(sse, a_follower_gets_history_then_live_output_then_the_end) {
   ASSERT_TRUE(core_->append_log(task_id{t}, "stderr", "warning: x\n").ok());
   ASSERT_TRUE(f.wait_for_text("cloning\nwarning: x\n"));
   EXPECT_EQ(f.wait_for_end(100ms), "still running");
-  ASSERT_TRUE(core_->set_task_status(task_id{t}, api::task_status::completed).ok());
+  ASSERT_TRUE(core_->advance(task_id{t}, api::task_status::completed).ok());
   EXPECT_EQ(f.wait_for_end(), "19");
   EXPECT_TRUE(core_->wait_live_log_followers(0, 5s));
 }
@@ -124,7 +124,7 @@ TEST_F(sse, a_follower_gets_history_then_live_output_then_the_end) {
 TEST_F(sse, following_a_finished_task_replays_its_log_and_ends) {
   auto t = task(project());
   ASSERT_TRUE(core_->append_log(task_id{t}, "stdout", "line one\nline two\n").ok());
-  ASSERT_TRUE(core_->set_task_status(task_id{t}, api::task_status::failed, "boom").ok());
+  ASSERT_TRUE(core_->advance(task_id{t}, api::task_status::failed, "boom").ok());
   follower f{base_url_, viewer_, t};
   EXPECT_EQ(f.wait_for_end(), "18");
   EXPECT_EQ(f.text(), "line one\nline two\n");
@@ -136,7 +136,7 @@ TEST_F(sse, following_a_finished_task_replays_its_log_and_ends) {
 TEST_F(sse, the_stream_carries_offsets_as_event_ids) {
   auto t = task(project());
   ASSERT_TRUE(core_->append_log(task_id{t}, "stdout", "abc").ok());
-  ASSERT_TRUE(core_->set_task_status(task_id{t}, api::task_status::completed).ok());
+  ASSERT_TRUE(core_->advance(task_id{t}, api::task_status::completed).ok());
   raw_connection c{server_->port(), follow_request(t)};
   auto text = c.read_until("event: end");
   EXPECT_NE(text.find("Content-Type: text/event-stream"), std::string::npos) << text;
@@ -192,7 +192,7 @@ TEST_F(sse, a_client_that_stops_reading_does_not_hold_up_others) {
   auto health = call("", "GET", "/healthz");
   EXPECT_EQ(health.status, 200);
   follower other{base_url_, viewer_, t};
-  ASSERT_TRUE(core_->set_task_status(task_id{t}, api::task_status::completed).ok());
+  ASSERT_TRUE(core_->advance(task_id{t}, api::task_status::completed).ok());
   EXPECT_EQ(other.wait_for_end(), std::to_string(appended));
 }
 

@@ -59,7 +59,7 @@ TEST_F(tasks_http, tasks_are_listed_newest_first_filtered_and_paged) {
   for (int i = 0; i < 5; ++i)
     in_a.push_back(task(a));
   auto in_b = task(b);
-  ASSERT_TRUE(core_->set_task_status(task_id{in_a[0]}, api::task_status::running).ok());
+  ASSERT_TRUE(core_->advance(task_id{in_a[0]}, api::task_status::running).ok());
 
   auto all = call(viewer_, "GET", "/v1/tasks");
   ASSERT_EQ(all.body["tasks"].size(), 6u);
@@ -115,27 +115,34 @@ TEST_F(tasks_http, the_audit_feed_pages_by_position) {
 }
 
 TEST_F(tasks_http, nodes_are_listed) {
-  api::node_view n;
+  EXPECT_EQ(call(viewer_, "GET", "/v1/nodes").body["nodes"].size(), 0u);
+  scheduling::node_registration n;
   n.id = node_id{"node-1"};
   n.address = "10.0.0.1:4242";
-  n.sandbox_slots = 8;
+  n.capacity = {4000, 8ull << 30, 8};
   n.runtimes = {"crun", "runsc"};
-  core_->put_node(n);
+  ASSERT_TRUE(core_->register_node(n).ok());
   auto r = call(viewer_, "GET", "/v1/nodes");
   ASSERT_EQ(r.status, 200);
   ASSERT_EQ(r.body["nodes"].size(), 1u);
   EXPECT_EQ(r.body["nodes"][0]["id"], "node-1");
+  EXPECT_EQ(r.body["nodes"][0]["address"], "10.0.0.1:4242");
   EXPECT_EQ(r.body["nodes"][0]["status"], "up");
+  EXPECT_EQ(r.body["nodes"][0]["cpu_millis"], 4000);
+  EXPECT_EQ(r.body["nodes"][0]["sandbox_slots"], 8);
+  EXPECT_EQ(r.body["nodes"][0]["sandboxes_running"], 0);
   EXPECT_EQ(r.body["nodes"][0]["runtimes"][1], "runsc");
 }
 
 TEST_F(tasks_http, readiness_follows_the_control_plane) {
   EXPECT_EQ(call("", "GET", "/readyz").status, 200);
-  core_->set_readiness(make_error(errc::unavailable, "the event store is unreachable"));
+  core_->set_store_reachable(false);
   auto r = call("", "GET", "/readyz");
   EXPECT_EQ(r.status, 503);
-  EXPECT_EQ(r.body.value("message", ""), "the event store is unreachable");
+  EXPECT_EQ(r.body.value("message", ""), "event store: the database cannot be reached");
   EXPECT_EQ(call("", "GET", "/healthz").status, 200);
+  core_->set_store_reachable(true);
+  EXPECT_EQ(call("", "GET", "/readyz").status, 200);
 }
 
 TEST_F(tasks_http, metrics_count_requests_per_route_and_show_the_core_gauges) {
@@ -184,7 +191,7 @@ public:
 TEST_F(tasks_http, the_webhook_hands_headers_and_the_raw_body_to_the_sink) {
   auto sink = std::make_shared<recording_sink>();
   server_->stop();
-  server_ = http::make_http_server(http::http_server_options{"127.0.0.1", 0}, core_, auth_, metrics_, sink);
+  server_ = http::make_http_server(http::http_server_options{"127.0.0.1", 0}, core_->control(), auth_, metrics_, sink);
   ASSERT_TRUE(server_->start().ok());
   base_url_ = "http://127.0.0.1:" + std::to_string(server_->port());
   auto ok = call("", "POST", "/v1/webhooks/github", "{\"zen\": 1}",

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "adapters/json/json_domain_codec.hpp"
+#include "adapters/json/upcasters.hpp"
 
 namespace aetherium {
 namespace {
@@ -140,10 +141,28 @@ TEST(json_task_codec, a_schema_version_newer_than_the_code_is_rejected) {
   EXPECT_NE(back.err().detail.find("schema version 9"), std::string::npos) << back.err().detail;
 }
 
-TEST(json_task_codec, requested_is_written_with_schema_2) {
+TEST(json_task_codec, every_event_is_written_with_the_schema_version_its_struct_declares) {
   auto codec = make_json_task_codec();
-  auto stored = codec->encode(every_task_event()[0], "00000000-0000-4000-8000-000000000001", {});
-  EXPECT_EQ(stored.schema_version, 2);
+  for (auto& e : every_task_event()) {
+    auto stored = codec->encode(e, "00000000-0000-4000-8000-000000000001", {});
+    EXPECT_EQ(stored.schema_version, schema_version(e)) << stored.type;
+    EXPECT_EQ(task_schema_version(stored.type), schema_version(e)) << stored.type;
+  }
+  EXPECT_EQ(codec->encode(every_task_event()[0], "00000000-0000-4000-8000-000000000001", {}).schema_version,
+            task_requested::schema_version);
+  EXPECT_EQ(task_requested::schema_version, 2);
+  auto project = make_json_project_codec()->encode(project_created{}, "00000000-0000-4000-8000-000000000002", {});
+  EXPECT_EQ(project.schema_version, project_created::schema_version);
+}
+
+TEST(json_task_codec, upcasters_lead_every_old_version_to_the_declared_one) {
+  for (auto& [type, from] : upcast_steps()) {
+    auto current = task_schema_version(type);
+    EXPECT_LT(from, current) << type << " has a step from " << from << " past its struct's schema_version";
+    for (int v = 1; v < current; ++v)
+      EXPECT_TRUE(upcast(type, v, current, nlohmann::json::object()).ok()) << type << " from " << v;
+  }
+  EXPECT_FALSE(upcast("task.requested", 1, 3, nlohmann::json::object()).ok()) << "no step from 2 to 3";
 }
 
 TEST(json_task_codec, a_version_1_request_is_upcast_moving_its_timeout_into_the_budgets) {
