@@ -394,8 +394,8 @@ bool task_run::run_agent() {
     fail(failure_reason::timeout, "the agent ran past its " + std::to_string(state_.spec.budgets.max_seconds) + " s deadline");
   else if (o.status.oom_killed)
     fail(failure_reason::oom, "the agent ran out of its memory limit");
-  else if (o.status.exit_code == 127)
-    fail(failure_reason::agent_missing, agent->second.executable + " is not in the sandbox image");
+  else if (o.status.not_executed)
+    fail(failure_reason::agent_missing, agent->second.executable + " is not in the sandbox image (or not executable)");
   else if (o.status.exit_code != 0)
     fail(failure_reason::agent_failed, "the agent exited with status " + std::to_string(o.status.exit_code));
   else

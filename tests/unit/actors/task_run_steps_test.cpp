@@ -136,6 +136,7 @@ protected:
     options_.agents["echo"] = {"echo", {"echo", "working"}, "echo", {}, {}};
     options_.agents["crash"] = {"crash", {"exit", "3"}, "exit", {}, {}};
     options_.agents["missing"] = {"missing", {"no-such-cli"}, "no-such-cli", {}, {}};
+    options_.agents["exits-127"] = {"exits-127", {"exit", "127"}, "exit", {}, {}};
   }
 
   void request(const std::string& agent, const std::string& verify = {}) {
@@ -201,6 +202,15 @@ TEST_F(task_run_steps, an_agent_missing_from_the_image_fails_with_agent_missing)
   request("missing");
   run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
   EXPECT_EQ(host_.state.failure, domain::failure_reason::agent_missing);
+}
+
+TEST_F(task_run_steps, an_agent_that_ran_and_exited_127_fails_with_agent_failed_and_its_status) {
+  // A user script whose last command was not found exits 127 itself: the agent ran.
+  request("exits-127");
+  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
+  EXPECT_EQ(host_.state.failure, domain::failure_reason::agent_failed);
+  EXPECT_NE(host_.state.failure_detail.find("exited with status 127"), std::string::npos) << host_.state.failure_detail;
+  EXPECT_EQ(log_text().find("is not in the sandbox image"), std::string::npos) << log_text();
 }
 
 TEST_F(task_run_steps, a_failed_verification_records_it_and_opens_no_pull_request) {
