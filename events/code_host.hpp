@@ -69,7 +69,9 @@ public:
   /// Creates the head branch with one commit and opens a pull request for it.
   virtual result<pull_request_ref> open_pull_request(const pull_request_spec& spec,
                                                      const change_set& changes) = 0;
-  /// Pushes one more commit to the pull request's branch and updates its body.
+  /// Pushes one more commit to the pull request's branch and updates its title and body.
+  /// The pull request keeps the base branch it was opened against: `spec.base_branch` is
+  /// not applied (a follow-up names the branch it started from, the pull request's head).
   virtual result<pull_request_ref> update_pull_request(const pull_request_spec& spec,
                                                        std::int64_t number,
                                                        const change_set& changes) = 0;

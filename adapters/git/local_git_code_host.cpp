@@ -49,13 +49,27 @@ public:
     auto pushed = commit(spec, changes, head->substr(0, head->find('\n')));
     if (!pushed)
       return pushed.err();
-    record(file, spec);
+    // A pull request keeps the base it was opened against: a follow-up's spec names the
+    // branch it started from, which is this pull request's own head.
+    auto kept = spec;
+    if (auto base = recorded_base(file); !base.empty())
+      kept.base_branch = base;
+    record(file, kept);
     return pull_request_ref{number, url(spec, number), spec.head_branch, *pushed};
   }
 
 private:
   static std::string url(const pull_request_spec& spec, std::int64_t number) {
     return "file://" + fs::absolute(spec.repo).string() + "#pull/" + std::to_string(number);
+  }
+
+  /// The base branch a pull request record names, or empty.
+  static std::string recorded_base(const fs::path& file) {
+    std::ifstream in{file};
+    for (std::string line; std::getline(in, line) && !line.empty();)
+      if (line.rfind("base: ", 0) == 0)
+        return line.substr(6);
+    return {};
   }
 
   static void record(const fs::path& file, const pull_request_spec& spec) {
