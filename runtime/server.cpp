@@ -398,6 +398,7 @@ result<void> running_server::start_http(const config& cfg) {
   o.host = where->first;
   o.port = where->second;
   o.time = time_;
+  o.check_repository = make_repository_check(repos_);
   o.rate_per_second = std::atof(cfg.rate_limit.c_str());
   o.rate_burst = std::atof(cfg.rate_burst.c_str());
   if (!(o.rate_per_second > 0) || !(o.rate_burst >= 1))
