@@ -172,7 +172,8 @@ TEST_F(e2e, a_task_becomes_a_verified_commit_and_a_comment_runs_a_follow_up_on_t
   auto payload = json::parse(std::ifstream{AETHERIUM_SOURCE_DIR "/tests/support/github_stub/fixtures/webhooks/issue_comment.created.json"});
   payload["repository"]["full_name"] = repo_;
   payload["issue"]["number"] = std::stoll(t.value("pr_url", "").substr(t.value("pr_url", "").rfind('/') + 1));
-  payload["comment"]["body"] = "/aetherium run echo 'follow-up line' >> greeting.txt";
+  // As GitHub's web editor sends it: CRLF line ends.
+  payload["comment"]["body"] = "/aetherium run echo 'follow-up line' >> greeting.txt\r\necho done\r\n";
   payload["comment"]["author_association"] = "OWNER";
   auto body = payload.dump();
   auto sig = "sha256=" + hmac_hex(server_process::webhook_secret(), body);
@@ -191,12 +192,27 @@ TEST_F(e2e, a_task_becomes_a_verified_commit_and_a_comment_runs_a_follow_up_on_t
   EXPECT_NE(std::find(types.begin(), types.end(), "task.pr_updated"), types.end());
   EXPECT_EQ(git("show '" + branch + ":greeting.txt'"), "Hello from Aetherium\nfollow-up line\n");
   EXPECT_EQ(git("rev-list --count main.." + branch), "2\n");
+  EXPECT_EQ(git("ls-tree --name-only " + branch), "check.sh\ngreeting.txt\n") << "no file name with a \\r";
+  auto record = run_command("sed -n 2p '" + repo_ + "/aetherium/pulls/1'").output;
+  EXPECT_EQ(record, "base: main\n") << "the pull request keeps the base it was opened against";
 
   // The same delivery again changes nothing.
   auto again = api_->request("POST", "/v1/webhooks/github", body,
                              {{"X-GitHub-Event", "issue_comment"}, {"X-GitHub-Delivery", "e2e-1"},
                               {"X-Hub-Signature-256", sig}, {"Content-Type", "application/json"}});
   ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->status, 202) << again->body;
+  EXPECT_EQ(json::parse(*api_->list_tasks({})).at("tasks").size(), 2u);
+
+  // And after a restart, when the dedupe of delivery ids is gone: accepted, nothing new.
+  server_->kill(SIGKILL);
+  ASSERT_NO_FATAL_FAILURE(server_->start());
+  api_ = std::make_unique<http::api_client>(http::client_options{server_->base_url(), key_});
+  auto after_restart = api_->request("POST", "/v1/webhooks/github", body,
+                                     {{"X-GitHub-Event", "issue_comment"}, {"X-GitHub-Delivery", "e2e-1"},
+                                      {"X-Hub-Signature-256", sig}, {"Content-Type", "application/json"}});
+  ASSERT_TRUE(after_restart.ok());
+  EXPECT_EQ(after_restart->status, 202) << after_restart->body;
   EXPECT_EQ(json::parse(*api_->list_tasks({})).at("tasks").size(), 2u);
 
   auto replay = server_->cli("replay --verify");
