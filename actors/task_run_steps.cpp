@@ -122,6 +122,9 @@ private:
   bool collect();
   bool verify();
   bool publish();
+  /// A task past its output with no pull request may have died pushing its own branch:
+  /// asks the code host to remove that branch if it made it and no pull request uses it.
+  void discard_interrupted_push();
 
   run_host& host_;
   const execution_ports& ports_;
@@ -199,9 +202,11 @@ void task_run::run(const node_id& node, run_mode mode) {
   md_.correlation_id = id_;
   if (state_.status == task_status::cancel_requested)
     return terminate();
-  if (mode == run_mode::recover && state_.status != task_status::requested)
+  if (mode == run_mode::recover && state_.status != task_status::requested) {
+    discard_interrupted_push();
     return fail(failure_reason::control_plane_restart,
                 std::string{"the control plane restarted while the task was "} + domain::to_string(state_.status));
+  }
   auto placed = place();
   if (!placed)
     return fail(failure_reason::no_capacity, placed.err().detail);
@@ -507,6 +512,21 @@ bool task_run::publish() {
   say(std::string{parent_pr ? "pull request updated: " : "pull request opened: "} + ref->url);
   return step(domain::record_pull_request{parent_pr.has_value(),
                                           {ref->url, ref->number, ref->head_branch, ref->head_commit}, now()});
+}
+
+void task_run::discard_interrupted_push() {
+  auto s = state_.status;
+  bool may_have_pushed = s == task_status::output_collected || s == task_status::verification_passed
+                         || s == task_status::verification_failed;
+  if (!may_have_pushed || state_.pr || state_.parent) // a follow-up pushes to its parent's branch: never removed
+    return;
+  pull_request_spec pr;
+  pr.repo = read_model::code_host_repo(state_.spec.repo);
+  pr.tenant = state_.tenant;
+  pr.base_branch = state_.spec.base_ref;
+  pr.head_branch = "aetherium/task-" + id_;
+  if (auto removed = ports_.code_host->discard_unopened_branch(pr); removed && *removed)
+    say("removed branch " + pr.head_branch + ", pushed before the restart without a pull request");
 }
 
 void run_task(run_host& host, const execution_ports& ports, const execution_options& options, const node_id& node,

@@ -62,7 +62,10 @@ struct execution_options {
 /// - (tick_atom): reconcile once, after a restart. Tasks still requested are run; tasks
 ///   that were past requested when the previous process died are failed with reason
 ///   control_plane_restart (their sandboxes were reaped when the sandbox runtime started,
-///   and a half-run agent cannot be resumed safely), or terminated when a cancel was asked.
+///   and a half-run agent cannot be resumed safely), or terminated when a cancel was asked;
+///   a branch such a task may have pushed without recording its pull request is removed
+///   when the code host made it. Workspaces (and the repositories kept beside them) left
+///   for tasks that are already terminal are removed.
 /// - (get_atom) -> std::size_t: runners alive.
 caf::actor spawn_task_dispatcher(caf::actor_system& sys, caf::actor tasks, caf::actor board, caf::actor scheduler,
                                  node_id node, execution_ports ports, execution_options options);

@@ -75,6 +75,14 @@ public:
   virtual result<pull_request_ref> update_pull_request(const pull_request_spec& spec,
                                                        std::int64_t number,
                                                        const change_set& changes) = 0;
+  /// Cleans up after an open_pull_request that was interrupted (the process was killed
+  /// during the push) and will never be recorded: removes `spec.head_branch` if, and only
+  /// if, this host created it and no pull request uses it. Returns whether it removed
+  /// the branch. The default (hosts that cannot tell what they created) removes nothing.
+  virtual result<bool> discard_unopened_branch(const pull_request_spec& spec) {
+    (void)spec;
+    return false;
+  }
 };
 
 } // namespace aetherium

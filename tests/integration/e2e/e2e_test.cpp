@@ -498,6 +498,16 @@ TEST_F(e2e, a_kill_during_verification_and_one_while_a_task_waits_for_room_lose_
   auto w = api_->get_task(waiting);
   ASSERT_TRUE(w.ok());
   EXPECT_EQ(json::parse(*w).value("status", ""), "requested") << "the only slot is taken";
+  // What a kill during a push leaves: the task's branch committed by the host without a
+  // pull request on record, and (for a task that had ended) its workspace and scratch clone.
+  auto orphan = "aetherium/task-" + verifying;
+  auto pushed = run_command("cd '" + repo_ + "' && c=$(GIT_COMMITTER_NAME=Aetherium GIT_COMMITTER_EMAIL=aetherium@localhost"
+                            " GIT_AUTHOR_NAME=Aetherium GIT_AUTHOR_EMAIL=aetherium@localhost git commit-tree main^{tree}"
+                            " -p main -m pushed) && git update-ref refs/heads/" + orphan + " $c");
+  ASSERT_EQ(pushed.exit_code, 0) << pushed.output;
+  auto workspaces = work_.path + "/data/workspaces/";
+  for (auto left : {done, done + ".git", done + "-verify", done + "-verify.git", std::string{"not-a-task"}})
+    std::filesystem::create_directories(workspaces + left + "/sub");
 
   ASSERT_NO_FATAL_FAILURE(restart());
   auto v = wait_terminal(verifying);
@@ -505,6 +515,14 @@ TEST_F(e2e, a_kill_during_verification_and_one_while_a_task_waits_for_room_lose_
   EXPECT_EQ(failure_of(v), "control_plane_restart") << "a half-run verification is not trusted";
   auto types = event_types(verifying);
   EXPECT_EQ(std::count(types.begin(), types.end(), "task.output_collected"), 1) << "no event duplicated";
+  EXPECT_EQ(git("branch --list '" + orphan + "'"), "") << "the branch of the interrupted push was removed";
+  EXPECT_EQ(git("branch --list 'aetherium/task-" + done + "'"), "  aetherium/task-" + done + "\n")
+      << "a branch with a pull request stays";
+  for (int i = 0; i < 100 && std::filesystem::exists(workspaces + done + ".git"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (auto left : {done, done + ".git", done + "-verify", done + "-verify.git"})
+    EXPECT_FALSE(std::filesystem::exists(workspaces + left)) << left << " of a finished task was left behind";
+  EXPECT_TRUE(std::filesystem::exists(workspaces + "not-a-task")) << "what belongs to no known task stays";
   auto resumed = wait_terminal(waiting);
   EXPECT_EQ(resumed.value("status", ""), "completed") << "a task that had not started runs after the restart";
   EXPECT_FALSE(resumed.value("pr_url", "").empty());

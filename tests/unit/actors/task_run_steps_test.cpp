@@ -124,7 +124,12 @@ public:
     opened.push_back(spec);
     return pull_request_ref{n, "local://pull/1", spec.head_branch, "c2"};
   }
+  result<bool> discard_unopened_branch(const pull_request_spec& spec) override {
+    discarded.push_back(spec);
+    return true;
+  }
   std::vector<pull_request_spec> opened;
+  std::vector<pull_request_spec> discarded;
 };
 
 class task_run_steps : public ::testing::Test {
@@ -228,6 +233,29 @@ TEST_F(task_run_steps, a_task_found_running_after_a_restart_fails_with_control_p
   run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::recover);
   EXPECT_EQ(host_.types.back(), "task.failed");
   EXPECT_EQ(host_.state.failure, domain::failure_reason::control_plane_restart);
+}
+
+TEST_F(task_run_steps, a_task_found_past_its_output_after_a_restart_has_its_unrecorded_branch_discarded) {
+  // Killed while pushing: the branch may exist without a pull request on record.
+  request("echo");
+  ASSERT_TRUE(host_.command("t1", domain::schedule_task{node_id{"n1"}, 2}, {}));
+  ASSERT_TRUE(host_.command("t1", domain::record_sandbox{"s1", 3, true}, {}));
+  ASSERT_TRUE(host_.command("t1", domain::collect_output{{}, 4}, {}));
+  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::recover);
+  EXPECT_EQ(host_.state.failure, domain::failure_reason::control_plane_restart);
+  ASSERT_EQ(code_host_->discarded.size(), 1u);
+  EXPECT_EQ(code_host_->discarded[0].head_branch, "aetherium/task-t1");
+  EXPECT_EQ(code_host_->discarded[0].repo, "/srv/repo.git");
+  EXPECT_EQ(code_host_->discarded[0].tenant, tenant_id{"acme"});
+  EXPECT_NE(log_text().find("removed branch aetherium/task-t1"), std::string::npos) << log_text();
+}
+
+TEST_F(task_run_steps, a_task_that_never_reached_its_output_has_no_branch_to_discard) {
+  request("echo");
+  ASSERT_TRUE(host_.command("t1", domain::schedule_task{node_id{"n1"}, 2}, {}));
+  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::recover);
+  EXPECT_EQ(host_.state.failure, domain::failure_reason::control_plane_restart);
+  EXPECT_TRUE(code_host_->discarded.empty());
 }
 
 TEST_F(task_run_steps, a_task_still_requested_after_a_restart_runs_normally) {
