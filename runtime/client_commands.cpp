@@ -160,10 +160,12 @@ int follow(const command_line& cmd, http::api_client& api, const std::string& id
   auto end = api.follow_task_logs(
     id, 0, [&](const std::string& chunk) { return out.chunk(chunk); }, [&] { return out.tick(); });
   out.finish();
-  if (!end && end.err().code == errc::unavailable)
-    std::cerr << "aetherium: the task may still be running: aetherium task logs " << id << " -f\n";
-  if (!end)
-    return fail(end.err());
+  if (!end) {
+    int rc = fail(end.err());
+    if (end.err().code == errc::unavailable)
+      std::cerr << "aetherium: the task may still be running; follow it again with: aetherium task logs " << id << " -f\n";
+    return rc;
+  }
   return final_status(cmd, api, id);
 }
 
