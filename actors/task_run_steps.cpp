@@ -179,6 +179,9 @@ private:
   void resume();
   bool verify();
   bool publish();
+  /// A task past its output with no pull request may have died pushing its own branch:
+  /// asks the code host to remove that branch if it made it and no pull request uses it.
+  void discard_interrupted_push();
 
   run_host& host_;
   const execution_ports& ports_;
@@ -259,6 +262,7 @@ void task_run::run(const node_id& node, run_mode mode) {
   if (mode == run_mode::recover && state_.status != task_status::requested) {
     if (resumable(state_.status))
       return resume();
+    discard_interrupted_push();
     return fail(failure_reason::control_plane_restart, not_resumed(state_.status, "restarted"));
   }
   auto placed = place();
@@ -324,6 +328,8 @@ void task_run::resume() {
       return fail(failure_reason::workspace_error, rebuilt.err().detail);
     changes_ = std::move(*rebuilt);
   }
+  if (!published)
+    discard_interrupted_push(); // the previous process may have pushed before it was stopped
   conclude(verified, published);
 }
 
@@ -501,8 +507,8 @@ bool task_run::run_agent() {
     fail(failure_reason::timeout, "the agent ran past its " + std::to_string(state_.spec.budgets.max_seconds) + " s deadline");
   else if (o.status.oom_killed)
     fail(failure_reason::oom, "the agent ran out of its memory limit");
-  else if (o.status.exit_code == 127)
-    fail(failure_reason::agent_missing, agent->second.executable + " is not in the sandbox image");
+  else if (o.status.not_executed)
+    fail(failure_reason::agent_missing, agent->second.executable + " is not in the sandbox image (or not executable)");
   else if (o.status.exit_code != 0)
     fail(failure_reason::agent_failed, "the agent exited with status " + std::to_string(o.status.exit_code));
   else
@@ -614,6 +620,21 @@ bool task_run::publish() {
   say(std::string{parent_pr ? "pull request updated: " : "pull request opened: "} + ref->url);
   return step(domain::record_pull_request{parent_pr.has_value(),
                                           {ref->url, ref->number, ref->head_branch, ref->head_commit}, now()});
+}
+
+void task_run::discard_interrupted_push() {
+  auto s = state_.status;
+  bool may_have_pushed = s == task_status::output_collected || s == task_status::verification_passed
+                         || s == task_status::verification_failed;
+  if (!may_have_pushed || state_.pr || state_.parent) // a follow-up pushes to its parent's branch: never removed
+    return;
+  pull_request_spec pr;
+  pr.repo = read_model::code_host_repo(state_.spec.repo);
+  pr.tenant = state_.tenant;
+  pr.base_branch = state_.spec.base_ref;
+  pr.head_branch = "aetherium/task-" + id_;
+  if (auto removed = ports_.code_host->discard_unopened_branch(pr); removed && *removed)
+    say("removed branch " + pr.head_branch + ", pushed before the restart without a pull request");
 }
 
 void run_task(run_host& host, const execution_ports& ports, const execution_options& options, const node_id& node,

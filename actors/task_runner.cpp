@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <filesystem>
+#include <set>
 #include <unordered_map>
 
 #include <caf/all.hpp>
@@ -14,6 +16,7 @@
 #include "actors/task_run_steps.hpp"
 #include "events/clock.hpp"
 #include "events/log_line.hpp"
+#include "events/api/validation.hpp"
 #include "events/read_model/task_board.hpp"
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::actors::projection_query)
@@ -166,6 +169,50 @@ private:
   std::shared_ptr<id_generator> ids_ = make_random_id_generator();
 };
 
+/// The task ids that have something under the workspace root: `<id>`, `<id>-verify` and
+/// the repositories kept beside them (`<id>.git`, `<id>-verify.git`).
+std::set<std::string> ids_with_workspaces(const std::string& root) {
+  std::set<std::string> ids;
+  std::error_code ec;
+  for (auto& entry : std::filesystem::directory_iterator(root, ec)) {
+    auto name = entry.path().filename().string();
+    for (std::string suffix : {".git", "-verify"})
+      if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+        name.resize(name.size() - suffix.size());
+    if (api::valid_id(name))
+      ids.insert(name);
+  }
+  return ids;
+}
+
+/// At start: removes what a previous process left under the workspace root for tasks that
+/// are terminal (killed between the terminal event and the clean-up, or during a push).
+/// Anything of a live task, or of no known task, is left alone.
+void sweep_workspaces(caf::blocking_actor* self, caf::actor board, execution_ports ports, execution_options options) {
+  if (options.keep_workspaces || options.workspace_root.empty() || !ports.workspaces)
+    return;
+  auto ids = ids_with_workspaces(options.workspace_root);
+  if (ids.empty())
+    return;
+  auto me = caf::actor_cast<caf::actor>(self);
+  caf::anon_send(board, get_atom::value, projection_query{[me, ids](const projection& p) {
+    auto& b = static_cast<const read_model::task_board&>(p);
+    std::vector<std::string> terminal;
+    for (auto& id : ids)
+      if (auto* t = b.find_task(task_id{id}); t && domain::is_terminal(t->state.status))
+        terminal.push_back(id);
+    caf::anon_send(me, std::move(terminal));
+  }});
+  self->receive(
+    [&](const std::vector<std::string>& terminal) {
+      for (auto& id : terminal) {
+        ports.workspaces->release(options.workspace_root + "/" + id);
+        ports.workspaces->release(options.workspace_root + "/" + id + "-verify");
+      }
+    },
+    caf::after(std::chrono::minutes(1)) >> [] {});
+}
+
 struct dispatcher_state {
   std::unordered_map<std::string, caf::actor> runners;
   std::unordered_map<caf::actor_addr, std::string> ids;
@@ -202,7 +249,8 @@ caf::behavior dispatcher(caf::stateful_actor<dispatcher_state>* self, caf::actor
       if (it != self->state.runners.end())
         self->send(it->second, cancel_atom::value);
     },
-    [self, board, start](tick_atom) {
+    [self, board, start, ports, options](tick_atom) {
+      self->spawn<caf::detached>(sweep_workspaces, board, ports, options);
       auto me = caf::actor_cast<caf::actor>(self);
       caf::anon_send(board, get_atom::value, projection_query{[me](const projection& p) {
         auto ids = static_cast<const read_model::task_board&>(p).live_task_ids();

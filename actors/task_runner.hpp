@@ -64,7 +64,9 @@ struct execution_options {
 ///   was running when the previous process ended are failed with reason
 ///   control_plane_restart and why (their sandboxes were reaped when the sandbox runtime
 ///   started, and a half-run agent cannot be resumed safely), or terminated when a cancel
-///   was asked.
+///   was asked. A branch such a task may have pushed without recording its pull request
+///   is removed when the code host made it, and workspaces (and the repositories kept
+///   beside them) left for tasks that are already terminal are removed.
 ///
 /// Every step is retried with backoff while the event store is unavailable, and a step is
 /// told to the task's log only once stored. On the server's stop (stop_atom) a run ends

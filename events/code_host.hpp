@@ -69,10 +69,20 @@ public:
   /// Creates the head branch with one commit and opens a pull request for it.
   virtual result<pull_request_ref> open_pull_request(const pull_request_spec& spec,
                                                      const change_set& changes) = 0;
-  /// Pushes one more commit to the pull request's branch and updates its body.
+  /// Pushes one more commit to the pull request's branch and updates its title and body.
+  /// The pull request keeps the base branch it was opened against: `spec.base_branch` is
+  /// not applied (a follow-up names the branch it started from, the pull request's head).
   virtual result<pull_request_ref> update_pull_request(const pull_request_spec& spec,
                                                        std::int64_t number,
                                                        const change_set& changes) = 0;
+  /// Cleans up after an open_pull_request that was interrupted (the process was killed
+  /// during the push) and will never be recorded: removes `spec.head_branch` if, and only
+  /// if, this host created it and no pull request uses it. Returns whether it removed
+  /// the branch. The default (hosts that cannot tell what they created) removes nothing.
+  virtual result<bool> discard_unopened_branch(const pull_request_spec& spec) {
+    (void)spec;
+    return false;
+  }
 };
 
 } // namespace aetherium

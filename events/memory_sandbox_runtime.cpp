@@ -66,6 +66,7 @@ public:
         still->second.cancelled = true;
     } else if (cmd != "true") {
       st.exit_code = 127;
+      st.not_executed = true;
       lock.unlock();
       say(output_stream::err, cmd + ": command not found\n");
     }

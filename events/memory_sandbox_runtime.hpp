@@ -13,7 +13,8 @@ namespace aetherium {
 ///   exit N           exit N
 ///   sleep            blocks until the deadline (timed_out) or cancel (cancelled)
 ///   write PATH TEXT  writes TEXT to PATH in the workspace, exit 0
-/// Anything else exits 127 with "command not found" on stderr, like a shell.
+/// Anything else does not run: exit 127 with not_executed set and "command not found" on
+/// stderr, like a shell.
 std::shared_ptr<sandbox_runtime> make_memory_sandbox_runtime();
 
 } // namespace aetherium

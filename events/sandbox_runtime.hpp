@@ -117,6 +117,10 @@ struct exit_status {
   bool oom_killed = false; ///< The sandbox's memory limit killed a process during this exec.
   bool timed_out = false;  ///< The deadline was reached and the sandbox killed.
   bool cancelled = false;  ///< cancel() or destroy() ended the command.
+  /// The command never ran: argv[0] is not in the sandbox or cannot be executed (exit_code
+  /// is then 127 or 126, as a shell reports it). A command that ran and exited 127 itself
+  /// leaves this false. Runtimes that cannot tell the two apart (runsc) leave it false.
+  bool not_executed = false;
 };
 
 /// Resource use of a sandbox, read from its control group.

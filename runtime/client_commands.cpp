@@ -3,7 +3,9 @@
 #include "runtime/client_commands.hpp"
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <thread>
 
@@ -28,8 +30,38 @@ http::api_client make_client(const command_line& cmd, const config& cfg) {
   if (o.base_url.find("://") == std::string::npos)
     o.base_url = "http://" + o.base_url;
   o.token = cmd.get("token", token ? token : "");
+  o.reconnect_limit_ms = std::atol(cmd.get("reconnect-timeout", "60").c_str()) * 1000;
+  o.on_connection_lost = [url = o.base_url](const std::string& reason) {
+    std::cerr << (::isatty(STDERR_FILENO) == 1 ? "\r\033[K" : "") << "aetherium: connection to " << url << " lost ("
+              << reason << "), reconnecting...\n" << std::flush;
+  };
   return http::api_client{o};
 }
+
+/// Told on SIGINT while a log is followed: the task goes on without us.
+char interrupted_note[512];
+
+extern "C" void on_interrupt(int) {
+  (void)!::write(STDERR_FILENO, interrupted_note, std::strlen(interrupted_note));
+  ::_exit(130);
+}
+
+/// While alive, Ctrl-C ends following with a note saying how to follow or cancel task `id`.
+class interrupt_note {
+public:
+  explicit interrupt_note(const std::string& id) {
+    auto text = "\naetherium: stopped following; task " + id + " keeps running.\n  follow it again: aetherium task logs "
+                + id + " -f\n  cancel it:       aetherium task cancel " + id + "\n";
+    std::snprintf(interrupted_note, sizeof interrupted_note, "%s", text.c_str());
+    previous_ = std::signal(SIGINT, on_interrupt);
+  }
+  ~interrupt_note() { std::signal(SIGINT, previous_); }
+  interrupt_note(const interrupt_note&) = delete;
+  interrupt_note& operator=(const interrupt_note&) = delete;
+
+private:
+  void (*previous_)(int) = SIG_DFL;
+};
 
 int fail(const error& e) {
   std::cerr << format_error(e) << "\n";
@@ -124,11 +156,16 @@ int final_status(const command_line& cmd, http::api_client& api, const std::stri
 
 int follow(const command_line& cmd, http::api_client& api, const std::string& id) {
   log_follower out{id, cmd.has("json"), ::isatty(STDERR_FILENO) == 1};
+  interrupt_note note{id};
   auto end = api.follow_task_logs(
     id, 0, [&](const std::string& chunk) { return out.chunk(chunk); }, [&] { return out.tick(); });
   out.finish();
-  if (!end)
-    return fail(end.err());
+  if (!end) {
+    int rc = fail(end.err());
+    if (end.err().code == errc::unavailable)
+      std::cerr << "aetherium: the task may still be running; follow it again with: aetherium task logs " << id << " -f\n";
+    return rc;
+  }
   return final_status(cmd, api, id);
 }
 
@@ -227,6 +264,8 @@ int run_project(const command_line& cmd, const config& cfg) {
 int run_task(const command_line& cmd, const config& cfg) {
   if (cmd.words.size() < 2)
     return usage_error("task needs: create, get, list, logs, cancel or events");
+  if (auto s = cmd.get("reconnect-timeout", "60"); s.empty() || s.size() > 6 || s.find_first_not_of("0123456789") != std::string::npos)
+    return usage_error("--reconnect-timeout must be a whole number of seconds");
   auto api = make_client(cmd, cfg);
   return task_command(cmd, api);
 }

@@ -57,7 +57,8 @@ result<command_line> parse_command_line(int argc, char** argv) {
       } else if (i + 1 < argc) {
         set = set_option(out, key, argv[++i]);
       } else {
-        return make_error(errc::invalid_argument, "option " + arg + " needs a value", key);
+        out.missing_value = arg;
+        set = set_option(out, key, "");
       }
       if (!set)
         return set.err();

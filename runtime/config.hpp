@@ -37,12 +37,15 @@ struct command_line {
   std::vector<std::string> words;                 ///< e.g. {"migrate", "up"}
   std::map<std::string, std::string> options;     ///< e.g. {"tenant": "acme"}
   std::vector<std::string> rest;                  ///< Everything after "--".
+  std::string missing_value;                      ///< An option that ended the line without its value.
   bool has(const std::string& key) const { return options.count(key) > 0; }
   std::string get(const std::string& key, std::string fallback = {}) const;
 };
 
-/// Splits argv. Errors: invalid_argument for a dangling --option with no value where one
-/// is required (flags listed in `boolean_flags` take none).
+/// Splits argv. An --option that needs a value (every one but the switches listed in
+/// `boolean_flags`) but ends the line is recorded, with an empty value, in `missing_value`:
+/// the caller first checks that the option exists, then reports the missing value.
+/// Errors: invalid_argument for an option given twice (other than --allow, --secret).
 result<command_line> parse_command_line(int argc, char** argv);
 
 /// Builds the config from defaults, the environment, then the options of `cmd`.

@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "runtime/admin_commands.hpp"
+#include "runtime/cli_options.hpp"
 #include "runtime/client_commands.hpp"
 #include "runtime/commands.hpp"
 #include "runtime/demo_command.hpp"
@@ -24,6 +25,7 @@ commands:
   admin list-keys --tenant T
   project create --name N --repo R [--base-ref B] [--verify CMD] | project get ID
   task create --project P --agent A [--prompt TEXT|--prompt-file F] [--follow] ...
+                                (aetherium task create --help lists every option)
   task get ID | task list [--project P] [--status S] | task logs ID [-f]
   task cancel ID | task events ID
 
@@ -66,6 +68,16 @@ int main(int argc, char** argv) {
   auto cmd = parse_command_line(argc, argv);
   if (!cmd)
     return usage_error(cmd.err().detail);
+  if (auto known = check_options(*cmd); !known) {
+    std::cerr << "aetherium: " << known.err().detail << "\n";
+    return exit_usage;
+  }
+  if (!cmd->missing_value.empty())
+    return usage_error("option " + cmd->missing_value + " needs a value");
+  if (auto help = command_help(*cmd); !help.empty() && cmd->has("help")) {
+    std::cout << help;
+    return exit_ok;
+  }
   if (cmd->words.empty() || cmd->has("help")) {
     std::cout << usage_text;
     return cmd->words.empty() && !cmd->has("help") ? exit_usage : exit_ok;

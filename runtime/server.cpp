@@ -40,6 +40,7 @@
 #include "events/api/timed_event_store.hpp"
 #include "events/log_line.hpp"
 #include "events/read_model/task_board.hpp"
+#include "events/read_model/task_requests.hpp"
 #include "runtime/commands.hpp"
 #include "runtime/kafka_relay.hpp"
 
@@ -408,9 +409,18 @@ std::shared_ptr<api::webhook_sink> running_server::webhooks(const config& cfg) {
       r.prompt = f.prompt;
       r.runtime = parent->runtime;
       r.parent = parent->id;
-      // The comment id keys the request: a redelivered comment finds the same task.
-      control->create_task(who, r, "github-comment-" + std::to_string(f.comment_id),
-                           [done](result<api::task_created> t) { done(t ? result<void>{} : result<void>{t.err()}); });
+      // The comment id keys the request: a redelivered comment finds the same task. Once
+      // that task updated the pull request it is the newest task on it, so a redelivery
+      // would name a different parent; a task under the key means the comment was handled.
+      auto key = "github-comment-" + std::to_string(f.comment_id);
+      task_id handled{read_model::task_id_for_key(parent->tenant, key)};
+      control->get_task(who, handled, [control, who, r, key, done](result<api::task_view> seen) {
+        if (seen)
+          return done({});
+        control->create_task(who, r, key, [done](result<api::task_created> t) {
+          done(t ? result<void>{} : result<void>{t.err()});
+        });
+      });
     });
   };
   o.log = [](const std::string& id, const std::string& message) {
@@ -427,6 +437,7 @@ result<void> running_server::start_http(const config& cfg) {
   o.host = where->first;
   o.port = where->second;
   o.time = time_;
+  o.check_repository = make_repository_check(repos_);
   o.rate_per_second = std::atof(cfg.rate_limit.c_str());
   o.rate_burst = std::atof(cfg.rate_burst.c_str());
   if (!(o.rate_per_second > 0) || !(o.rate_burst >= 1))

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "events/api/validation.hpp"
 #include "events/code_host.hpp"
 #include "events/workspace.hpp"
 
@@ -34,6 +35,10 @@ std::shared_ptr<workspace_provider> make_git_workspace_provider(std::uint32_t ow
 /// plus a record under `<repo>/aetherium/pulls/<number>`. The embedded default when no
 /// GitHub token is set. Only repositories `policy` allows for the spec's tenant are written.
 std::shared_ptr<code_host> make_local_git_code_host(repository_policy policy = {});
+
+/// The check the API applies when a project or task names a repository: the same rules
+/// the workspace provider and the local code host apply when a task runs.
+api::repository_check make_repository_check(repository_policy policy);
 
 } // namespace aetherium
 

@@ -63,8 +63,8 @@ result<std::string> commit_files(const std::string& git_dir, const std::string& 
                                  const std::string& message, const std::vector<file_change>& files,
                                  const git_limits& limits) {
   auto when = std::to_string(std::time(nullptr)) + " +0000\n";
-  std::string stream = "commit " + ref + "\nauthor Aetherium <aetherium@localhost> " + when +
-                       "committer Aetherium <aetherium@localhost> " + when + data_block(message) + "from " + parent + "\n";
+  std::string stream = "commit " + ref + "\nauthor " + std::string{committer_identity} + " " + when + "committer " +
+                       committer_identity + " " + when + data_block(message) + "from " + parent + "\n";
   for (const auto& f : files) {
     if (!valid_change_path(f.path))
       return make_error(errc::invalid_argument, "unsafe path in the change: " + f.path, "path");

@@ -17,6 +17,9 @@ namespace aetherium::git {
 result<std::map<std::string, base_entry>> list_tree(const std::string& git_dir, const std::string& commit,
                                                     const git_limits& limits = {});
 
+/// Author and committer of every commit the host makes: how it recognises its own.
+inline constexpr const char* committer_identity = "Aetherium <aetherium@localhost>";
+
 /// Makes one commit on `ref` in the repository at `git_dir` whose parent is `parent` and
 /// whose tree is the parent's with `files` applied, streaming their bytes to
 /// `git fast-import`; returns its id. The ref moves only forward: a ref that points

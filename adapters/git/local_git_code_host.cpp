@@ -49,13 +49,62 @@ public:
     auto pushed = commit(spec, changes, head->substr(0, head->find('\n')));
     if (!pushed)
       return pushed.err();
-    record(file, spec);
+    // A pull request keeps the base it was opened against: a follow-up's spec names the
+    // branch it started from, which is this pull request's own head.
+    auto kept = spec;
+    if (auto base = recorded_base(file); !base.empty())
+      kept.base_branch = base;
+    record(file, kept);
     return pull_request_ref{number, url(spec, number), spec.head_branch, *pushed};
   }
 
+  result<bool> discard_unopened_branch(const pull_request_spec& spec) override {
+    if (auto allowed = git::check_repository(spec.repo, spec.tenant, policy_); !allowed)
+      return allowed.err();
+    if (spec.head_branch.rfind("aetherium/", 0) != 0 || spec.head_branch.find("..") != std::string::npos)
+      return false; // only branches named like the ones this host makes
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto git_dir = fs::absolute(spec.repo);
+    if (!fs::is_directory(git_dir / "objects"))
+      git_dir /= ".git";
+    auto ref = "refs/heads/" + spec.head_branch;
+    auto tip = git::git_ok({"--git-dir=" + git_dir.string(), "rev-parse", "-q", "--verify", ref + "^{commit}"});
+    if (!tip || tip->empty() || used_by_a_pull_request(spec))
+      return false;
+    auto sha = tip->substr(0, tip->find('\n'));
+    auto committer = git::git_ok({"--git-dir=" + git_dir.string(), "log", "-1", "--format=%cn <%ce>", sha});
+    if (!committer || committer->substr(0, committer->find('\n')) != git::committer_identity)
+      return false; // someone else's commit: not ours to remove
+    // Deleted only if it still points where it did: a concurrent push wins.
+    if (auto deleted = git::git_ok({"--git-dir=" + git_dir.string(), "update-ref", "-d", ref, sha}); !deleted)
+      return deleted.err();
+    return true;
+  }
+
 private:
+  /// Whether a pull request record of the repository names `spec.head_branch`.
+  static bool used_by_a_pull_request(const pull_request_spec& spec) {
+    std::error_code ec;
+    for (auto& entry : fs::directory_iterator(fs::path{spec.repo} / "aetherium" / "pulls", ec)) {
+      std::ifstream in{entry.path()};
+      for (std::string line; std::getline(in, line) && !line.empty();)
+        if (line == "branch: " + spec.head_branch)
+          return true;
+    }
+    return false;
+  }
+
   static std::string url(const pull_request_spec& spec, std::int64_t number) {
     return "file://" + fs::absolute(spec.repo).string() + "#pull/" + std::to_string(number);
+  }
+
+  /// The base branch a pull request record names, or empty.
+  static std::string recorded_base(const fs::path& file) {
+    std::ifstream in{file};
+    for (std::string line; std::getline(in, line) && !line.empty();)
+      if (line.rfind("base: ", 0) == 0)
+        return line.substr(6);
+    return {};
   }
 
   static void record(const fs::path& file, const pull_request_spec& spec) {

@@ -1,6 +1,7 @@
 #include <cctype>
 #include <filesystem>
 
+#include "adapters/git/git_adapters.hpp"
 #include "adapters/git/git_command.hpp"
 #include "events/api/validation.hpp"
 
@@ -103,3 +104,13 @@ result<void> check_repository(const std::string& repo, const tenant_id& tenant, 
 }
 
 } // namespace aetherium::git
+
+namespace aetherium {
+
+api::repository_check make_repository_check(repository_policy policy) {
+  return [policy = std::move(policy)](const std::string& repo, const tenant_id& tenant) {
+    return git::check_repository(repo, tenant, policy);
+  };
+}
+
+} // namespace aetherium

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "events/line_ends.hpp"
+
 namespace aetherium::github {
 
 namespace {
@@ -68,7 +70,7 @@ result<delivery_fields> extract_delivery_fields(const std::map<std::string, std:
   f.on_pull_request = at(j, {"issue", "pull_request"}).is_object();
   f.number = int_at(j, {"issue", "number"});
   f.repo = string_at(j, {"repository", "full_name"});
-  f.comment_body = string_at(j, {"comment", "body"});
+  f.comment_body = normalize_line_ends(string_at(j, {"comment", "body"}));
   f.comment_id = int_at(j, {"comment", "id"});
   f.comment_url = string_at(j, {"comment", "html_url"});
   f.author = string_at(j, {"comment", "user", "login"});

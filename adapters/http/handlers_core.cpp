@@ -32,6 +32,17 @@ bool no_query(handler_context& c) {
   return q.ok();
 }
 
+/// False (and answered 400, field "repo") when the server's policy refuses `repo` for the caller.
+bool repository_allowed(handler_context& c, const std::string& repo) {
+  auto& check = c.services.options.check_repository;
+  if (!check)
+    return true;
+  auto allowed = check(repo, c.caller.tenant);
+  if (!allowed)
+    fail(c, make_error(errc::invalid_argument, allowed.err().detail, "repo"));
+  return allowed.ok();
+}
+
 } // namespace
 
 void fail(handler_context& c, const error& err) {
@@ -44,6 +55,8 @@ void create_project(handler_context& c) {
   auto parsed = parse_create_project(c.request().body);
   if (!parsed)
     return fail(c, parsed.err());
+  if (!repository_allowed(c, parsed->repo))
+    return;
   c.services.core->create_project(c.caller, std::move(*parsed), answer<api::project_view>(c, [](auto& p) {
     auto r = json_response(201, to_json(p));
     r.headers.emplace_back("Location", "/v1/projects/" + p.id.str());
@@ -70,6 +83,8 @@ void create_task(handler_context& c) {
   auto parsed = parse_create_task(req.body);
   if (!parsed)
     return fail(c, parsed.err());
+  if (!parsed->repo.empty() && !repository_allowed(c, parsed->repo))
+    return;
   c.services.core->create_task(c.caller, std::move(*parsed), std::move(key), answer<api::task_created>(c, [](auto& t) {
     auto r = json_text_response(202, task_json(t.task));
     r.headers.emplace_back("Location", "/v1/tasks/" + t.task.id.str());

@@ -8,6 +8,7 @@
 
 #include "events/api/control_plane.hpp"
 #include "events/api/metrics.hpp"
+#include "events/api/validation.hpp"
 #include "events/api/webhook_sink.hpp"
 #include "events/clock.hpp"
 #include "events/result.hpp"
@@ -30,6 +31,10 @@ struct http_server_options {
   std::chrono::milliseconds sse_heartbeat{15000};    ///< Comment line sent on idle event streams.
   std::size_t sse_max_pending_bytes = 4 << 20; ///< A client further behind loses its stream.
   bool metrics_public = true;              ///< /metrics without credentials.
+  /// Refuses (400, field "repo") a project or task naming a repository the server's policy
+  /// does not allow for the caller's tenant, instead of accepting it to fail when a task
+  /// runs. Empty: not checked.
+  api::repository_check check_repository;
   std::shared_ptr<clock> time;             ///< For rate limits; null = the system clock.
 };
 

@@ -5,6 +5,7 @@
 
 #include "adapters/http/json_codec.hpp"
 #include "events/api/validation.hpp"
+#include "events/line_ends.hpp"
 
 namespace aetherium::http {
 
@@ -190,6 +191,7 @@ result<api::create_project_request> parse_create_project(std::string_view text) 
   body.text("verify_command", r.verify_command, false, true);
   if (auto ok = body.finish(); !ok)
     return ok.err();
+  r.verify_command = normalize_line_ends(r.verify_command);
   if (auto ok = api::validate(r); !ok)
     return ok.err();
   return r;
@@ -215,6 +217,8 @@ result<api::create_task_request> parse_create_task(std::string_view text) {
   if (auto ok = body.finish(); !ok)
     return ok.err();
   r.project = project_id{project};
+  r.prompt = normalize_line_ends(r.prompt);
+  r.verify_command = normalize_line_ends(r.verify_command);
   if (j->contains("parent_task_id"))
     r.parent = task_id{parent};
   if (auto ok = api::validate(r); !ok)

@@ -83,7 +83,7 @@ result<attached_command> init_channel::start(const init_protocol::command& cmd, 
                           session_host.release()};
 }
 
-process_outcome init_channel::read_reply(int session, int& spawn_errno) {
+process_outcome init_channel::read_reply(int session, int& spawn_errno, int& exec_errno) {
   std::int32_t reply[2];
   std::size_t got = 0;
   while (got < sizeof reply) {
@@ -100,6 +100,11 @@ process_outcome init_channel::read_reply(int session, int& spawn_errno) {
   }
   if (reply[0] == init_protocol::reply_spawn_failed) {
     spawn_errno = reply[1];
+    return outcome;
+  }
+  if (reply[0] == init_protocol::reply_exec_failed) {
+    exec_errno = reply[1];
+    outcome.exit_code = reply[1] == EACCES ? 126 : 127;
     return outcome;
   }
   return outcome_of_wait_status(reply[1]);

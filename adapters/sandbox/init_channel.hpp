@@ -25,8 +25,9 @@ public:
 
   /// How a command ended, from its session: its wait status, or SIGKILL when the init
   /// died without answering (the sandbox was killed). `spawn_errno` is set when the init
-  /// could not fork (for example at the pids limit).
-  static process_outcome read_reply(int session, int& spawn_errno);
+  /// could not fork (for example at the pids limit); `exec_errno` when the command could
+  /// not be executed (the outcome is then 127, or 126 for EACCES).
+  static process_outcome read_reply(int session, int& spawn_errno, int& exec_errno);
 
 private:
   unique_fd host_end_;

@@ -17,6 +17,10 @@ namespace aetherium::sandbox::init_protocol {
 inline constexpr std::uint32_t max_request_bytes = 16u << 20;
 inline constexpr std::int32_t reply_exited = 0;       ///< value: wait status
 inline constexpr std::int32_t reply_spawn_failed = 1; ///< value: errno of fork
+/// Sent by the forked child itself when execve fails (value: its errno), before it exits
+/// 127 (126 for EACCES); the init's reply_exited that follows is not read. A command that
+/// exits 127 on its own sends no such reply, so the host can tell the two apart.
+inline constexpr std::int32_t reply_exec_failed = 2;
 
 struct command {
   std::string cwd;

@@ -126,14 +126,15 @@ result<exit_status> oci_sandbox_runtime::exec(const sandbox_handle& handle,
     redactor.write(which, chunk);
   };
   run.on_deadline = [this, &box] { kill_all(*box); };
-  int spawn_errno = 0;
-  auto outcome = box->channel ? run_via_init(*box, request, run, spawn_errno) : run_via_cli(*box, request, run);
+  int spawn_errno = 0, exec_errno = 0;
+  auto outcome = box->channel ? run_via_init(*box, request, run, spawn_errno, exec_errno) : run_via_cli(*box, request, run);
   redactor.flush();
   if (!outcome) return outcome.err();
   if (spawn_errno != 0)
     return make_error(errc::unavailable, std::string("the sandbox could not start a process: ") +
                                              std::strerror(spawn_errno));
   exit_status status = to_exit_status(*outcome);
+  status.not_executed = exec_errno != 0;
   status.oom_killed = read_oom_kills(layout_, box->meta.cgroup_path) > oom_before;
   // An OOM can take the whole sandbox down (under runsc the sentry is the biggest
   // process), and a runtime reporting its own failure exits >= 125: check it still lives.
@@ -150,12 +151,15 @@ result<exit_status> oci_sandbox_runtime::exec(const sandbox_handle& handle,
 }
 
 result<process_outcome> oci_sandbox_runtime::run_via_init(live_sandbox& box, const exec_request& request,
-                                                          process_request& run, int& spawn_errno) {
+                                                          process_request& run, int& spawn_errno,
+                                                          int& exec_errno) {
   init_protocol::command cmd{request.cwd, request.argv, environment(request, box.meta)};
   auto started = box.channel->start(cmd, !request.stdin_data.empty());
   if (!started) return started.err();
   return run_attached(*started, run, [this, &box] { kill_all(box); },
-                      [&spawn_errno](int session) { return init_channel::read_reply(session, spawn_errno); });
+                      [&spawn_errno, &exec_errno](int session) {
+                        return init_channel::read_reply(session, spawn_errno, exec_errno);
+                      });
 }
 
 result<process_outcome> oci_sandbox_runtime::run_via_cli(live_sandbox& box, const exec_request& request,

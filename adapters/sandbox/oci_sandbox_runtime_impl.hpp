@@ -115,7 +115,7 @@ private:
   std::set<std::string> pooled_ids();
   /// exec through the init's control socket, or through the runtime CLI.
   result<process_outcome> run_via_init(live_sandbox& box, const exec_request& request,
-                                       process_request& run, int& spawn_errno);
+                                       process_request& run, int& spawn_errno, int& exec_errno);
   result<process_outcome> run_via_cli(live_sandbox& box, const exec_request& request,
                                       process_request& run);
   /// Kills a sandbox of this process, waits for its execs, tears it down.

@@ -96,7 +96,11 @@ int exec_searching(const std::vector<char*>& argv, const std::vector<char*>& env
   command cmd;
   if (!decode_command(body, cmd)) ::_exit(127);
   if (::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) ::_exit(127);
-  ::close_range(3, ~0u, 0);
+  // The session stays open as fd 3 until execve succeeds (close-on-exec), so a failed
+  // execve can be reported as such rather than as an exit status the command could have.
+  if (session != 3 && ::dup3(session, 3, O_CLOEXEC) < 0) ::_exit(127);
+  if (session == 3 && ::fcntl(3, F_SETFD, FD_CLOEXEC) != 0) ::_exit(127);
+  ::close_range(4, ~0u, 0);
   if (::chdir(cmd.cwd.c_str()) != 0) {
     write_text(2, "aetherium-sandbox-init: cannot enter " + cmd.cwd + ": " + std::strerror(errno) + "\n");
     ::_exit(127);
@@ -108,6 +112,8 @@ int exec_searching(const std::vector<char*>& argv, const std::vector<char*>& env
   envp.push_back(nullptr);
   int failure = exec_searching(argv, envp);
   write_text(2, "aetherium-sandbox-init: cannot execute " + cmd.argv[0] + ": " + std::strerror(failure) + "\n");
+  std::int32_t reply[2] = {reply_exec_failed, failure};
+  (void)::send(3, reply, sizeof reply, MSG_NOSIGNAL);
   ::_exit(failure == EACCES ? 126 : 127);
 }
 

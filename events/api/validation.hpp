@@ -2,6 +2,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <string_view>
 
 #include "events/api/api_types.hpp"
@@ -62,6 +64,11 @@ bool valid_idempotency_key(std::string_view key) noexcept;
 
 /// "" (the server's default), "crun", "runc", "runsc" or "microvm".
 bool valid_runtime(std::string_view runtime) noexcept;
+
+/// Whether this server may use repository `repo` for `tenant` (its repository policy: local
+/// roots, remote hosts, transports). Errors: invalid_argument or forbidden, field "repo".
+/// May touch the file system (to resolve a local path); must not fetch anything.
+using repository_check = std::function<result<void>(const std::string& repo, const tenant_id& tenant)>;
 
 /// Checks every field against the limits above. Errors: invalid_argument naming the field.
 result<void> validate(const create_project_request& request);

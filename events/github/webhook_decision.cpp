@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "events/line_ends.hpp"
+
 namespace aetherium::github {
 
 namespace {
@@ -19,7 +21,7 @@ std::string trim(const std::string& s) {
 
 /// The text after the run command, or nothing when `body` is not a run command.
 bool split_command(const std::string& body, std::string& rest) {
-  auto text = trim(body);
+  auto text = trim(normalize_line_ends(body));
   auto n = std::strlen(run_command);
   if (text.compare(0, n, run_command) != 0)
     return false;

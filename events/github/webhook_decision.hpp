@@ -30,7 +30,7 @@ struct delivery_fields {
 struct follow_up {
   std::string repo;
   std::int64_t pr_number = 0;
-  std::string prompt;             ///< The comment after the command, trimmed; never empty.
+  std::string prompt;             ///< The comment after the command, trimmed, with "\n" line ends; never empty.
   std::string author;
   std::string author_association;
   std::int64_t comment_id = 0;

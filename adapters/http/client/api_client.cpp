@@ -1,5 +1,6 @@
 #include "adapters/http/client/api_client.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <mutex>
@@ -68,7 +69,7 @@ struct sse_state {
   std::uint64_t next_offset = 0;
   bool ended = false;
   bool stopped = false;
-  bool progressed = false;
+  bool connected = false; ///< The last attempt got the stream's headers.
   std::chrono::steady_clock::time_point last_tick = std::chrono::steady_clock::now();
 
   /// Handles one complete event (the text between blank lines).
@@ -93,7 +94,6 @@ struct sse_state {
     if (type == "chunk") {
       if (!id.empty())
         next_offset = std::stoull(id);
-      progressed = true;
       if (on_chunk && !on_chunk(data))
         stopped = true;
     } else if (type == "end") {
@@ -211,18 +211,35 @@ public:
   }
 
   result<std::uint64_t> follow(const std::string& path, std::uint64_t from, sse_state& state) {
+    using clock = std::chrono::steady_clock;
     state.next_offset = from;
-    for (int failures = 0; failures < 3;) {
-      state.progressed = false;
+    std::optional<clock::time_point> lost_since;
+    auto delay = std::chrono::milliseconds(options_.reconnect_delay_ms);
+    const auto limit = std::chrono::milliseconds(options_.reconnect_limit_ms);
+    for (;;) {
+      state.connected = false;
       auto r = stream_once(path, state);
       if (state.ended || state.stopped)
         return state.next_offset;
       if (!r && r.err().code != errc::unavailable)
         return r.err();
-      failures = state.progressed ? 0 : failures + 1;
-      std::this_thread::sleep_for(std::chrono::milliseconds(options_.reconnect_delay_ms));
+      if (state.connected) { // the server was there: a new outage starts now
+        lost_since.reset();
+        delay = std::chrono::milliseconds(options_.reconnect_delay_ms);
+      }
+      auto now = clock::now();
+      if (!lost_since) {
+        lost_since = now;
+        if (options_.on_connection_lost)
+          options_.on_connection_lost(r ? std::string{"the log stream ended early"} : r.err().detail);
+      }
+      auto left = *lost_since + limit - now;
+      if (left <= clock::duration::zero())
+        return make_error(errc::unavailable, "gave up following after " + std::to_string(options_.reconnect_limit_ms / 1000)
+                                                 + " s without a connection: " + (r ? std::string{"the stream ended early"} : r.err().detail));
+      std::this_thread::sleep_for(std::min<clock::duration>(delay, left));
+      delay = std::min(delay * 2, std::chrono::milliseconds(5000));
     }
-    return make_error(errc::unavailable, "the log stream broke off three times in a row");
   }
 
 private:
@@ -265,6 +282,7 @@ private:
     curl_easy_setopt(h, CURLOPT_FAILONERROR, 0L);
     auto rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &head.status);
+    state.connected = head.status == 200;
     if (head.status != 0 && head.status != 200) {
       head.body = state.buffer;
       return error_of(head);

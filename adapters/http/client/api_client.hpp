@@ -17,7 +17,10 @@ struct client_options {
   std::string base_url = "http://127.0.0.1:8080"; ///< No trailing slash needed.
   std::string token;                              ///< API key or JWT; "" = none.
   long timeout_ms = 30000;                        ///< Per request (not for following logs).
-  long reconnect_delay_ms = 1000;                 ///< Pause before resuming a broken log stream.
+  long reconnect_delay_ms = 500;                  ///< First pause before resuming a broken log stream; doubles up to 5 s.
+  long reconnect_limit_ms = 60000;                ///< Give up following after this long without a connection.
+  /// Told once each time a followed log stream is lost (why, as text), before reconnecting.
+  std::function<void(const std::string& reason)> on_connection_lost;
 };
 
 /// A raw answer of the API.
@@ -67,9 +70,11 @@ public:
   /// Follows a task's log over Server-Sent Events from `from`: `on_chunk` gets the JSON
   /// text of each chunk ({"offset","stream","text"}); `on_tick` runs about once a second
   /// while waiting (for a spinner). Either returning false stops following. A stream that
-  /// breaks is resumed from the last offset seen (Last-Event-ID), up to 3 times in a row
-  /// without progress. Returns the offset after the last chunk once the log ended or a
-  /// callback stopped it.
+  /// breaks, or a server that cannot be reached or answers 503, is retried with backoff and
+  /// resumed from the last offset seen (Last-Event-ID), so no chunk is delivered twice;
+  /// `client_options::on_connection_lost` is told when that starts. Returns the offset
+  /// after the last chunk once the log ended or a callback stopped it. Errors: unavailable
+  /// once no connection succeeded for `reconnect_limit_ms`; the API's errors otherwise.
   result<std::uint64_t> follow_task_logs(std::string_view id, std::uint64_t from,
                                          std::function<bool(const std::string& chunk_json)> on_chunk,
                                          std::function<bool()> on_tick = {});

@@ -40,6 +40,8 @@ struct code_host_backend {
   virtual std::optional<branch_tip> tip(const std::string& repo, const std::string& branch) = 0;
   /// The body of pull request `number`, or nothing when there is no such pull request.
   virtual std::optional<std::string> pull_body(const std::string& repo, std::int64_t number) = 0;
+  /// The base branch of pull request `number`, or nothing when there is no such pull request.
+  virtual std::optional<std::string> pull_base(const std::string& repo, std::int64_t number) = 0;
   /// Protocol problems the host caused (malformed requests), one per line; empty if none.
   virtual std::vector<std::string> problems() = 0;
 };

@@ -94,6 +94,21 @@ TEST_F(code_host_contract, updating_a_pull_request_pushes_one_more_commit_and_re
   EXPECT_EQ(backend_->pull_body(repo_, pr->number), updated_spec.body);
 }
 
+TEST_F(code_host_contract, updating_a_pull_request_keeps_the_base_it_was_opened_against) {
+  auto pr = backend_->host()->open_pull_request(spec_, agent_changes());
+  ASSERT_TRUE(pr.ok()) << pr.err().detail;
+  EXPECT_EQ(backend_->pull_base(repo_, pr->number), std::optional<std::string>{"main"});
+  // A follow-up task starts from the pull request's branch and names it as its base.
+  change_set follow_up;
+  follow_up.base_commit = pr->head_commit;
+  follow_up.files = {{"NOTES.md", file_change::kind::added, "more\n", false}};
+  auto follow_up_spec = spec_;
+  follow_up_spec.base_branch = spec_.head_branch;
+  for (int round = 0; round < 2; ++round)
+    ASSERT_TRUE(backend_->host()->update_pull_request(follow_up_spec, pr->number, follow_up).ok());
+  EXPECT_EQ(backend_->pull_base(repo_, pr->number), std::optional<std::string>{"main"});
+}
+
 TEST_F(code_host_contract, a_missing_repository_is_not_found) {
   auto spec = spec_;
   spec.repo = backend_->missing_repo();

@@ -52,6 +52,14 @@ public:
     return std::nullopt;
   }
 
+  std::optional<std::string> pull_base(const std::string& repo, std::int64_t number) override {
+    auto all = stub_.pulls(repo);
+    for (auto& p : all["pulls"])
+      if (p["number"] == number)
+        return p["base"].is_string() ? p["base"].get<std::string>() : std::string{};
+    return std::nullopt;
+  }
+
   std::vector<std::string> problems() override { return stub_.problems(); }
 
 private:

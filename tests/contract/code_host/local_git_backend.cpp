@@ -77,6 +77,16 @@ public:
     return t;
   }
 
+  std::optional<std::string> pull_base(const std::string& repo, std::int64_t number) override {
+    std::ifstream in{fs::path{repo} / "aetherium" / "pulls" / std::to_string(number)};
+    if (!in)
+      return std::nullopt;
+    for (std::string line; std::getline(in, line) && !line.empty();)
+      if (line.rfind("base: ", 0) == 0)
+        return line.substr(6);
+    return std::string{};
+  }
+
   std::optional<std::string> pull_body(const std::string& repo, std::int64_t number) override {
     std::ifstream in{fs::path{repo} / "aetherium" / "pulls" / std::to_string(number)};
     if (!in)

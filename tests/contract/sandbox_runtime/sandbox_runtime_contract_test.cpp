@@ -84,6 +84,8 @@ TEST_F(sandbox_runtime_contract, reports_exit_codes_and_a_missing_command_as_127
   auto missing = run(h, {"no-such-agent-cli"});
   ASSERT_TRUE(missing.ok()) << missing.err().detail;
   EXPECT_EQ(missing->status.exit_code, 127);
+  EXPECT_TRUE(missing->status.not_executed);
+  EXPECT_FALSE(run(h, {"false"})->status.not_executed) << "a command that ran and failed";
   EXPECT_NE(missing->err.find("no-such-agent-cli"), std::string::npos) << missing->err;
 }
 

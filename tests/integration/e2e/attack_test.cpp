@@ -189,12 +189,11 @@ TEST_F(attacks, a_filler_fails_at_the_workspace_disk_limit_and_leaves_the_host_d
 TEST_F(attacks, tenants_cannot_use_each_others_repositories_nor_odd_transports) {
   auto beta_key = server_->admin_key("beta");
   http::api_client beta{{server_->base_url(), beta_key}};
-  auto project = beta.create_project(json{{"name", "stolen"}, {"repo", repo_}}.dump());
-  ASSERT_TRUE(project.ok()) << project.err().detail;
   auto before = git("for-each-ref");
-  auto t = run(fix_greeting, json{{"project", json::parse(*project).at("id")}}, &beta);
-  EXPECT_EQ(t.value("status", ""), "failed");
-  EXPECT_EQ(t.value("failure_reason", ""), "workspace_error");
+  auto project = beta.create_project(json{{"name", "stolen"}, {"repo", repo_}}.dump());
+  ASSERT_FALSE(project.ok()) << "tenant beta named tenant acme's repository";
+  EXPECT_EQ(project.err().code, errc::invalid_argument);
+  EXPECT_EQ(project.err().field, "repo");
   EXPECT_EQ(git("for-each-ref"), before) << "tenant beta wrote into tenant acme's repository";
   auto marker = work_.path + "/transport-pwned";
   auto evil = work_.path + "/evil.sh";
@@ -202,11 +201,12 @@ TEST_F(attacks, tenants_cannot_use_each_others_repositories_nor_odd_transports) 
   std::filesystem::permissions(evil, std::filesystem::perms::owner_all);
   for (std::string repo : std::vector<std::string>{"fd::0", "ext::" + evil, "git://127.0.0.1/x.git", "https://10.0.0.1/x.git"}) {
     auto p = api_->create_project(json{{"name", "odd" + std::to_string(repo.size())}, {"repo", repo}}.dump());
-    ASSERT_TRUE(p.ok()) << repo << ": " << p.err().detail;
-    auto started = std::chrono::steady_clock::now();
-    auto odd = run(fix_greeting, json{{"project", json::parse(*p).at("id")}});
-    EXPECT_EQ(odd.value("failure_reason", ""), "workspace_error") << repo;
-    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30)) << repo << " held the task";
+    ASSERT_FALSE(p.ok()) << repo << " was accepted";
+    EXPECT_EQ(p.err().code, errc::invalid_argument) << repo;
+    EXPECT_EQ(p.err().field, "repo") << repo;
+    auto odd = api_->create_task(json{{"project", project_}, {"agent_type", "script"}, {"prompt", "true"}, {"repo", repo}}.dump());
+    ASSERT_FALSE(odd.ok()) << repo << " was accepted for a task";
+    EXPECT_EQ(odd.err().field, "repo") << repo;
   }
   EXPECT_FALSE(std::filesystem::exists(marker));
 }

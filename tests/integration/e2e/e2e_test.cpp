@@ -172,7 +172,8 @@ TEST_F(e2e, a_task_becomes_a_verified_commit_and_a_comment_runs_a_follow_up_on_t
   auto payload = json::parse(std::ifstream{AETHERIUM_SOURCE_DIR "/tests/support/github_stub/fixtures/webhooks/issue_comment.created.json"});
   payload["repository"]["full_name"] = repo_;
   payload["issue"]["number"] = std::stoll(t.value("pr_url", "").substr(t.value("pr_url", "").rfind('/') + 1));
-  payload["comment"]["body"] = "/aetherium run echo 'follow-up line' >> greeting.txt";
+  // As GitHub's web editor sends it: CRLF line ends.
+  payload["comment"]["body"] = "/aetherium run echo 'follow-up line' >> greeting.txt\r\necho done\r\n";
   payload["comment"]["author_association"] = "OWNER";
   auto body = payload.dump();
   auto sig = "sha256=" + hmac_hex(server_process::webhook_secret(), body);
@@ -191,12 +192,27 @@ TEST_F(e2e, a_task_becomes_a_verified_commit_and_a_comment_runs_a_follow_up_on_t
   EXPECT_NE(std::find(types.begin(), types.end(), "task.pr_updated"), types.end());
   EXPECT_EQ(git("show '" + branch + ":greeting.txt'"), "Hello from Aetherium\nfollow-up line\n");
   EXPECT_EQ(git("rev-list --count main.." + branch), "2\n");
+  EXPECT_EQ(git("ls-tree --name-only " + branch), "check.sh\ngreeting.txt\n") << "no file name with a \\r";
+  auto record = run_command("sed -n 2p '" + repo_ + "/aetherium/pulls/1'").output;
+  EXPECT_EQ(record, "base: main\n") << "the pull request keeps the base it was opened against";
 
   // The same delivery again changes nothing.
   auto again = api_->request("POST", "/v1/webhooks/github", body,
                              {{"X-GitHub-Event", "issue_comment"}, {"X-GitHub-Delivery", "e2e-1"},
                               {"X-Hub-Signature-256", sig}, {"Content-Type", "application/json"}});
   ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->status, 202) << again->body;
+  EXPECT_EQ(json::parse(*api_->list_tasks({})).at("tasks").size(), 2u);
+
+  // And after a restart, when the dedupe of delivery ids is gone: accepted, nothing new.
+  server_->kill(SIGKILL);
+  ASSERT_NO_FATAL_FAILURE(server_->start());
+  api_ = std::make_unique<http::api_client>(http::client_options{server_->base_url(), key_});
+  auto after_restart = api_->request("POST", "/v1/webhooks/github", body,
+                                     {{"X-GitHub-Event", "issue_comment"}, {"X-GitHub-Delivery", "e2e-1"},
+                                      {"X-Hub-Signature-256", sig}, {"Content-Type", "application/json"}});
+  ASSERT_TRUE(after_restart.ok());
+  EXPECT_EQ(after_restart->status, 202) << after_restart->body;
   EXPECT_EQ(json::parse(*api_->list_tasks({})).at("tasks").size(), 2u);
 
   auto replay = server_->cli("replay --verify");
@@ -360,25 +376,23 @@ TEST_F(e2e, a_runtime_no_node_offers_is_refused_at_once_and_the_node_reports_wha
   EXPECT_EQ(runtimes.find("microvm"), std::string::npos) << runtimes;
 }
 
-TEST_F(e2e, a_project_naming_a_repository_outside_the_repo_roots_gets_no_checkout) {
+TEST_F(e2e, a_project_or_task_naming_a_repository_outside_the_repo_roots_is_refused_with_400) {
   // The server takes local repositories only below --repo-roots (here: the test's work
-  // directory); anything else on the host, another tenant's repository included, is refused.
+  // directory); anything else on the host is refused when it is named, not when a task runs.
   auto outside = temp_dir{};
   auto made = run_command("git clone -q --bare '" + repo_ + "' '" + outside.path + "/secret.git'");
   ASSERT_EQ(made.exit_code, 0) << made.output;
   auto project = api_->create_project(json{{"name", "elsewhere"}, {"repo", outside.path + "/secret.git"}}.dump());
-  ASSERT_TRUE(project.ok()) << project.err().detail;
-  auto created = api_->create_task(json{{"project", json::parse(*project).at("id")}, {"agent_type", "script"},
-                                        {"prompt", "cat greeting.txt"}}.dump());
-  ASSERT_TRUE(created.ok()) << created.err().detail;
-  std::string id = json::parse(*created).at("id");
-  auto t = wait_terminal(id);
-  EXPECT_EQ(t.value("status", ""), "failed");
-  EXPECT_EQ(failure_of(t), "workspace_error");
-  auto logs = api_->task_logs(id);
-  ASSERT_TRUE(logs.ok());
-  EXPECT_NE(logs->find("outside the tenant's repository roots"), std::string::npos) << *logs;
-  EXPECT_EQ(logs->find("Hello, world"), std::string::npos) << "nothing of that repository reached the task";
+  ASSERT_FALSE(project.ok());
+  EXPECT_EQ(project.err().code, errc::invalid_argument);
+  EXPECT_EQ(project.err().field, "repo");
+  EXPECT_NE(project.err().detail.find("outside the tenant's repository roots"), std::string::npos) << project.err().detail;
+  auto task = api_->create_task(json{{"project", project_}, {"agent_type", "script"}, {"prompt", "cat greeting.txt"},
+                                     {"repo", outside.path + "/secret.git"}}.dump());
+  ASSERT_FALSE(task.ok());
+  EXPECT_EQ(task.err().code, errc::invalid_argument);
+  EXPECT_EQ(task.err().field, "repo");
+  EXPECT_EQ(json::parse(*api_->list_tasks({})).at("tasks").size(), 0u) << "no task was accepted";
 }
 
 TEST_F(e2e, with_warm_sandboxes_the_server_keeps_one_created_and_its_tasks_still_complete) {
@@ -484,6 +498,16 @@ TEST_F(e2e, a_kill_during_verification_and_one_while_a_task_waits_for_room_lose_
   auto w = api_->get_task(waiting);
   ASSERT_TRUE(w.ok());
   EXPECT_EQ(json::parse(*w).value("status", ""), "requested") << "the only slot is taken";
+  // What a kill during a push leaves: the task's branch committed by the host without a
+  // pull request on record, and (for a task that had ended) its workspace and scratch clone.
+  auto orphan = "aetherium/task-" + verifying;
+  auto pushed = run_command("cd '" + repo_ + "' && c=$(GIT_COMMITTER_NAME=Aetherium GIT_COMMITTER_EMAIL=aetherium@localhost"
+                            " GIT_AUTHOR_NAME=Aetherium GIT_AUTHOR_EMAIL=aetherium@localhost git commit-tree main^{tree}"
+                            " -p main -m pushed) && git update-ref refs/heads/" + orphan + " $c");
+  ASSERT_EQ(pushed.exit_code, 0) << pushed.output;
+  auto workspaces = work_.path + "/data/workspaces/";
+  for (auto left : {done, done + ".git", done + "-verify", done + "-verify.git", std::string{"not-a-task"}})
+    std::filesystem::create_directories(workspaces + left + "/sub");
 
   ASSERT_NO_FATAL_FAILURE(restart());
   auto v = wait_terminal(verifying);
@@ -491,6 +515,14 @@ TEST_F(e2e, a_kill_during_verification_and_one_while_a_task_waits_for_room_lose_
   EXPECT_EQ(failure_of(v), "control_plane_restart") << "a half-run verification is not trusted";
   auto types = event_types(verifying);
   EXPECT_EQ(std::count(types.begin(), types.end(), "task.output_collected"), 1) << "no event duplicated";
+  EXPECT_EQ(git("branch --list '" + orphan + "'"), "") << "the branch of the interrupted push was removed";
+  EXPECT_EQ(git("branch --list 'aetherium/task-" + done + "'"), "  aetherium/task-" + done + "\n")
+      << "a branch with a pull request stays";
+  for (int i = 0; i < 100 && std::filesystem::exists(workspaces + done + ".git"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (auto left : {done, done + ".git", done + "-verify", done + "-verify.git"})
+    EXPECT_FALSE(std::filesystem::exists(workspaces + left)) << left << " of a finished task was left behind";
+  EXPECT_TRUE(std::filesystem::exists(workspaces + "not-a-task")) << "what belongs to no known task stays";
   auto resumed = wait_terminal(waiting);
   EXPECT_EQ(resumed.value("status", ""), "completed") << "a task that had not started runs after the restart";
   EXPECT_FALSE(resumed.value("pr_url", "").empty());

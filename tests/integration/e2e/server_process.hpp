@@ -76,9 +76,11 @@ public:
   ~server_process() { kill(SIGKILL); }
 
   /// Starts the binary and waits until /healthz answers. Fails the test with the log tail.
-  void start() {
+  /// `same_port`: listen where the previous start did (clients reconnect to it).
+  void start(bool same_port = false) {
     std::filesystem::create_directories(data_);
-    port_ = free_port();
+    if (!same_port || port_ == 0)
+      port_ = free_port();
     pid_ = ::fork();
     if (pid_ == 0) {
       auto log = data_ + "/server.log";

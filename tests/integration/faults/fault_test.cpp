@@ -33,8 +33,8 @@ public:
   void stop(const std::string& mode = "fast") { shell("PG_DIR='" + dir_ + "' postgres_stop " + mode); }
   void restart() {
     auto out = run_command("runuser -u postgres -- $(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/pg_ctl -D '"
-                           + dir_ + "/data' -m fast -w restart -o '-p " + std::to_string(port_) + " -k " + dir_
-                           + " -c listen_addresses=127.0.0.1' 2>&1");
+                           + dir_ + "/data' -l '" + dir_ + "/server.log' -m fast -w restart -o '-p " + std::to_string(port_)
+                           + " -k " + dir_ + " -c listen_addresses=127.0.0.1' 2>&1");
     ASSERT_EQ(out.exit_code, 0) << out.output;
   }
   std::string url() const { return "host=127.0.0.1 port=" + std::to_string(port_) + " user=postgres dbname=postgres"; }

@@ -159,7 +159,12 @@ public:
     opened.push_back(spec);
     return pull_request_ref{n, "local://pull/1", spec.head_branch, "c2"};
   }
+  result<bool> discard_unopened_branch(const pull_request_spec& spec) override {
+    discarded.push_back(spec);
+    return true;
+  }
   std::vector<pull_request_spec> opened;
+  std::vector<pull_request_spec> discarded;
 };
 
 class task_run_steps : public ::testing::Test {
@@ -171,6 +176,7 @@ protected:
     options_.agents["echo"] = {"echo", {"echo", "working"}, "echo", {}, {}};
     options_.agents["crash"] = {"crash", {"exit", "3"}, "exit", {}, {}};
     options_.agents["missing"] = {"missing", {"no-such-cli"}, "no-such-cli", {}, {}};
+    options_.agents["exits-127"] = {"exits-127", {"exit", "127"}, "exit", {}, {}};
   }
 
   void request(const std::string& agent, const std::string& verify = {}) {
@@ -238,6 +244,15 @@ TEST_F(task_run_steps, an_agent_missing_from_the_image_fails_with_agent_missing)
   EXPECT_EQ(host_.state.failure, domain::failure_reason::agent_missing);
 }
 
+TEST_F(task_run_steps, an_agent_that_ran_and_exited_127_fails_with_agent_failed_and_its_status) {
+  // A user script whose last command was not found exits 127 itself: the agent ran.
+  request("exits-127");
+  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
+  EXPECT_EQ(host_.state.failure, domain::failure_reason::agent_failed);
+  EXPECT_NE(host_.state.failure_detail.find("exited with status 127"), std::string::npos) << host_.state.failure_detail;
+  EXPECT_EQ(log_text().find("is not in the sandbox image"), std::string::npos) << log_text();
+}
+
 TEST_F(task_run_steps, a_failed_verification_records_it_and_opens_no_pull_request) {
   request("echo", "make test"); // the in-memory runtime has no /bin/sh: the check fails
   run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
@@ -253,6 +268,29 @@ TEST_F(task_run_steps, a_task_found_running_after_a_restart_fails_with_control_p
   run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::recover);
   EXPECT_EQ(host_.types.back(), "task.failed");
   EXPECT_EQ(host_.state.failure, domain::failure_reason::control_plane_restart);
+}
+
+TEST_F(task_run_steps, a_task_found_past_its_output_after_a_restart_has_its_unrecorded_branch_discarded) {
+  // Killed while pushing: the branch may exist without a pull request on record.
+  request("echo");
+  ASSERT_TRUE(host_.command("t1", domain::schedule_task{node_id{"n1"}, 2}, {}));
+  ASSERT_TRUE(host_.command("t1", domain::record_sandbox{"s1", 3, true}, {}));
+  ASSERT_TRUE(host_.command("t1", domain::collect_output{{}, 4}, {}));
+  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::recover);
+  EXPECT_EQ(host_.state.failure, domain::failure_reason::control_plane_restart);
+  ASSERT_EQ(code_host_->discarded.size(), 1u);
+  EXPECT_EQ(code_host_->discarded[0].head_branch, "aetherium/task-t1");
+  EXPECT_EQ(code_host_->discarded[0].repo, "/srv/repo.git");
+  EXPECT_EQ(code_host_->discarded[0].tenant, tenant_id{"acme"});
+  EXPECT_NE(log_text().find("removed branch aetherium/task-t1"), std::string::npos) << log_text();
+}
+
+TEST_F(task_run_steps, a_task_that_never_reached_its_output_has_no_branch_to_discard) {
+  request("echo");
+  ASSERT_TRUE(host_.command("t1", domain::schedule_task{node_id{"n1"}, 2}, {}));
+  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::recover);
+  EXPECT_EQ(host_.state.failure, domain::failure_reason::control_plane_restart);
+  EXPECT_TRUE(code_host_->discarded.empty());
 }
 
 TEST_F(task_run_steps, a_task_still_requested_after_a_restart_runs_normally) {

@@ -71,6 +71,21 @@ TEST(webhook_decision, a_run_command_in_the_real_pr_comment_payload_is_a_follow_
   EXPECT_EQ(f->delivery_id, "d-1");
 }
 
+TEST(webhook_decision, a_comment_sent_with_crlf_line_ends_gives_a_prompt_without_carriage_returns) {
+  // GitHub's web editor sends CRLF: the real comment of the fixture, as the editor sends it.
+  auto real = nlohmann::json::parse(read_fixture("webhooks/issue_comment.created.json"))["comment"]["body"].get<std::string>();
+  std::string crlf;
+  for (char c : "/aetherium run create greeting.txt\n" + real + "\n")
+    crlf += c == '\n' ? std::string{"\r\n"} : std::string(1, c);
+  auto d = decide_fixture("issue_comment", comment_payload(crlf));
+  auto* f = std::get_if<follow_up>(&d);
+  ASSERT_NE(f, nullptr) << reason_of(d);
+  EXPECT_EQ(f->prompt.find('\r'), std::string::npos);
+  EXPECT_EQ(f->prompt, "create greeting.txt\n" + real);
+  // A lone carriage return (old Mac line ends) is a line end too.
+  EXPECT_EQ(std::get<follow_up>(decide(command("/aetherium run a\rb\r"))).prompt, "a\nb");
+}
+
 TEST(webhook_decision, only_owners_members_and_collaborators_may_run_commands) {
   for (auto association : {"OWNER", "MEMBER", "COLLABORATOR"}) {
     auto f = command("/aetherium run fix it");
@@ -117,7 +132,7 @@ TEST(webhook_decision, the_prompt_is_the_trimmed_rest_of_the_comment_and_may_spa
   auto d = decide(command("\r\n  /aetherium run\tfix the tests\r\nand the docs  \r\n"));
   auto* f = std::get_if<follow_up>(&d);
   ASSERT_NE(f, nullptr) << reason_of(d);
-  EXPECT_EQ(f->prompt, "fix the tests\r\nand the docs");
+  EXPECT_EQ(f->prompt, "fix the tests\nand the docs");
   EXPECT_EQ(f->repo, "acme/widgets");
   EXPECT_EQ(f->pr_number, 12);
   EXPECT_EQ(f->author, "alice");

@@ -1,6 +1,7 @@
 // The host <-> init protocol, and the init serving commands over it. The init runs here
 // on the host as a plain process (no container): what is checked is the protocol, the
 // stdio plumbing and the exit statuses, not the sandbox around it.
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <gtest/gtest.h>
@@ -64,6 +65,7 @@ protected:
     process_outcome outcome;
     std::string out, err;
     int spawn_errno = 0;
+    int exec_errno = 0;
   };
   ran run(command cmd, std::string stdin_data = {}) {
     ran r;
@@ -74,7 +76,7 @@ protected:
     request.stdin_data = std::move(stdin_data);
     request.on_output = [&r](output_stream s, std::string_view chunk) { (s == output_stream::out ? r.out : r.err).append(chunk); };
     auto outcome = run_attached(*started, request, [] {}, [&r](int session) {
-      return init_channel::read_reply(session, r.spawn_errno);
+      return init_channel::read_reply(session, r.spawn_errno, r.exec_errno);
     });
     EXPECT_TRUE(outcome.ok()) << outcome.err().detail;
     if (outcome) r.outcome = *outcome;
@@ -107,8 +109,8 @@ TEST_F(served_init, runs_commands_side_by_side) {
   ASSERT_TRUE(slow.ok());
   auto fast = run({"/", {"echo", "not blocked"}, {"PATH=/usr/bin:/bin"}});
   EXPECT_EQ(fast.out, "not blocked\n");
-  int spawn_errno = 0;
-  auto outcome = run_attached(*slow, process_request{}, [] {}, [&](int s) { return init_channel::read_reply(s, spawn_errno); });
+  int spawn_errno = 0, exec_errno = 0;
+  auto outcome = run_attached(*slow, process_request{}, [] {}, [&](int s) { return init_channel::read_reply(s, spawn_errno, exec_errno); });
   ASSERT_TRUE(outcome.ok());
   EXPECT_EQ(outcome->exit_code, 0);
 }
@@ -118,9 +120,19 @@ TEST_F(served_init, says_why_a_command_cannot_start) {
   EXPECT_EQ(missing.outcome.exit_code, 127);
   EXPECT_NE(missing.err.find("cannot execute no-such-agent-cli: No such file or directory"), std::string::npos)
       << missing.err;
+  EXPECT_EQ(missing.exec_errno, ENOENT) << "the init says the command never ran";
   auto bad_cwd = run({"/no/such/dir", {"true"}, {"PATH=/usr/bin:/bin"}});
   EXPECT_EQ(bad_cwd.outcome.exit_code, 127);
   EXPECT_NE(bad_cwd.err.find("cannot enter /no/such/dir"), std::string::npos) << bad_cwd.err;
+}
+
+TEST_F(served_init, a_command_that_exits_127_itself_is_not_reported_as_missing) {
+  auto r = run({"/", {"sh", "-c", "echo 'sh: nope: not found' >&2; exit 127"}, {"PATH=/usr/bin:/bin"}});
+  EXPECT_EQ(r.outcome.exit_code, 127);
+  EXPECT_EQ(r.exec_errno, 0) << "it ran: its own exit status, not an exec failure";
+  auto denied = run({"/", {"/tmp"}, {"PATH=/usr/bin:/bin"}}); // a directory: EACCES
+  EXPECT_EQ(denied.outcome.exit_code, 126);
+  EXPECT_EQ(denied.exec_errno, EACCES);
 }
 
 TEST_F(served_init, a_dead_init_ends_running_commands_as_killed) {
@@ -129,8 +141,8 @@ TEST_F(served_init, a_dead_init_ends_running_commands_as_killed) {
   ::kill(pid_, SIGKILL);
   ::waitpid(pid_, nullptr, 0);
   pid_ = -1;
-  int spawn_errno = 0;
-  auto outcome = run_attached(*started, process_request{}, [] {}, [&](int s) { return init_channel::read_reply(s, spawn_errno); });
+  int spawn_errno = 0, exec_errno = 0;
+  auto outcome = run_attached(*started, process_request{}, [] {}, [&](int s) { return init_channel::read_reply(s, spawn_errno, exec_errno); });
   ASSERT_TRUE(outcome.ok());
   EXPECT_EQ(outcome->signal, SIGKILL);
   EXPECT_FALSE(channel_->start({"/", {"true"}, {}}, false).ok()) << "a dead init must refuse new commands";
