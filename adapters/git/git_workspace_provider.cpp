@@ -1,3 +1,5 @@
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -211,10 +213,17 @@ private:
     fs::create_directories(fs::path{git_dir} / "refs" / "heads", ec);
     if (ec)
       return make_error(errc::unavailable, "cannot create " + git_dir + ": " + ec.message());
-    std::ofstream{git_dir + "/HEAD"} << "ref: refs/heads/main\n";
-    std::ofstream{git_dir + "/config"} << "[core]\n\trepositoryformatversion = 0\n\tbare = true\n";
-    std::ofstream{git_dir + "/objects/info/alternates"} << fs::canonical(fs::path{source} / "objects", ec).string() << "\n";
-    std::ofstream{git_dir + "/source"} << source;
+    for (auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
+           {"HEAD", "ref: refs/heads/main\n"},
+           {"config", "[core]\n\trepositoryformatversion = 0\n\tbare = true\n"},
+           {"objects/info/alternates", fs::canonical(fs::path{source} / "objects", ec).string() + "\n"},
+           {"source", source}}) {
+      std::ofstream out{git_dir + "/" + name, std::ios::binary};
+      out << text;
+      out.close();
+      if (!out) // a full disk, most likely: say so rather than "ref not found" later
+        return make_error(errc::unavailable, "cannot write " + git_dir + "/" + name + ": " + std::strerror(errno));
+    }
     return {};
   }
 

@@ -39,9 +39,13 @@ std::string who_holds(pqxx::connection& conn) {
 result<std::unique_ptr<pqxx::connection>> try_take_lock(const std::string& conninfo, const std::string& holder) {
   try {
     auto conn = std::make_unique<pqxx::connection>(conninfo);
-    pqxx::nontransaction tx{*conn};
-    tx.exec("SET application_name = " + tx.quote((application + holder).substr(0, 63)));
-    if (tx.exec1("SELECT pg_try_advisory_lock(" + std::to_string(lock_key) + ")")[0].as<bool>())
+    bool taken = false;
+    {
+      pqxx::nontransaction tx{*conn};
+      tx.exec("SET application_name = " + tx.quote((application + holder).substr(0, 63)));
+      taken = tx.exec1("SELECT pg_try_advisory_lock(" + std::to_string(lock_key) + ")")[0].as<bool>();
+    }
+    if (taken)
       return conn;
     return make_error(errc::conflict, who_holds(*conn) + " runs the tasks of this database; stop it first, "
                                       "or give this server a database of its own");

@@ -263,12 +263,17 @@ TEST_F(faults, a_full_data_disk_fails_the_task_with_its_reason_and_the_next_one_
   ASSERT_EQ(run_command("mkdir -p '" + data + "' && mount -t tmpfs -o size=16m tmpfs '" + data + "'").exit_code, 0);
   ASSERT_NO_FATAL_FAILURE(start_server());
   run_command("dd if=/dev/zero of='" + data + "/filler' bs=1M count=64 2>/dev/null");
-  ASSERT_EQ(run_command("df --output=avail -B1 '" + data + "' | tail -n 1").output, "0\n") << "the disk is not full";
+  ASSERT_EQ(run_command("df --output=avail -B1 '" + data + "' | tail -n 1 | tr -d ' '").output, "0\n") << "the disk is not full";
   auto full = create_task({{"prompt", edit_script}});
   ASSERT_FALSE(full.empty());
   auto t = wait_terminal(full);
   EXPECT_EQ(t.value("status", ""), "failed") << t.dump();
-  EXPECT_FALSE(t.value("failure_detail", "").empty()) << t.dump();
+  auto events = api_->task_events(full);
+  ASSERT_TRUE(events.ok());
+  auto failed = json::parse(*events).at("events").back();
+  EXPECT_EQ(failed.value("type", ""), "task.failed");
+  EXPECT_NE(failed.dump().find("No space left"), std::string::npos) << "the failure does not say the disk is full: "
+                                                                     << failed.dump();
   std::filesystem::remove(data + "/filler");
   auto next = create_task({{"prompt", edit_script}});
   EXPECT_EQ(wait_terminal(next).value("status", ""), "completed") << task_log(next);
