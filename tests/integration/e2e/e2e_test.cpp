@@ -520,7 +520,9 @@ TEST_F(e2e, a_kill_during_verification_and_one_while_a_task_waits_for_room_lose_
                                               "task.started", "task.output_collected", "task.verification_passed",
                                               "task.pr_opened", "task.completed"}))
     << "a half-run verification is run again from the start, and nothing is recorded twice";
-  EXPECT_EQ(git("branch --list '" + orphan + "'"), "") << "the branch of the interrupted push was removed";
+  // The planted push was removed before the resumed task pushed its own single commit.
+  EXPECT_EQ(git("rev-list --count main.." + orphan), "1\n") << "the branch of the interrupted push was kept";
+  EXPECT_EQ(git("show '" + orphan + ":more.txt'"), "more\n");
   EXPECT_EQ(git("branch --list 'aetherium/task-" + done + "'"), "  aetherium/task-" + done + "\n")
       << "a branch with a pull request stays";
   for (int i = 0; i < 100 && std::filesystem::exists(workspaces + done + ".git"); ++i)

@@ -146,6 +146,9 @@ protected:
         EXPECT_EQ(++seen[type], 1) << id << ": " << type << " recorded twice";
       EXPECT_EQ(types.back(), "task." + t.value("status", "?")) << id << " shows a status its events do not end with";
     }
+    // A run cleans up just after its terminal event: give it a moment.
+    for (int i = 0; i < 50 && run_command("ls -A '" + work_.path + "/data/workspaces' 2>/dev/null | wc -l").output != "0\n"; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     auto sandboxes = run_command("crun --root '" + work_.path + "/data/sandboxes/runtime/crun' list -q | wc -l");
     EXPECT_EQ(sandboxes.output, "0\n") << "sandboxes left behind";
     auto workspaces = run_command("ls -A '" + work_.path + "/data/workspaces' 2>/dev/null | wc -l");
