@@ -74,13 +74,15 @@ bool creates(const typename Aggregate::command& cmd) {
 }
 
 /// Rebuilds the actor's state from its stream, then runs `then`; await keeps every other
-/// message waiting meanwhile. A log that cannot be read or decoded stops the actor with
-/// the reason: the registry forgets it and the next command retries from the log.
-template <class Aggregate, class Codec, class Then>
-void load_then(caf::stateful_actor<aggregate_state<Aggregate, Codec>>* self, Then then) {
+/// message waiting meanwhile. A log that cannot be read or decoded is told to `failed`
+/// (which answers whoever waits) and stops the actor with the reason: the registry
+/// forgets it and the next command retries from the log.
+template <class Aggregate, class Codec, class Then, class Failed>
+void load_then(caf::stateful_actor<aggregate_state<Aggregate, Codec>>* self, Then then, Failed failed) {
   self->request(self->state.journal, caf::infinite, load_atom::value, Aggregate::stream_of(self->state.id))
-    .await([self, then](load_outcome& loaded) mutable {
+    .await([self, then, failed](load_outcome& loaded) mutable {
       if (!loaded) {
+        failed(loaded.err());
         self->quit(caf::make_error(caf::sec::runtime_error, loaded.err().detail));
         return;
       }
@@ -92,6 +94,7 @@ void load_then(caf::stateful_actor<aggregate_state<Aggregate, Codec>>* self, The
           self->state.causes.insert(recorded.metadata.causation_id);
         auto e = self->state.codec->decode(recorded);
         if (!e) {
+          failed(e.err());
           self->quit(caf::make_error(caf::sec::runtime_error, e.err().detail));
           return;
         }
@@ -135,7 +138,8 @@ void handle_command(caf::stateful_actor<aggregate_state<Aggregate, Codec>>* self
     .await([self, promise, events, optimistic, cmd, ctx](append_outcome& outcome) mutable {
       auto& st = self->state;
       if (!outcome && optimistic && outcome.err().code == errc::conflict) {
-        load_then(self, [self, cmd, ctx, promise]() mutable { handle_command(self, cmd, ctx, promise); });
+        load_then(self, [self, cmd, ctx, promise]() mutable { handle_command(self, cmd, ctx, promise); },
+                  [self, promise](const error& e) mutable { promise.deliver(reply_t{e, self->state.model, self->state.version}); });
         return;
       }
       if (!outcome) {
@@ -176,7 +180,8 @@ caf::behavior aggregate_actor(caf::stateful_actor<aggregate_state<Aggregate, Cod
       if (self->state.loaded || creates<Aggregate>(cmd))
         handle_command(self, std::move(cmd), std::move(ctx), promise);
       else
-        load_then(self, [self, cmd, ctx, promise]() mutable { handle_command(self, cmd, ctx, promise); });
+        load_then(self, [self, cmd, ctx, promise]() mutable { handle_command(self, cmd, ctx, promise); },
+                  [self, promise](const error& e) mutable { promise.deliver(reply_t{e, self->state.model, self->state.version}); });
       return promise;
     },
     [self](get_atom) -> caf::result<reply_t> {
@@ -187,7 +192,9 @@ caf::behavior aggregate_actor(caf::stateful_actor<aggregate_state<Aggregate, Cod
       if (self->state.loaded)
         answer();
       else
-        load_then(self, answer);
+        load_then(self, answer, [self, promise](const error& e) mutable {
+          promise.deliver(reply_t{e, self->state.model, self->state.version});
+        });
       return promise;
     },
     caf::after(idle) >> [self] { self->quit(); },

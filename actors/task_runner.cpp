@@ -45,8 +45,8 @@ public:
   result<domain::task_state> load(const std::string& id) override {
     for (std::chrono::milliseconds pause{200};; pause = std::min(pause * 2, max_pause)) {
       result<domain::task_state> out = make_error(errc::unavailable, "no answer");
-      self_->request(tasks_, caf::infinite, get_atom::value, id)
-        .receive([&](task_reply& r) { out = std::move(r.state); },
+      self_->request(tasks_, answer_within, get_atom::value, id)
+        .receive([&](task_reply& r) { out = r.events ? result<domain::task_state>{std::move(r.state)} : r.events.err(); },
                  [&](caf::error& e) { out = make_error(errc::unavailable, caf::to_string(e)); });
       if (out || out.err().code != errc::unavailable || !wait_to_retry(id, "reading the task", out.err(), pause))
         return out;
@@ -62,7 +62,7 @@ public:
     ctx.metadata.causation_id = ids_->next_uuid();
     for (std::chrono::milliseconds pause{200};; pause = std::min(pause * 2, max_pause)) {
       result<domain::task_state> out = make_error(errc::unavailable, "no answer");
-      self_->request(tasks_, caf::infinite, command_atom::value, id, cmd, ctx)
+      self_->request(tasks_, answer_within, command_atom::value, id, cmd, ctx)
         .receive(
           [&](task_reply& r) {
             if (r.events)
@@ -150,6 +150,9 @@ public:
 
 private:
   static constexpr std::chrono::milliseconds max_pause{5000};
+  /// A task's actor that does not answer by then is asked again (as unavailable): the
+  /// retry carries the same causation id, so it cannot record a step twice.
+  static constexpr std::chrono::seconds answer_within{60};
 
   /// Waits `pause` before the next attempt, still taking a cancel or the server's stop;
   /// false when the server is stopping (the next start reconciles the task).

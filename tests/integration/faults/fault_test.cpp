@@ -168,16 +168,25 @@ protected:
 };
 
 TEST_F(faults, postgresql_stopped_for_10_s_mid_task_the_task_finishes_once_it_is_back) {
+  // One task's agent leaves a patch (stored in the blob store), the other's changes
+  // nothing (its next step is an event): both finish while the database is away.
   auto id = create_task({{"prompt", std::string{"sleep 3\n"} + edit_script}});
+  auto quiet = create_task({{"prompt", "sleep 3; echo nothing to change"}, {"verify_command", "true"}});
   wait_for(id, [](const json& t) { return t.value("status", "") == "running"; });
+  wait_for(quiet, [](const json& t) { return t.value("status", "") == "running"; });
   pg_->stop("fast");
   std::this_thread::sleep_for(std::chrono::seconds(10)); // the agent finishes meanwhile
   ASSERT_NO_FATAL_FAILURE(pg_->start());
   auto t = wait_terminal(id);
   EXPECT_EQ(t.value("status", ""), "completed") << t.dump() << "\n" << task_log(id);
   EXPECT_EQ(git("show 'aetherium/task-" + id + ":greeting.txt'"), "Hello from Aetherium\n") << "the agent's work was lost";
+  EXPECT_EQ(wait_terminal(quiet).value("status", ""), "completed") << task_log(quiet);
   EXPECT_NE(server_->log_tail().find("unavailable, retrying"), std::string::npos) << "the outage is not in the log";
-  expect_nothing_lost_or_left({id});
+  auto metrics = api_->request("GET", "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_EQ(metrics->body.find("aetherium_event_append_failures_total{error=\"unavailable\"} 0\n"), std::string::npos)
+    << "the appends refused during the outage were not counted";
+  expect_nothing_lost_or_left({id, quiet});
 }
 
 TEST_F(faults, after_a_postgresql_restart_the_first_write_and_the_first_task_succeed) {

@@ -96,6 +96,10 @@ public:
     });
   }
   result<std::vector<recorded_event>> read_stream(const stream_id& s, std::int64_t after) override {
+    if (unreadable > 0) {
+      --unreadable;
+      return make_error(errc::unavailable, "database unreachable");
+    }
     return inner_->read_stream(s, after);
   }
   result<std::vector<recorded_event>> read_all(std::int64_t after, std::size_t n) override { return inner_->read_all(after, n); }
@@ -104,6 +108,7 @@ public:
     return inner_->subscribe(after, std::move(h));
   }
   std::atomic<bool> lose_next{false};
+  std::atomic<int> unreadable{0}; ///< Stream reads still to fail as unavailable.
 
 private:
   std::shared_ptr<event_store> inner_;
@@ -185,6 +190,23 @@ TEST_F(aggregate_actor_test, a_write_by_someone_else_is_a_conflict_not_an_overwr
   auto next = add(a, 1); // the actor reloads what the other writer recorded
   ASSERT_TRUE(next.events.ok()) << next.events.err().detail;
   EXPECT_EQ(next.state.value, 7);
+}
+
+TEST_F(aggregate_actor_test, a_stream_that_cannot_be_read_answers_the_waiting_command_with_the_error) {
+  auto lossy = std::make_shared<lossy_store>(store_);
+  auto journal = spawn_journal(sys_, lossy, {false});
+  auto spawn = [&] {
+    return sys_.spawn(aggregate_actor<counter, counter_codec>, std::string{"5"}, journal, ids_, codec_,
+                      std::chrono::milliseconds(60000));
+  };
+  add(spawn(), 2);
+  lossy->unreadable = 1;
+  auto refused = add(spawn(), 1); // a fresh incarnation must read its stream first
+  ASSERT_FALSE(refused.events.ok()) << "the command was answered without its state";
+  EXPECT_EQ(refused.events.err().code, errc::unavailable);
+  auto later = add(spawn(), 1);
+  ASSERT_TRUE(later.events.ok()) << later.events.err().detail;
+  EXPECT_EQ(later.state.value, 3);
 }
 
 TEST_F(aggregate_actor_test, a_retried_command_whose_first_answer_was_lost_is_recorded_once) {
