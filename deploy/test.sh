@@ -42,3 +42,9 @@ if [ $# -eq 0 ] && [ "${AETHERIUM_SKIP_SANITIZERS:-0}" != 1 ]; then
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions="$root/tests/sanitizers/ubsan.supp" \
     ctest --test-dir "$root/build-asan" --output-on-failure --timeout 600 -L unit
 fi
+
+# With AETHERIUM_TSAN=1, the unit tests and the PostgreSQL event-store contract test under
+# ThreadSanitizer as well (deploy/test-tsan.sh; about 20 minutes on 2 cores from cold).
+if [ $# -eq 0 ] && [ "${AETHERIUM_TSAN:-0}" = 1 ]; then
+  bash "$root/deploy/test-tsan.sh"
+fi
