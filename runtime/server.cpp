@@ -19,8 +19,10 @@
 #include "actors/domain_actors.hpp"
 #include "actors/journal.hpp"
 #include "actors/messages.hpp"
+#include "actors/metrics_sampler.hpp"
 #include "actors/projector.hpp"
 #include "actors/relay.hpp"
+#include "actors/scheduling/heartbeat.hpp"
 #include "actors/scheduling/scheduler_actor.hpp"
 #include "actors/scheduling/scheduling_messages.hpp"
 #include "actors/task_runner.hpp"
@@ -40,11 +42,9 @@
 #include "events/api/timed_event_store.hpp"
 #include "events/log_line.hpp"
 #include "events/read_model/task_board.hpp"
-#include "events/read_model/task_requests.hpp"
+#include "events/github/follow_up.hpp"
 #include "runtime/commands.hpp"
 #include "runtime/kafka_relay.hpp"
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::actors::relay_lag)
 
 namespace aetherium::runtime {
 
@@ -74,42 +74,6 @@ actors::secret_lookup file_secrets(std::string dir) {
     text << in.rdbuf();
     return text.str();
   };
-}
-
-/// What the metrics sampler reads.
-struct sampled_parts {
-  std::shared_ptr<actors::task_control_plane> control;
-  caf::actor relay; ///< May be invalid: Kafka is off.
-  std::shared_ptr<event_store> store;
-  std::shared_ptr<sandbox_runtime> sandboxes;
-  api::core_metrics metrics;
-};
-
-/// Every two seconds, sets the gauges of /metrics: tasks by state (from the task board),
-/// live sandboxes (the runtime's list), relay lag (log head minus the relay's checkpoint,
-/// and the age of its oldest undelivered event). Detached: the list and the head position
-/// block on the disk and the database.
-caf::behavior metrics_sampler(caf::event_based_actor* self, sampled_parts p) {
-  self->send(self, actors::tick_atom::value);
-  return {[self, p](actors::tick_atom) {
-    p.control->count_tasks_by_status([m = p.metrics](std::map<std::string, std::size_t> counts) {
-      for (auto& [state, gauge] : m.tasks_by_state)
-        gauge->set(static_cast<double>(counts.count(state) ? counts[state] : 0));
-    });
-    if (auto live = p.sandboxes->live_count())
-      p.metrics.sandboxes_live->set(static_cast<double>(*live));
-    if (p.relay) {
-      auto head = p.store->head_position();
-      self->request(p.relay, std::chrono::seconds(1), actors::get_atom::value)
-        .then([m = p.metrics, head](const actors::relay_lag& lag) {
-          auto last = head ? std::max(*head, lag.head) : lag.head;
-          m.relay_lag_events->set(static_cast<double>(last - lag.checkpoint));
-          m.relay_lag_seconds->set(lag.oldest_pending_seconds);
-        },
-        [](caf::error&) {});
-    }
-    self->delayed_send(self, std::chrono::seconds(2), actors::tick_atom::value);
-  }};
 }
 
 /// --repo-roots split at ':', made absolute (by default <data_dir>/repos, created), with
@@ -353,14 +317,7 @@ result<void> running_server::start_actors(const config& cfg) {
                                      runtimes_,
                                      cfg.listen};
   caf::anon_send(scheduler_, actors::register_atom::value, node);
-  auto scheduler = scheduler_;
-  heartbeat_ = sys.spawn([scheduler](caf::event_based_actor* self) -> caf::behavior {
-    self->delayed_send(self, std::chrono::seconds(3), actors::tick_atom::value);
-    return {[self, scheduler](actors::tick_atom) {
-      caf::anon_send(scheduler, actors::heartbeat_atom::value, local_node.str());
-      self->delayed_send(self, std::chrono::seconds(3), actors::tick_atom::value);
-    }};
-  });
+  heartbeat_ = actors::spawn_heartbeat(sys, scheduler_, local_node);
   dispatcher_ = actors::spawn_task_dispatcher(sys, tasks_, board_, scheduler_, local_node, ports, exec);
   if (!cfg.kafka_brokers.empty()) {
     auto relay = spawn_kafka_relay(sys, store_, cfg);
@@ -373,7 +330,7 @@ result<void> running_server::start_actors(const config& cfg) {
   parts.runtimes = runtimes_;
   parts.defaults.active_task_quota = static_cast<std::size_t>(std::max(0, std::atoi(cfg.tenant_max_tasks.c_str())));
   control_ = actors::make_actor_control_plane(sys, parts);
-  sampler_ = sys.spawn<caf::detached>(metrics_sampler, sampled_parts{control_, relay_, store_, sandboxes_, core_metrics_});
+  sampler_ = actors::spawn_metrics_sampler(sys, {control_, relay_, store_, sandboxes_, core_metrics_});
   return {};
 }
 
@@ -399,29 +356,10 @@ std::shared_ptr<api::webhook_sink> running_server::webhooks(const config& cfg) {
   o.secret = cfg.github_webhook_secret;
   auto control = control_;
   o.on_follow_up = [control](github::follow_up f, std::function<void(result<void>)> done) {
-    control->find_by_pull_request(f.repo, f.pr_number, [control, f, done](result<api::task_view> parent) {
-      if (!parent)
-        return done(parent.err());
-      api::caller who{parent->tenant, "github:" + f.author, api::role::operator_};
-      api::create_task_request r;
-      r.project = parent->project;
-      r.agent_type = parent->agent_type;
-      r.prompt = f.prompt;
-      r.runtime = parent->runtime;
-      r.parent = parent->id;
-      // The comment id keys the request: a redelivered comment finds the same task. Once
-      // that task updated the pull request it is the newest task on it, so a redelivery
-      // would name a different parent; a task under the key means the comment was handled.
-      auto key = "github-comment-" + std::to_string(f.comment_id);
-      task_id handled{read_model::task_id_for_key(parent->tenant, key)};
-      control->get_task(who, handled, [control, who, r, key, done](result<api::task_view> seen) {
-        if (seen)
-          return done({});
-        control->create_task(who, r, key, [done](result<api::task_created> t) {
-          done(t ? result<void>{} : result<void>{t.err()});
-        });
-      });
-    });
+    auto parent = [control](const std::string& repo, std::int64_t number, api::reply<api::task_view> found) {
+      control->find_by_pull_request(repo, number, std::move(found));
+    };
+    github::follow_up_on_comment(control, parent, std::move(f), std::move(done));
   };
   o.log = [](const std::string& id, const std::string& message) {
     std::cerr << json_log_line("info", "webhook", {{"delivery", id}, {"detail", message}});
