@@ -10,7 +10,7 @@
 
 #include <unistd.h>
 
-#include "events/log_line.hpp"
+#include "events/logger.hpp"
 #include "events/read_model/task_requests.hpp"
 
 namespace aetherium::actors {
@@ -66,8 +66,9 @@ private:
         return r;
       if (!said) {
         say(std::string{"storing "} + what + " failed (" + r.err().detail + "); retrying until the store is back");
-        std::cerr << json_log_line("warn", "blob store unavailable, retrying",
-                                   {{"task_id", id_}, {"step", what}, {"error", r.err().detail}});
+        log(log_level::warn, "blob store unavailable, retrying",
+            {{"task_id", id_}, {"tenant", md_.tenant}, {"correlation_id", md_.correlation_id}, {"step", what},
+             {"error", r.err().detail}});
       }
       said = true;
       if (!host_.wait(pause))

@@ -40,7 +40,7 @@
 #include "adapters/postgres/server_lock.hpp"
 #include "adapters/sandbox/oci_sandbox_runtime.hpp"
 #include "events/api/timed_event_store.hpp"
-#include "events/log_line.hpp"
+#include "events/logger.hpp"
 #include "events/read_model/task_board.hpp"
 #include "events/github/follow_up.hpp"
 #include "runtime/commands.hpp"
@@ -135,8 +135,8 @@ std::vector<std::string> runtimes_that_start(sandbox_runtime& rt, const std::str
     if (ran && ran->exit_code == 0)
       offered.push_back(to_string(kind));
     else
-      std::fprintf(stderr, "runtime %s is not offered: %s\n", to_string(kind),
-                   ran ? ("exit " + std::to_string(ran->exit_code)).c_str() : ran.err().detail.c_str());
+      log(log_level::info, "runtime not offered",
+          {{"runtime", to_string(kind)}, {"reason", ran ? "exit " + std::to_string(ran->exit_code) : ran.err().detail}});
   }
   fs::remove_all(scratch, ec);
   return offered;
@@ -224,7 +224,7 @@ result<void> running_server::claim(const config& cfg) {
   auto holder = std::string{host} + " pid " + std::to_string(::getpid()) + " " + cfg.listen;
   auto lock = postgres::take_server_lock(cfg.database_url, holder, [](const std::string& why) {
     // Another server runs the tasks now: running them here too would run them twice.
-    std::cerr << json_log_line("error", "stopping at once", {{"reason", why}}) << std::flush;
+    log(log_level::error, "stopping at once", {{"reason", why}});
     std::_Exit(exit_failure);
   });
   if (!lock)
@@ -362,7 +362,7 @@ std::shared_ptr<api::webhook_sink> running_server::webhooks(const config& cfg) {
     github::follow_up_on_comment(control, parent, std::move(f), std::move(done));
   };
   o.log = [](const std::string& id, const std::string& message) {
-    std::cerr << json_log_line("info", "webhook", {{"delivery", id}, {"detail", message}});
+    log(log_level::info, "webhook", {{"delivery", id}, {"correlation_id", id}, {"detail", message}});
   };
   return make_github_webhook_sink(o);
 }
@@ -422,13 +422,13 @@ int run_server(const command_line&, const config& cfg) {
     // pool, but never take more than 2 s more over it.
     std::thread{[] {
       std::this_thread::sleep_for(std::chrono::seconds(2));
-      std::cerr << "aetherium: the actors did not stop within 2 s; exiting anyway" << std::endl;
+      log(log_level::warn, "the actors did not stop within 2 s; exiting anyway");
       std::_Exit(exit_ok);
     }}.detach();
     s->reset();
     std::cout << "aetherium server stopped" << std::endl;
   } else {
-    std::cerr << "aetherium: tasks still busy after 8 s; the next start reconciles them" << std::endl;
+    log(log_level::warn, "tasks still busy after 8 s; the next start reconciles them");
   }
   std::_Exit(exit_ok);
 }
