@@ -67,8 +67,7 @@ private:
       if (!said) {
         say(std::string{"storing "} + what + " failed (" + r.err().detail + "); retrying until the store is back");
         log(log_level::warn, "blob store unavailable, retrying",
-            {{"task_id", id_}, {"tenant", md_.tenant}, {"correlation_id", md_.correlation_id}, {"step", what},
-             {"error", r.err().detail}});
+            {{"task_id", id_}, {"tenant", md_.tenant}, {"step", what}, {"error", r.err().detail}});
       }
       said = true;
       if (!host_.wait(pause))
@@ -257,7 +256,6 @@ void task_run::run(const node_id& node, run_mode mode) {
   state_ = *loaded;
   md_.tenant = state_.tenant.str();
   md_.principal = "node:" + node.str();
-  md_.correlation_id = id_;
   if (state_.status == task_status::cancel_requested)
     return terminate();
   if (mode == run_mode::recover && state_.status != task_status::requested) {
