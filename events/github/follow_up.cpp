@@ -8,7 +8,7 @@ std::string follow_up_key(std::int64_t comment_id) { return "github-comment-" + 
 
 void follow_up_on_comment(std::shared_ptr<api::control_plane> control, pull_request_lookup find_parent,
                           follow_up f, std::function<void(result<void>)> done) {
-  find_parent(f.repo, f.pr_number, [control, f, done](result<api::task_view> parent) {
+  find_parent(f.repo, f.pr_number, [control, f, done](const result<api::task_view>& parent) {
     if (!parent)
       return done(parent.err());
     api::caller who{parent->tenant, "github:" + f.author, api::role::operator_, f.delivery_id};
@@ -20,11 +20,13 @@ void follow_up_on_comment(std::shared_ptr<api::control_plane> control, pull_requ
     r.parent = parent->id;
     auto key = follow_up_key(f.comment_id);
     task_id handled{read_model::task_id_for_key(parent->tenant, key)};
-    control->get_task(who, handled, [control, who, r, key, done](result<api::task_view> seen) {
+    control->get_task(who, handled, [control, who, r, key, done](const result<api::task_view>& seen) {
       if (seen)
         return done({});
-      control->create_task(who, r, key, [done](result<api::task_created> t) {
-        done(t ? result<void>{} : result<void>{t.err()});
+      control->create_task(who, r, key, [done](const result<api::task_created>& t) {
+        if (!t)
+          return done(t.err());
+        done({});
       });
     });
   });
