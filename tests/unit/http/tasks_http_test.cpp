@@ -226,6 +226,12 @@ TEST_F(request_ids_http, a_clients_request_id_correlates_the_events_it_causes) {
   EXPECT_EQ(events.front().type, "task.requested");
   EXPECT_EQ(events.front().metadata.correlation_id, "abc");
 
+  ASSERT_TRUE(core_->advance(task_id{r.body.value("id", "")}, api::task_status::running).ok());
+  events = task_events(r.body.value("id", ""));
+  ASSERT_GT(events.size(), 1u);
+  for (auto& e : events)
+    EXPECT_EQ(e.metadata.correlation_id, "abc") << e.type << ": the run's steps continue the request";
+
   auto cancel = call(operator_, "DELETE", "/v1/tasks/" + r.body.value("id", ""), {}, {{"X-Request-Id", "def"}});
   ASSERT_EQ(cancel.status, 202) << cancel.raw.body;
   EXPECT_EQ(task_events(r.body.value("id", "")).back().metadata.correlation_id, "def");
