@@ -223,8 +223,10 @@ TEST_F(aggregate_actor_test, a_command_without_a_correlation_id_continues_the_re
   run();
   add(spawn_counter("c"), 1); // a new incarnation reads it from the stream
   add(spawn_counter("d"), 1);
+  auto stored = store_->read_stream(stream_id{"counter-c"});
+  ASSERT_TRUE(stored.ok());
   std::vector<std::string> seen;
-  for (auto& e : *store_->read_stream(stream_id{"counter-c"}))
+  for (auto& e : *stored)
     seen.push_back(e.metadata.correlation_id);
   EXPECT_EQ(seen, (std::vector<std::string>{"req-1", "req-1", "req-2", "req-1"}));
   EXPECT_EQ(store_->read_stream(stream_id{"counter-d"})->front().metadata.correlation_id, "d")

@@ -49,6 +49,7 @@ TEST(metrics_sampler_test, sets_tasks_by_state_and_live_sandboxes) {
 
   auto sandboxes = make_memory_sandbox_runtime();
   sandbox_spec spec;
+  spec.rootfs_dir = "/nonexistent/rootfs";
   ASSERT_TRUE(sandboxes->provision(spec).ok());
   auto registry = http::make_prometheus_registry();
   auto metrics = register_core_metrics(*registry);

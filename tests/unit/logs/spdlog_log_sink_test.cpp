@@ -43,7 +43,7 @@ TEST(spdlog_log_sink_test, escapes_quotes_backslashes_newlines_and_control_chara
   auto sink = make_spdlog_log_sink(out);
   std::string nasty = "say \"hi\" \\ back\nslash\r\t\x01\x1f end {} {0}";
   sink->write(log_level::error, nasty, {{"detail", nasty}, {"msg", "not the message"}});
-  sink->write(log_level::info, "second");
+  sink->write(log_level::info, "second", {});
   auto lines = lines_of(out.str());
   ASSERT_EQ(lines.size(), 2u) << "a newline in a value must not split the line: " << out.str();
   auto line = nlohmann::json::parse(lines[0]);
@@ -57,7 +57,7 @@ TEST(spdlog_log_sink_test, escapes_quotes_backslashes_newlines_and_control_chara
 TEST(spdlog_log_sink_test, invalid_utf8_is_replaced_not_lost) {
   std::ostringstream out;
   auto sink = make_spdlog_log_sink(out);
-  sink->write(log_level::info, std::string{"bad \xff byte"});
+  sink->write(log_level::info, std::string{"bad \xff byte"}, {});
   auto lines = lines_of(out.str());
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(nlohmann::json::parse(lines[0]).at("msg"), "bad \xef\xbf\xbd byte");
