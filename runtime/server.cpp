@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <csignal>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -330,7 +329,7 @@ result<void> running_server::start_actors(const config& cfg) {
   parts.runtimes = runtimes_;
   parts.defaults.active_task_quota = static_cast<std::size_t>(std::max(0, std::atoi(cfg.tenant_max_tasks.c_str())));
   control_ = actors::make_actor_control_plane(sys, parts);
-  sampler_ = actors::spawn_metrics_sampler(sys, {control_, relay_, store_, sandboxes_, core_metrics_});
+  sampler_ = actors::spawn_metrics_sampler(sys, {control_, store_, sandboxes_, core_metrics_}, relay_);
   return {};
 }
 

@@ -57,7 +57,7 @@ TEST(metrics_sampler_test, sets_tasks_by_state_and_live_sandboxes) {
   caf::actor_system_config cfg;
   cfg.set("scheduler.max-threads", 2);
   caf::actor_system sys{cfg};
-  auto sampler = actors::spawn_metrics_sampler(sys, {cp, caf::actor{}, core.store(), sandboxes, metrics}, 20ms);
+  auto sampler = actors::spawn_metrics_sampler(sys, {cp, core.store(), sandboxes, metrics}, caf::actor{}, 20ms);
   auto text = [&] { return registry->render(); };
   EXPECT_TRUE(eventually_contains(text, "aetherium_tasks{state=\"requested\"} 1\n")) << text();
   EXPECT_TRUE(eventually_contains(text, "aetherium_sandboxes_live 1\n")) << text();
