@@ -52,6 +52,9 @@ struct aggregate_state {
   /// The causation ids of the stream's events: a command whose id is here was recorded
   /// already (its first answer was lost) and is answered without deciding it again.
   std::unordered_set<std::string> causes;
+  /// The correlation id of the stream's first event ("" when it has none): a command that
+  /// brings none continues the request that created the aggregate.
+  std::string correlation;
   std::string id;
   caf::actor journal;
   std::shared_ptr<id_generator> ids;
@@ -103,6 +106,7 @@ void load_then(caf::stateful_actor<aggregate_state<Aggregate, Codec>>* self, The
       }
       self->state.model = std::move(model);
       self->state.version = version;
+      self->state.correlation = loaded->empty() ? std::string{} : loaded->front().metadata.correlation_id;
       self->state.loaded = true;
       then();
     });
@@ -129,13 +133,19 @@ void handle_command(caf::stateful_actor<aggregate_state<Aggregate, Codec>>* self
     promise.deliver(reply_t{decided.ok() ? result<events_t>{events_t{}} : decided.err(), st.model, st.version});
     return;
   }
+  // A command without a correlation id carries the one the stream was created with, or,
+  // when it has none, the aggregate's id.
+  auto metadata = ctx.metadata;
+  if (metadata.correlation_id.empty())
+    metadata.correlation_id = !st.correlation.empty() ? st.correlation : st.id;
   append_request req{Aggregate::stream_of(st.id), expected_version::exactly(st.version), {}};
   for (auto& e : *decided)
-    req.events.push_back(st.codec->encode(e, st.ids->next_uuid(), ctx.metadata));
+    req.events.push_back(st.codec->encode(e, st.ids->next_uuid(), metadata));
+  bool creating = st.version == 0;
   auto events = std::move(*decided);
   bool optimistic = !st.loaded;
   self->request(st.journal, caf::infinite, append_atom::value, std::move(req))
-    .await([self, promise, events, optimistic, cmd, ctx](append_outcome& outcome) mutable {
+    .await([self, promise, events, optimistic, creating, cmd, ctx, metadata](append_outcome& outcome) mutable {
       auto& st = self->state;
       if (!outcome && optimistic && outcome.err().code == errc::conflict) {
         load_then(self, [self, cmd, ctx, promise]() mutable { handle_command(self, cmd, ctx, promise); },
@@ -154,6 +164,8 @@ void handle_command(caf::stateful_actor<aggregate_state<Aggregate, Codec>>* self
         st.model = Aggregate::evolve(std::move(st.model), e);
       st.version = outcome->stream_version;
       st.loaded = true;
+      if (creating)
+        st.correlation = metadata.correlation_id;
       if (!ctx.metadata.causation_id.empty())
         st.causes.insert(ctx.metadata.causation_id);
       promise.deliver(reply_t{std::move(events), st.model, st.version, outcome->last_position});

@@ -247,6 +247,7 @@ private:
     command_context ctx;
     ctx.metadata.tenant = who.tenant.str();
     ctx.metadata.principal = who.principal;
+    ctx.metadata.correlation_id = who.correlation_id;
     return ctx;
   }
 

@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <set>
 
 #include <caf/all.hpp>
 
 #include "actors/messages.hpp"
+#include "events/logger.hpp"
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::recorded_event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::result<void>)
@@ -88,8 +88,8 @@ caf::behavior checkpoint_saver(caf::event_based_actor* self, std::shared_ptr<che
       return;
     }
     if (!*failing)
-      std::fprintf(stderr, "relay %s: checkpoint %lld not saved (%s); retrying\n", name.c_str(),
-                   static_cast<long long>(*newest), saved.err().detail.c_str());
+      log(log_level::warn, "relay checkpoint not saved, retrying",
+          {{"relay", name}, {"position", std::to_string(*newest)}, {"error", saved.err().detail}});
     *failing = true;
     self->delayed_send(self, std::chrono::milliseconds(500), *newest);
   }};

@@ -10,7 +10,7 @@
 
 #include <unistd.h>
 
-#include "events/log_line.hpp"
+#include "events/logger.hpp"
 #include "events/read_model/task_requests.hpp"
 
 namespace aetherium::actors {
@@ -66,8 +66,8 @@ private:
         return r;
       if (!said) {
         say(std::string{"storing "} + what + " failed (" + r.err().detail + "); retrying until the store is back");
-        std::cerr << json_log_line("warn", "blob store unavailable, retrying",
-                                   {{"task_id", id_}, {"step", what}, {"error", r.err().detail}});
+        log(log_level::warn, "blob store unavailable, retrying",
+            {{"task_id", id_}, {"tenant", md_.tenant}, {"step", what}, {"error", r.err().detail}});
       }
       said = true;
       if (!host_.wait(pause))
@@ -256,7 +256,6 @@ void task_run::run(const node_id& node, run_mode mode) {
   state_ = *loaded;
   md_.tenant = state_.tenant.str();
   md_.principal = "node:" + node.str();
-  md_.correlation_id = id_;
   if (state_.status == task_status::cancel_requested)
     return terminate();
   if (mode == run_mode::recover && state_.status != task_status::requested) {

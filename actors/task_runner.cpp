@@ -15,7 +15,7 @@
 #include "actors/scheduling/scheduling_messages.hpp"
 #include "actors/task_run_steps.hpp"
 #include "events/clock.hpp"
-#include "events/log_line.hpp"
+#include "events/logger.hpp"
 #include "events/api/validation.hpp"
 #include "events/read_model/task_board.hpp"
 
@@ -30,9 +30,8 @@ namespace {
 
 /// One line of the server's log: the event store refused a step of a task, which is retried.
 void report_retry(const std::string& task, const char* what, const error& why, std::uint64_t attempt) {
-  std::cerr << json_log_line("warn", "event store unavailable, retrying",
-                             {{"task_id", task}, {"step", what}, {"error", why.detail},
-                              {"attempt", std::to_string(attempt)}});
+  log(log_level::warn, "event store unavailable, retrying",
+      {{"task_id", task}, {"step", what}, {"error", why.detail}, {"attempt", std::to_string(attempt)}});
 }
 
 /// The blocking side of one task: talks to the task's actor, the scheduler and the sandbox

@@ -8,7 +8,7 @@ source "$here/lib/common.sh"
 packages=(
   build-essential cmake ninja-build ccache pkg-config git python3 python3-venv
   libcaf-dev libpqxx-dev librdkafka-dev nlohmann-json3-dev libssl-dev libcurl4-openssl-dev
-  libasio-dev librestinio-dev libfmt-dev libhttp-parser-dev libjwt-dev libgtest-dev googletest
+  libasio-dev librestinio-dev libfmt-dev libhttp-parser-dev libjwt-dev libspdlog-dev libgtest-dev googletest
   postgresql postgresql-contrib
   default-jre-headless maven kcat
   crun runc runsc busybox-static debootstrap uidmap iproute2 nftables e2fsprogs

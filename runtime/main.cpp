@@ -1,5 +1,6 @@
 #include <iostream>
 
+#include "adapters/logs/spdlog_log_sink.hpp"
 #include "runtime/admin_commands.hpp"
 #include "runtime/cli_options.hpp"
 #include "runtime/client_commands.hpp"
@@ -83,6 +84,7 @@ int main(int argc, char** argv) {
     return cmd->words.empty() && !cmd->has("help") ? exit_usage : exit_ok;
   }
   auto cfg = load_config(*cmd);
+  aetherium::set_log_sink(aetherium::make_spdlog_log_sink());
   auto& verb = cmd->words[0];
   if (verb == "server")
     return run_server(*cmd, cfg);

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <csignal>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -19,8 +18,10 @@
 #include "actors/domain_actors.hpp"
 #include "actors/journal.hpp"
 #include "actors/messages.hpp"
+#include "actors/metrics_sampler.hpp"
 #include "actors/projector.hpp"
 #include "actors/relay.hpp"
+#include "actors/scheduling/heartbeat.hpp"
 #include "actors/scheduling/scheduler_actor.hpp"
 #include "actors/scheduling/scheduling_messages.hpp"
 #include "actors/task_runner.hpp"
@@ -38,13 +39,11 @@
 #include "adapters/postgres/server_lock.hpp"
 #include "adapters/sandbox/oci_sandbox_runtime.hpp"
 #include "events/api/timed_event_store.hpp"
-#include "events/log_line.hpp"
+#include "events/logger.hpp"
 #include "events/read_model/task_board.hpp"
-#include "events/read_model/task_requests.hpp"
+#include "events/github/follow_up.hpp"
 #include "runtime/commands.hpp"
 #include "runtime/kafka_relay.hpp"
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::actors::relay_lag)
 
 namespace aetherium::runtime {
 
@@ -74,42 +73,6 @@ actors::secret_lookup file_secrets(std::string dir) {
     text << in.rdbuf();
     return text.str();
   };
-}
-
-/// What the metrics sampler reads.
-struct sampled_parts {
-  std::shared_ptr<actors::task_control_plane> control;
-  caf::actor relay; ///< May be invalid: Kafka is off.
-  std::shared_ptr<event_store> store;
-  std::shared_ptr<sandbox_runtime> sandboxes;
-  api::core_metrics metrics;
-};
-
-/// Every two seconds, sets the gauges of /metrics: tasks by state (from the task board),
-/// live sandboxes (the runtime's list), relay lag (log head minus the relay's checkpoint,
-/// and the age of its oldest undelivered event). Detached: the list and the head position
-/// block on the disk and the database.
-caf::behavior metrics_sampler(caf::event_based_actor* self, sampled_parts p) {
-  self->send(self, actors::tick_atom::value);
-  return {[self, p](actors::tick_atom) {
-    p.control->count_tasks_by_status([m = p.metrics](std::map<std::string, std::size_t> counts) {
-      for (auto& [state, gauge] : m.tasks_by_state)
-        gauge->set(static_cast<double>(counts.count(state) ? counts[state] : 0));
-    });
-    if (auto live = p.sandboxes->live_count())
-      p.metrics.sandboxes_live->set(static_cast<double>(*live));
-    if (p.relay) {
-      auto head = p.store->head_position();
-      self->request(p.relay, std::chrono::seconds(1), actors::get_atom::value)
-        .then([m = p.metrics, head](const actors::relay_lag& lag) {
-          auto last = head ? std::max(*head, lag.head) : lag.head;
-          m.relay_lag_events->set(static_cast<double>(last - lag.checkpoint));
-          m.relay_lag_seconds->set(lag.oldest_pending_seconds);
-        },
-        [](caf::error&) {});
-    }
-    self->delayed_send(self, std::chrono::seconds(2), actors::tick_atom::value);
-  }};
 }
 
 /// --repo-roots split at ':', made absolute (by default <data_dir>/repos, created), with
@@ -171,8 +134,8 @@ std::vector<std::string> runtimes_that_start(sandbox_runtime& rt, const std::str
     if (ran && ran->exit_code == 0)
       offered.push_back(to_string(kind));
     else
-      std::fprintf(stderr, "runtime %s is not offered: %s\n", to_string(kind),
-                   ran ? ("exit " + std::to_string(ran->exit_code)).c_str() : ran.err().detail.c_str());
+      log(log_level::info, "runtime not offered",
+          {{"runtime", to_string(kind)}, {"reason", ran ? "exit " + std::to_string(ran->exit_code) : ran.err().detail}});
   }
   fs::remove_all(scratch, ec);
   return offered;
@@ -260,7 +223,7 @@ result<void> running_server::claim(const config& cfg) {
   auto holder = std::string{host} + " pid " + std::to_string(::getpid()) + " " + cfg.listen;
   auto lock = postgres::take_server_lock(cfg.database_url, holder, [](const std::string& why) {
     // Another server runs the tasks now: running them here too would run them twice.
-    std::cerr << json_log_line("error", "stopping at once", {{"reason", why}}) << std::flush;
+    log(log_level::error, "stopping at once", {{"reason", why}});
     std::_Exit(exit_failure);
   });
   if (!lock)
@@ -353,14 +316,7 @@ result<void> running_server::start_actors(const config& cfg) {
                                      runtimes_,
                                      cfg.listen};
   caf::anon_send(scheduler_, actors::register_atom::value, node);
-  auto scheduler = scheduler_;
-  heartbeat_ = sys.spawn([scheduler](caf::event_based_actor* self) -> caf::behavior {
-    self->delayed_send(self, std::chrono::seconds(3), actors::tick_atom::value);
-    return {[self, scheduler](actors::tick_atom) {
-      caf::anon_send(scheduler, actors::heartbeat_atom::value, local_node.str());
-      self->delayed_send(self, std::chrono::seconds(3), actors::tick_atom::value);
-    }};
-  });
+  heartbeat_ = actors::spawn_heartbeat(sys, scheduler_, local_node);
   dispatcher_ = actors::spawn_task_dispatcher(sys, tasks_, board_, scheduler_, local_node, ports, exec);
   if (!cfg.kafka_brokers.empty()) {
     auto relay = spawn_kafka_relay(sys, store_, cfg);
@@ -373,7 +329,7 @@ result<void> running_server::start_actors(const config& cfg) {
   parts.runtimes = runtimes_;
   parts.defaults.active_task_quota = static_cast<std::size_t>(std::max(0, std::atoi(cfg.tenant_max_tasks.c_str())));
   control_ = actors::make_actor_control_plane(sys, parts);
-  sampler_ = sys.spawn<caf::detached>(metrics_sampler, sampled_parts{control_, relay_, store_, sandboxes_, core_metrics_});
+  sampler_ = actors::spawn_metrics_sampler(sys, {control_, store_, sandboxes_, core_metrics_}, relay_);
   return {};
 }
 
@@ -399,32 +355,13 @@ std::shared_ptr<api::webhook_sink> running_server::webhooks(const config& cfg) {
   o.secret = cfg.github_webhook_secret;
   auto control = control_;
   o.on_follow_up = [control](github::follow_up f, std::function<void(result<void>)> done) {
-    control->find_by_pull_request(f.repo, f.pr_number, [control, f, done](result<api::task_view> parent) {
-      if (!parent)
-        return done(parent.err());
-      api::caller who{parent->tenant, "github:" + f.author, api::role::operator_};
-      api::create_task_request r;
-      r.project = parent->project;
-      r.agent_type = parent->agent_type;
-      r.prompt = f.prompt;
-      r.runtime = parent->runtime;
-      r.parent = parent->id;
-      // The comment id keys the request: a redelivered comment finds the same task. Once
-      // that task updated the pull request it is the newest task on it, so a redelivery
-      // would name a different parent; a task under the key means the comment was handled.
-      auto key = "github-comment-" + std::to_string(f.comment_id);
-      task_id handled{read_model::task_id_for_key(parent->tenant, key)};
-      control->get_task(who, handled, [control, who, r, key, done](result<api::task_view> seen) {
-        if (seen)
-          return done({});
-        control->create_task(who, r, key, [done](result<api::task_created> t) {
-          done(t ? result<void>{} : result<void>{t.err()});
-        });
-      });
-    });
+    auto parent = [control](const std::string& repo, std::int64_t number, api::reply<api::task_view> found) {
+      control->find_by_pull_request(repo, number, std::move(found));
+    };
+    github::follow_up_on_comment(control, parent, std::move(f), std::move(done));
   };
   o.log = [](const std::string& id, const std::string& message) {
-    std::cerr << json_log_line("info", "webhook", {{"delivery", id}, {"detail", message}});
+    log(log_level::info, "webhook", {{"delivery", id}, {"correlation_id", id}, {"detail", message}});
   };
   return make_github_webhook_sink(o);
 }
@@ -484,13 +421,13 @@ int run_server(const command_line&, const config& cfg) {
     // pool, but never take more than 2 s more over it.
     std::thread{[] {
       std::this_thread::sleep_for(std::chrono::seconds(2));
-      std::cerr << "aetherium: the actors did not stop within 2 s; exiting anyway" << std::endl;
+      log(log_level::warn, "the actors did not stop within 2 s; exiting anyway");
       std::_Exit(exit_ok);
     }}.detach();
     s->reset();
     std::cout << "aetherium server stopped" << std::endl;
   } else {
-    std::cerr << "aetherium: tasks still busy after 8 s; the next start reconciles them" << std::endl;
+    log(log_level::warn, "tasks still busy after 8 s; the next start reconciles them");
   }
   std::_Exit(exit_ok);
 }

@@ -22,7 +22,7 @@ function(check files pattern why)
   set(violations "${violations}" PARENT_SCOPE)
 endfunction()
 
-check("${events_files}" "[<\"](caf|pqxx|librdkafka|rdkafka|restinio|nlohmann|asio|curl|openssl|jwt)[/.]" "events/ is standard-library only")
+check("${events_files}" "[<\"](caf|pqxx|librdkafka|rdkafka|restinio|nlohmann|asio|curl|openssl|jwt|spdlog|fmt)[/.]" "events/ is standard-library only")
 check("${actors_files}" "[<\"]adapters/" "actors/ must not include adapters/")
 check("${adapters_files}" "[<\"]actors/" "adapters/ must not include actors/")
 

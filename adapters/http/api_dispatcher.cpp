@@ -1,5 +1,8 @@
 #include "adapters/http/api_dispatcher.hpp"
 
+#include <cctype>
+#include <string_view>
+
 #include "adapters/http/handlers.hpp"
 #include "adapters/http/json_codec.hpp"
 
@@ -9,21 +12,24 @@ namespace {
 
 using api::role;
 
-/// Counts and times whatever answer goes through it.
+/// Counts and times whatever answer goes through it, and names the request's id in it.
 class metered_exchange : public exchange {
 public:
-  metered_exchange(std::shared_ptr<exchange> inner, std::shared_ptr<route_metrics> metrics)
-    : inner_(std::move(inner)), metrics_(std::move(metrics)), start_(std::chrono::steady_clock::now()) {}
+  metered_exchange(std::shared_ptr<exchange> inner, std::shared_ptr<route_metrics> metrics, std::string request_id)
+    : inner_(std::move(inner)), metrics_(std::move(metrics)), request_id_(std::move(request_id)),
+      start_(std::chrono::steady_clock::now()) {}
 
   const http_request& request() const override { return inner_->request(); }
 
   void reply(http_response response) override {
     metrics_->record(inner_->request().method, response.status, std::chrono::steady_clock::now() - start_);
+    response.headers.emplace_back("X-Request-Id", request_id_);
     inner_->reply(std::move(response));
   }
 
   std::shared_ptr<event_stream> start_stream(http_response head) override {
     metrics_->record(inner_->request().method, head.status, std::chrono::steady_clock::now() - start_);
+    head.headers.emplace_back("X-Request-Id", request_id_);
     return inner_->start_stream(std::move(head));
   }
 
@@ -32,10 +38,22 @@ public:
 private:
   std::shared_ptr<exchange> inner_;
   std::shared_ptr<route_metrics> metrics_;
+  std::string request_id_;
   std::chrono::steady_clock::time_point start_;
 };
 
 std::shared_ptr<clock> time_source(const http_server_options& o) { return o.time ? o.time : make_system_clock(); }
+
+/// A client's X-Request-Id is taken when it is 1 to 128 characters of [A-Za-z0-9._:-]:
+/// it goes into event metadata and log lines, so nothing else is let in.
+bool valid_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128)
+    return false;
+  for (char c : id)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != ':' && c != '-')
+      return false;
+  return true;
+}
 
 } // namespace
 
@@ -97,7 +115,8 @@ void route_metrics::record(const std::string& method, int status, std::chrono::s
 
 api_dispatcher::api_dispatcher(api_services services)
   : services_(std::move(services)), table_(build_route_table(services_.options.metrics_public)),
-    limiter_(services_.options.rate_per_second, services_.options.rate_burst, time_source(services_.options)) {
+    limiter_(services_.options.rate_per_second, services_.options.rate_burst, time_source(services_.options)),
+    ids_(services_.options.ids ? services_.options.ids : make_random_id_generator()) {
   for (auto& r : table_)
     metrics_.push_back(std::make_shared<route_metrics>(services_.metrics, r.label));
   metrics_.push_back(std::make_shared<route_metrics>(services_.metrics, "unmatched"));
@@ -107,7 +126,9 @@ void api_dispatcher::dispatch(const std::shared_ptr<exchange>& raw) {
   auto& req = raw->request();
   auto m = match_route(table_, req.method, req.path);
   auto index = m.found ? static_cast<std::size_t>(m.found - table_.data()) : table_.size();
-  auto ex = std::make_shared<metered_exchange>(raw, metrics_[index]);
+  auto given = req.header("x-request-id");
+  auto request_id = valid_request_id(given) ? std::string{given} : ids_->next_uuid();
+  auto ex = std::make_shared<metered_exchange>(raw, metrics_[index], request_id);
   if (!m.found && !m.allow.empty()) {
     auto r = error_response(405, "method_not_allowed", req.method + " is not allowed here");
     r.headers.emplace_back("Allow", m.allow);
@@ -116,13 +137,14 @@ void api_dispatcher::dispatch(const std::shared_ptr<exchange>& raw) {
   if (!m.found)
     return ex->reply(error_response(404, "not_found", "no such route"));
   try {
-    run(*m.found, std::move(m.params), ex);
+    run(*m.found, std::move(m.params), ex, request_id);
   } catch (const std::exception& e) {
     ex->reply(error_response(500, "internal", std::string{"the request failed: "} + e.what()));
   }
 }
 
-void api_dispatcher::run(const route& r, std::vector<std::string> params, const std::shared_ptr<exchange>& ex) {
+void api_dispatcher::run(const route& r, std::vector<std::string> params, const std::shared_ptr<exchange>& ex,
+                         const std::string& request_id) {
   auto& req = ex->request();
   handler_context ctx{ex, std::move(params), {}, services_};
   if (r.role) {
@@ -140,6 +162,7 @@ void api_dispatcher::run(const route& r, std::vector<std::string> params, const 
                                                           + " role; the credentials have " + api::to_string(who->caller.role)));
     ctx.caller = std::move(who->caller);
   }
+  ctx.caller.correlation_id = request_id;
   if (req.body.size() > services_.options.max_body_bytes)
     return ex->reply(error_response(413, "payload_too_large",
                                     "the body is larger than " + std::to_string(services_.options.max_body_bytes) + " bytes"));

@@ -30,7 +30,7 @@ struct api_services {
 struct handler_context {
   std::shared_ptr<exchange> ex;
   std::vector<std::string> params; ///< Decoded path parameters, in template order.
-  api::caller caller;              ///< Empty for routes without credentials.
+  api::caller caller; ///< Only the correlation id (the request id) for routes without credentials.
   const api_services& services;
   const http_request& request() const { return ex->request(); }
 };
@@ -63,11 +63,13 @@ public:
   void dispatch(const std::shared_ptr<exchange>& ex);
 
 private:
-  void run(const route& r, std::vector<std::string> params, const std::shared_ptr<exchange>& ex);
+  void run(const route& r, std::vector<std::string> params, const std::shared_ptr<exchange>& ex,
+           const std::string& request_id);
 
   api_services services_;
   std::vector<route> table_;
   api::token_bucket_limiter limiter_;
+  std::shared_ptr<id_generator> ids_;
   std::vector<std::shared_ptr<route_metrics>> metrics_; ///< One per route, then one for "unmatched".
 };
 

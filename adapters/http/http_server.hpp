@@ -36,6 +36,8 @@ struct http_server_options {
   /// runs. Empty: not checked.
   api::repository_check check_repository;
   std::shared_ptr<clock> time;             ///< For rate limits; null = the system clock.
+  /// Request ids for requests that bring no valid X-Request-Id; null = random UUIDs.
+  std::shared_ptr<id_generator> ids;
 };
 
 /// One route of the API: method and path template ("/v1/tasks/{id}").

@@ -2,12 +2,12 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <thread>
 
 #include "adapters/kafka/kafka_support.hpp"
+#include "events/logger.hpp"
 
 namespace aetherium::kafka {
 
@@ -46,7 +46,9 @@ void producer::impl::on_log(const rd_kafka_t* rk, int level, const char* facilit
   // enable.gapless.guarantee is chosen on purpose; its "experimental" notice is noise.
   if (std::strcmp(facility, "CONFWARN") == 0 && std::strstr(text, "gapless"))
     return;
-  std::fprintf(stderr, "%%%d|%s|%s| %s\n", level, facility, rd_kafka_name(rk), text);
+  // librdkafka's levels are syslog's: 0-3 errors, 4 warnings, 5-6 notices, 7 debugging.
+  auto to = level <= 3 ? log_level::error : level == 4 ? log_level::warn : level <= 6 ? log_level::info : log_level::debug;
+  log(to, text, {{"component", "kafka"}, {"facility", facility}, {"client", rd_kafka_name(rk)}});
 }
 
 void producer::impl::poll_loop() {

@@ -34,6 +34,9 @@ struct caller {
   tenant_id tenant;
   std::string principal; ///< An API key id ("key:<id>") or a JWT subject ("jwt:<sub>").
   api::role role = role::viewer;
+  /// The request's correlation id, written into the metadata of every event it causes
+  /// (the HTTP request id, or the webhook delivery). Empty: none.
+  std::string correlation_id;
 };
 
 /// Where a task is in its lifecycle: the domain's own vocabulary, so that what the API

@@ -251,7 +251,6 @@ result<domain::task_state> in_memory_core::command(const task_id& task, domain::
   actors::command_context ctx;
   ctx.metadata.tenant = loaded->tenant.str();
   ctx.metadata.principal = "node:local";
-  ctx.metadata.correlation_id = task.str();
   caf::scoped_actor self{impl_->sys};
   result<domain::task_state> out = make_error(errc::unavailable, "no answer");
   std::int64_t position = 0;

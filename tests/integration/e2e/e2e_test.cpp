@@ -4,12 +4,14 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <openssl/hmac.h>
 
+#include "adapters/postgres/postgres_event_store.hpp"
 #include "tests/integration/e2e/server_process.hpp"
 #include "tests/support/github_stub/github_stub.hpp"
 #include "tests/support/pg_test_database.hpp"
@@ -414,6 +416,38 @@ TEST_F(e2e, with_warm_sandboxes_the_server_keeps_one_created_and_its_tasks_still
   auto t = wait_terminal(second);
   EXPECT_EQ(t.value("status", ""), "completed") << t.dump();
   wait_for_metrics({"aetherium_sandboxes_live 0"});
+}
+
+TEST_F(e2e, a_requests_id_correlates_every_event_of_the_task_it_creates_and_log_lines_are_json) {
+  auto created = api_->request("POST", "/v1/tasks",
+                               json{{"project", project_}, {"agent_type", "script"}, {"prompt", edit_script}}.dump(),
+                               {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + key_},
+                                {"X-Request-Id", "e2e-request-1"}});
+  ASSERT_TRUE(created.ok());
+  ASSERT_EQ(created->status, 202) << created->body;
+  EXPECT_EQ(created->header("x-request-id"), "e2e-request-1");
+  auto id = json::parse(created->body).at("id").get<std::string>();
+  EXPECT_EQ(wait_terminal(id).value("status", ""), "completed");
+  auto store = make_postgres_event_store(db_.url());
+  ASSERT_TRUE(store.ok()) << store.err().detail;
+  auto events = (*store)->read_stream(stream_id{"task-" + id});
+  ASSERT_TRUE(events.ok()) << events.err().detail;
+  ASSERT_GT(events->size(), 3u);
+  EXPECT_EQ(events->front().type, "task.requested");
+  for (auto& e : *events) {
+    EXPECT_EQ(e.metadata.correlation_id, "e2e-request-1") << e.type;
+    if (e.metadata.principal.rfind("node:", 0) == 0) {
+      EXPECT_FALSE(e.metadata.causation_id.empty()) << e.type << ": a run step names the command that caused it";
+    }
+  }
+  std::istringstream log{server_->log_tail()};
+  for (std::string line; std::getline(log, line);) {
+    if (line.empty() || line[0] != '{')
+      continue;
+    auto parsed = json::parse(line, nullptr, false);
+    ASSERT_FALSE(parsed.is_discarded()) << "not one JSON object: " << line;
+    EXPECT_TRUE(parsed.contains("time") && parsed.contains("level") && parsed.contains("msg")) << line;
+  }
 }
 
 TEST_F(e2e, a_tenant_at_its_live_task_quota_gets_429_until_a_task_ends) {

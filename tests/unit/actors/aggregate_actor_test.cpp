@@ -233,6 +233,28 @@ TEST_F(aggregate_actor_test, a_retried_command_whose_first_answer_was_lost_is_re
   EXPECT_EQ(next.version, 3);
 }
 
+TEST_F(aggregate_actor_test, a_command_without_a_correlation_id_continues_the_request_that_created_the_stream) {
+  auto a = spawn_counter("c");
+  event_metadata md{"acme", "alice"};
+  md.correlation_id = "req-1";
+  (void)ask<reply>(a, command_atom::value, counter::add{1}, command_context{md});
+  add(a, 1);
+  md.correlation_id = "req-2";
+  (void)ask<reply>(a, command_atom::value, counter::add{1}, command_context{md});
+  self_->send_exit(a, caf::exit_reason::kill);
+  run();
+  add(spawn_counter("c"), 1); // a new incarnation reads it from the stream
+  add(spawn_counter("d"), 1);
+  auto stored = store_->read_stream(stream_id{"counter-c"});
+  ASSERT_TRUE(stored.ok());
+  std::vector<std::string> seen;
+  for (auto& e : *stored)
+    seen.push_back(e.metadata.correlation_id);
+  EXPECT_EQ(seen, (std::vector<std::string>{"req-1", "req-1", "req-2", "req-1"}));
+  EXPECT_EQ(store_->read_stream(stream_id{"counter-d"})->front().metadata.correlation_id, "d")
+    << "a stream created without one is correlated by its id";
+}
+
 TEST_F(aggregate_actor_test, a_creating_command_skips_the_read_and_falls_back_to_it_when_the_stream_exists) {
   auto counted = std::make_shared<counting_store>(store_);
   auto journal = spawn_journal(sys_, counted, {false});

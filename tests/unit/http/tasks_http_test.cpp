@@ -204,3 +204,54 @@ TEST_F(tasks_http, the_webhook_hands_headers_and_the_raw_body_to_the_sink) {
 
 } // namespace
 } // namespace aetherium::testing
+
+namespace aetherium::testing {
+namespace {
+
+class request_ids_http : public http_fixture {
+protected:
+  std::vector<recorded_event> task_events(const std::string& id) {
+    auto events = core_->store()->read_stream(stream_id{"task-" + id});
+    return events ? *events : std::vector<recorded_event>{};
+  }
+};
+
+TEST_F(request_ids_http, a_clients_request_id_correlates_the_events_it_causes) {
+  auto p = project();
+  auto r = call(operator_, "POST", "/v1/tasks", task_body(p).dump(), {{"X-Request-Id", "abc"}});
+  ASSERT_EQ(r.status, 202) << r.raw.body;
+  EXPECT_EQ(r.header("x-request-id"), "abc");
+  auto events = task_events(r.body.value("id", ""));
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.front().type, "task.requested");
+  EXPECT_EQ(events.front().metadata.correlation_id, "abc");
+
+  ASSERT_TRUE(core_->advance(task_id{r.body.value("id", "")}, api::task_status::running).ok());
+  events = task_events(r.body.value("id", ""));
+  ASSERT_GT(events.size(), 1u);
+  for (auto& e : events)
+    EXPECT_EQ(e.metadata.correlation_id, "abc") << e.type << ": the run's steps continue the request";
+
+  auto cancel = call(operator_, "DELETE", "/v1/tasks/" + r.body.value("id", ""), {}, {{"X-Request-Id", "def"}});
+  ASSERT_EQ(cancel.status, 202) << cancel.raw.body;
+  EXPECT_EQ(task_events(r.body.value("id", "")).back().metadata.correlation_id, "def");
+}
+
+TEST_F(request_ids_http, a_request_without_a_valid_id_gets_a_fresh_one) {
+  auto p = project();
+  auto first = call(operator_, "POST", "/v1/tasks", task_body(p).dump());
+  auto second = call(operator_, "POST", "/v1/tasks", task_body(p).dump(), {{"X-Request-Id", "bad id\"{}"}});
+  ASSERT_EQ(first.status, 202);
+  ASSERT_EQ(second.status, 202);
+  auto id1 = first.header("x-request-id");
+  auto id2 = second.header("x-request-id");
+  EXPECT_EQ(id1.size(), 36u) << id1;
+  EXPECT_EQ(id2.size(), 36u) << id2;
+  EXPECT_NE(id1, id2);
+  EXPECT_EQ(task_events(second.body.value("id", "")).front().metadata.correlation_id, id2);
+  EXPECT_EQ(call(viewer_, "GET", "/v1/nosuch", {}, {{"X-Request-Id", "x-1"}}).header("x-request-id"), "x-1")
+    << "errors name the request too";
+}
+
+} // namespace
+} // namespace aetherium::testing

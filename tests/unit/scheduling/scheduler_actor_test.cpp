@@ -2,6 +2,7 @@
 // is simulated time, never a sleep.
 #include "actors/scheduling/scheduler_actor.hpp"
 
+#include "actors/scheduling/heartbeat.hpp"
 #include "actors/scheduling/node_actor.hpp"
 #include "actors/scheduling/scheduling_messages.hpp"
 #include "tests/unit/actors/actor_test_fixture.hpp"
@@ -104,6 +105,21 @@ TEST_F(scheduler_actor_test, node_commands_are_refused_with_the_aggregate_errors
   auto conflict = register_node(sched, "n1", 2000);
   ASSERT_FALSE(conflict.ok());
   EXPECT_EQ(conflict.err().code, errc::conflict);
+}
+
+TEST_F(scheduler_actor_test, the_heartbeat_actor_keeps_its_node_up) {
+  auto sched = spawn();
+  (void)register_node(sched, "n1");
+  (void)register_node(sched, "n2");
+  auto beat = spawn_heartbeat(sys_, sched, node_id{"n1"}, 3s);
+  for (int i = 0; i < 8; ++i)
+    advance(3s);
+  EXPECT_EQ(status(sched, "n1"), node_status::up) << "n1 beat every 3 s for 24 s";
+  EXPECT_EQ(status(sched, "n2"), node_status::down) << "n2 has been silent for 24 s";
+  caf::anon_send_exit(beat, caf::exit_reason::user_shutdown);
+  run();
+  advance(11s);
+  EXPECT_EQ(status(sched, "n1"), node_status::down) << "its heartbeat stopped 11 s ago";
 }
 
 TEST_F(scheduler_actor_test, a_silent_node_is_marked_down_and_its_tasks_move) {
