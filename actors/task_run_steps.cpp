@@ -1,8 +1,6 @@
 #include "actors/task_run_steps.hpp"
 
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <future>
 #include <iostream>
 #include <set>
@@ -14,8 +12,6 @@
 #include "events/read_model/task_requests.hpp"
 
 namespace aetherium::actors {
-
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -204,27 +200,6 @@ std::string tail_of(const std::string& text, std::size_t n) {
   return text.size() <= n ? text : text.substr(text.size() - n);
 }
 
-/// What the agent finds in `.aetherium/` of its workspace.
-struct task_files {
-  std::string dir, prompt, script;
-  std::uint32_t uid, gid;
-};
-
-/// Writes them, after removing whatever the repository had there (links included).
-result<void> write_task_files(const task_files& f) {
-  std::error_code ec;
-  fs::remove_all(f.dir, ec);
-  fs::create_directories(f.dir, ec);
-  std::ofstream{f.dir + "/prompt.md", std::ios::binary} << f.prompt;
-  if (!f.script.empty())
-    std::ofstream{f.dir + "/script.sh", std::ios::binary} << f.script;
-  for (auto* p : {"", "/prompt.md", "/script.sh"})
-    (void)::chown((f.dir + p).c_str(), f.uid, f.gid);
-  if (ec)
-    return make_error(errc::unavailable, "cannot write " + f.dir + ": " + ec.message());
-  return {};
-}
-
 std::pair<std::uint32_t, std::uint32_t> count_lines(const std::string& patch) {
   std::uint32_t plus = 0, minus = 0;
   std::size_t at = 0;
@@ -353,8 +328,6 @@ result<node_id> task_run::place() {
 
 bool task_run::checkout(const std::string& ref, const std::string& into, std::string& commit) {
   ports_.workspaces->release(into);
-  std::error_code ec;
-  fs::create_directories(fs::path{into}.parent_path(), ec);
   say("checking out " + state_.spec.repo + " at " + ref);
   checkout_request request{state_.spec.repo, ref, into, state_.tenant, state_.spec.limits.disk_bytes,
                            std::chrono::steady_clock::now() + std::chrono::seconds(state_.spec.budgets.max_seconds),
@@ -370,8 +343,6 @@ bool task_run::checkout(const std::string& ref, const std::string& into, std::st
 
 bool task_run::start_checkout(sandbox_job& job) {
   ports_.workspaces->release(dir());
-  std::error_code ec;
-  fs::create_directories(fs::path{dir()}.parent_path(), ec);
   say("checking out " + state_.spec.repo + " at " + state_.spec.base_ref);
   checkout_stop_ = job.cancelled;
   checkout_request request{state_.spec.repo, state_.spec.base_ref, dir(), state_.tenant, state_.spec.limits.disk_bytes,
@@ -381,13 +352,13 @@ bool task_run::start_checkout(sandbox_job& job) {
     fail(failure_reason::workspace_error, made.err().detail);
     return false;
   }
-  task_files files{dir() + "/.aetherium", state_.spec.prompt, state_.spec.script, opts_.sandbox_uid, opts_.sandbox_gid};
+  task_files files{state_.spec.prompt, state_.spec.script};
   workspace_ = std::async(std::launch::async, [ws = ports_.workspaces, request, files]() -> result<std::string> {
                  try {
                    auto commit = ws->checkout(request);
                    if (!commit)
                      return commit;
-                   if (auto written = write_task_files(files); !written)
+                   if (auto written = ws->write_task_files(request.dir, files); !written)
                      return written.err();
                    return commit;
                  } catch (const std::exception& e) {
@@ -424,11 +395,11 @@ sandbox_spec task_run::sandbox_for(const std::string& workspace, bool agent_acce
   if (agent != opts_.agents.end()) {
     hosts.insert(agent->second.allowed_hosts.begin(), agent->second.allowed_hosts.end());
     for (auto& name : agent->second.secrets)
-      if (auto v = ports_.secrets ? ports_.secrets(state_.tenant, name) : make_error(errc::not_found, name))
+      if (auto v = ports_.secrets ? ports_.secrets->get(state_.tenant, name) : make_error(errc::not_found, name))
         spec.secrets[name] = *v;
   }
   for (auto& name : state_.spec.secrets) {
-    auto v = ports_.secrets ? ports_.secrets(state_.tenant, name) : make_error(errc::not_found, name);
+    auto v = ports_.secrets ? ports_.secrets->get(state_.tenant, name) : make_error(errc::not_found, name);
     if (!v)
       missing = name;
     else

@@ -171,11 +171,9 @@ private:
 
 /// The task ids that have something under the workspace root: `<id>`, `<id>-verify` and
 /// the repositories kept beside them (`<id>.git`, `<id>-verify.git`).
-std::set<std::string> ids_with_workspaces(const std::string& root) {
+std::set<std::string> ids_with_workspaces(workspace_provider& workspaces, const std::string& root) {
   std::set<std::string> ids;
-  std::error_code ec;
-  for (auto& entry : std::filesystem::directory_iterator(root, ec)) {
-    auto name = entry.path().filename().string();
+  for (auto name : workspaces.list(root)) {
     for (std::string suffix : {".git", "-verify"})
       if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
         name.resize(name.size() - suffix.size());
@@ -191,7 +189,7 @@ std::set<std::string> ids_with_workspaces(const std::string& root) {
 void sweep_workspaces(caf::blocking_actor* self, caf::actor board, execution_ports ports, execution_options options) {
   if (options.keep_workspaces || options.workspace_root.empty() || !ports.workspaces)
     return;
-  auto ids = ids_with_workspaces(options.workspace_root);
+  auto ids = ids_with_workspaces(*ports.workspaces, options.workspace_root);
   if (ids.empty())
     return;
   auto me = caf::actor_cast<caf::actor>(self);

@@ -15,13 +15,11 @@
 #include "events/ids.hpp"
 #include "events/result.hpp"
 #include "events/sandbox_runtime.hpp"
+#include "events/secret_store.hpp"
 #include "events/task_log.hpp"
 #include "events/workspace.hpp"
 
 namespace aetherium::actors {
-
-/// Reads a secret's value for a tenant. Errors: not_found. May block (runs on a runner's thread).
-using secret_lookup = std::function<result<std::string>(const tenant_id& tenant, const std::string& name)>;
 
 /// The ports a task run uses.
 struct execution_ports {
@@ -31,7 +29,7 @@ struct execution_ports {
   std::shared_ptr<blob_store> blobs;
   std::shared_ptr<task_log> logs;
   std::shared_ptr<clock> time;
-  secret_lookup secrets;
+  std::shared_ptr<secret_store> secrets; ///< Called on a runner's thread (it may block).
 };
 
 /// How tasks run on this node.
