@@ -4,9 +4,6 @@
 #include <future>
 #include <iostream>
 #include <set>
-#include <thread>
-
-#include <unistd.h>
 
 #include "events/log_line.hpp"
 #include "events/read_model/task_requests.hpp"
@@ -100,21 +97,6 @@ private:
     if (failed)
       say("failed (control_plane_restart): " + why);
     finish(failed.ok());
-  }
-
-  /// Whether a run found in `status` after a restart can go on: the agent's output is
-  /// stored, and what is left (verify, publish, complete) can be done again safely.
-  static bool resumable(task_status status) {
-    switch (status) {
-      case task_status::output_collected:
-      case task_status::verification_passed:
-      case task_status::verification_failed:
-      case task_status::pr_opened:
-      case task_status::pr_updated:
-        return true;
-      default:
-        return false;
-    }
   }
 
   static std::string not_resumed(task_status status, const char* what) {
@@ -309,21 +291,7 @@ void task_run::resume() {
 }
 
 result<node_id> task_run::place() {
-  // Full nodes and tenant quotas free up as other tasks end: wait for room, within the
-  // task's own deadline; a task no node can ever run fails at once.
-  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(state_.spec.budgets.max_seconds);
-  bool said = false;
-  for (;;) {
-    auto placed = host_.place({state_.id, state_.tenant, state_.spec.runtime, state_.spec.limits.cpu_millis,
-                               state_.spec.limits.memory_bytes});
-    auto retry = !placed && (placed.err().code == errc::unavailable || placed.err().code == errc::quota_exceeded);
-    if (!retry || std::chrono::steady_clock::now() > give_up || host_.cancel_pending())
-      return placed;
-    if (!said)
-      say("waiting for room: " + placed.err().detail);
-    said = true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
+  return host_.place(placement_for(state_));
 }
 
 bool task_run::checkout(const std::string& ref, const std::string& into, std::string& commit) {
@@ -606,6 +574,31 @@ void task_run::discard_interrupted_push() {
   pr.head_branch = "aetherium/task-" + id_;
   if (auto removed = ports_.code_host->discard_unopened_branch(pr); removed && *removed)
     say("removed branch " + pr.head_branch + ", pushed before the restart without a pull request");
+}
+
+bool resumable(domain::task_status status) {
+  switch (status) {
+    case task_status::output_collected:
+    case task_status::verification_passed:
+    case task_status::verification_failed:
+    case task_status::pr_opened:
+    case task_status::pr_updated:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool needs_placement(const domain::task_state& state, run_mode mode) {
+  if (!state.exists)
+    return false;
+  if (state.status == task_status::requested)
+    return true;
+  return mode == run_mode::recover && resumable(state.status) && state.output.has_value();
+}
+
+scheduling::placement_request placement_for(const domain::task_state& state) {
+  return {state.id, state.tenant, state.spec.runtime, state.spec.limits.cpu_millis, state.spec.limits.memory_bytes};
 }
 
 void run_task(run_host& host, const execution_ports& ports, const execution_options& options, const node_id& node,
