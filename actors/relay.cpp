@@ -151,7 +151,9 @@ caf::actor spawn_relay(caf::actor_system& sys, std::shared_ptr<event_store> stor
   auto checkpoint = checkpoints->load(name);
   if (!checkpoint)
     return {};
-  return sys.spawn(relay_actor, std::move(store), std::move(checkpoints), std::move(make_publisher),
+  // Detached: publish() blocks while the producer's queue is full, and dropping a publisher
+  // waits for its deliveries; neither may hold a thread of the shared scheduler.
+  return sys.spawn<caf::detached>(relay_actor, std::move(store), std::move(checkpoints), std::move(make_publisher),
                    std::move(name), *checkpoint);
 }
 

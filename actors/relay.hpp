@@ -27,8 +27,9 @@ struct relay_lag {
 /// checkpoint (named `name`), publishes every event in position order, and moves the
 /// checkpoint only over a gap-free run of delivered events, so after a crash it resumes
 /// there: duplicates are possible, losses are not. When a delivery fails it drops the
-/// publisher, makes a new one and republishes from the checkpoint. Checkpoint writes run
-/// on a detached actor. (get_atom) answers a relay_lag. Returns an invalid handle when the
+/// publisher, makes a new one and republishes from the checkpoint. The relay runs
+/// detached (publishing may block while the bus's queue is full, and a dropped publisher
+/// waits for its deliveries), and so do checkpoint writes. (get_atom) answers a relay_lag. Returns an invalid handle when the
 /// checkpoint cannot be read (the database is unavailable).
 caf::actor spawn_relay(caf::actor_system& sys, std::shared_ptr<event_store> store,
                        std::shared_ptr<checkpoint_store> checkpoints, publisher_factory make_publisher,

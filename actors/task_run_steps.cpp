@@ -1,21 +1,14 @@
 #include "actors/task_run_steps.hpp"
 
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <future>
 #include <iostream>
 #include <set>
-#include <thread>
-
-#include <unistd.h>
 
 #include "events/logger.hpp"
 #include "events/read_model/task_requests.hpp"
 
 namespace aetherium::actors {
-
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -106,21 +99,6 @@ private:
     finish(failed.ok());
   }
 
-  /// Whether a run found in `status` after a restart can go on: the agent's output is
-  /// stored, and what is left (verify, publish, complete) can be done again safely.
-  static bool resumable(task_status status) {
-    switch (status) {
-      case task_status::output_collected:
-      case task_status::verification_passed:
-      case task_status::verification_failed:
-      case task_status::pr_opened:
-      case task_status::pr_updated:
-        return true;
-      default:
-        return false;
-    }
-  }
-
   static std::string not_resumed(task_status status, const char* what) {
     return std::string{"the server "} + what + " while the task was " + domain::to_string(status)
            + (status == task_status::scheduled ? ": its agent had not started, and the task is not run twice"
@@ -202,27 +180,6 @@ private:
 
 std::string tail_of(const std::string& text, std::size_t n) {
   return text.size() <= n ? text : text.substr(text.size() - n);
-}
-
-/// What the agent finds in `.aetherium/` of its workspace.
-struct task_files {
-  std::string dir, prompt, script;
-  std::uint32_t uid, gid;
-};
-
-/// Writes them, after removing whatever the repository had there (links included).
-result<void> write_task_files(const task_files& f) {
-  std::error_code ec;
-  fs::remove_all(f.dir, ec);
-  fs::create_directories(f.dir, ec);
-  std::ofstream{f.dir + "/prompt.md", std::ios::binary} << f.prompt;
-  if (!f.script.empty())
-    std::ofstream{f.dir + "/script.sh", std::ios::binary} << f.script;
-  for (auto* p : {"", "/prompt.md", "/script.sh"})
-    (void)::chown((f.dir + p).c_str(), f.uid, f.gid);
-  if (ec)
-    return make_error(errc::unavailable, "cannot write " + f.dir + ": " + ec.message());
-  return {};
 }
 
 std::pair<std::uint32_t, std::uint32_t> count_lines(const std::string& patch) {
@@ -333,27 +290,11 @@ void task_run::resume() {
 }
 
 result<node_id> task_run::place() {
-  // Full nodes and tenant quotas free up as other tasks end: wait for room, within the
-  // task's own deadline; a task no node can ever run fails at once.
-  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(state_.spec.budgets.max_seconds);
-  bool said = false;
-  for (;;) {
-    auto placed = host_.place({state_.id, state_.tenant, state_.spec.runtime, state_.spec.limits.cpu_millis,
-                               state_.spec.limits.memory_bytes});
-    auto retry = !placed && (placed.err().code == errc::unavailable || placed.err().code == errc::quota_exceeded);
-    if (!retry || std::chrono::steady_clock::now() > give_up || host_.cancel_pending())
-      return placed;
-    if (!said)
-      say("waiting for room: " + placed.err().detail);
-    said = true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
+  return host_.place(placement_for(state_));
 }
 
 bool task_run::checkout(const std::string& ref, const std::string& into, std::string& commit) {
   ports_.workspaces->release(into);
-  std::error_code ec;
-  fs::create_directories(fs::path{into}.parent_path(), ec);
   say("checking out " + state_.spec.repo + " at " + ref);
   checkout_request request{state_.spec.repo, ref, into, state_.tenant, state_.spec.limits.disk_bytes,
                            std::chrono::steady_clock::now() + std::chrono::seconds(state_.spec.budgets.max_seconds),
@@ -369,8 +310,6 @@ bool task_run::checkout(const std::string& ref, const std::string& into, std::st
 
 bool task_run::start_checkout(sandbox_job& job) {
   ports_.workspaces->release(dir());
-  std::error_code ec;
-  fs::create_directories(fs::path{dir()}.parent_path(), ec);
   say("checking out " + state_.spec.repo + " at " + state_.spec.base_ref);
   checkout_stop_ = job.cancelled;
   checkout_request request{state_.spec.repo, state_.spec.base_ref, dir(), state_.tenant, state_.spec.limits.disk_bytes,
@@ -380,13 +319,13 @@ bool task_run::start_checkout(sandbox_job& job) {
     fail(failure_reason::workspace_error, made.err().detail);
     return false;
   }
-  task_files files{dir() + "/.aetherium", state_.spec.prompt, state_.spec.script, opts_.sandbox_uid, opts_.sandbox_gid};
+  task_files files{state_.spec.prompt, state_.spec.script};
   workspace_ = std::async(std::launch::async, [ws = ports_.workspaces, request, files]() -> result<std::string> {
                  try {
                    auto commit = ws->checkout(request);
                    if (!commit)
                      return commit;
-                   if (auto written = write_task_files(files); !written)
+                   if (auto written = ws->write_task_files(request.dir, files); !written)
                      return written.err();
                    return commit;
                  } catch (const std::exception& e) {
@@ -423,11 +362,11 @@ sandbox_spec task_run::sandbox_for(const std::string& workspace, bool agent_acce
   if (agent != opts_.agents.end()) {
     hosts.insert(agent->second.allowed_hosts.begin(), agent->second.allowed_hosts.end());
     for (auto& name : agent->second.secrets)
-      if (auto v = ports_.secrets ? ports_.secrets(state_.tenant, name) : make_error(errc::not_found, name))
+      if (auto v = ports_.secrets ? ports_.secrets->get(state_.tenant, name) : make_error(errc::not_found, name))
         spec.secrets[name] = *v;
   }
   for (auto& name : state_.spec.secrets) {
-    auto v = ports_.secrets ? ports_.secrets(state_.tenant, name) : make_error(errc::not_found, name);
+    auto v = ports_.secrets ? ports_.secrets->get(state_.tenant, name) : make_error(errc::not_found, name);
     if (!v)
       missing = name;
     else
@@ -634,6 +573,31 @@ void task_run::discard_interrupted_push() {
   pr.head_branch = "aetherium/task-" + id_;
   if (auto removed = ports_.code_host->discard_unopened_branch(pr); removed && *removed)
     say("removed branch " + pr.head_branch + ", pushed before the restart without a pull request");
+}
+
+bool resumable(domain::task_status status) {
+  switch (status) {
+    case task_status::output_collected:
+    case task_status::verification_passed:
+    case task_status::verification_failed:
+    case task_status::pr_opened:
+    case task_status::pr_updated:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool needs_placement(const domain::task_state& state, run_mode mode) {
+  if (!state.exists)
+    return false;
+  if (state.status == task_status::requested)
+    return true;
+  return mode == run_mode::recover && resumable(state.status) && state.output.has_value();
+}
+
+scheduling::placement_request placement_for(const domain::task_state& state) {
+  return {state.id, state.tenant, state.spec.runtime, state.spec.limits.cpu_millis, state.spec.limits.memory_bytes};
 }
 
 void run_task(run_host& host, const execution_ports& ports, const execution_options& options, const node_id& node,

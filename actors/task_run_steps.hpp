@@ -39,7 +39,10 @@ public:
   virtual result<domain::task_state> command(const std::string& id, domain::task_command cmd,
                                              const event_metadata& md) = 0;
   virtual const domain::task_state& last_state() const = 0;
-  /// Asks the scheduler for a node. Errors as scheduler_core::place.
+  /// The node the task runs on. The runner's host answers what the dispatcher obtained
+  /// before it started the run (the run never waits for room itself). Errors as
+  /// scheduler_core::place; unavailable or quota_exceeded once the task's deadline passed
+  /// while it waited.
   virtual result<node_id> place(const scheduling::placement_request& request) = 0;
   /// Gives the task's placement back.
   virtual void release(const std::string& id) = 0;
@@ -57,6 +60,17 @@ public:
 
 /// Whether the run starts a task or finds one a previous process left behind.
 enum class run_mode { fresh, recover };
+
+/// Whether a run can go on with a task found in `status` after a restart: the agent's
+/// output is stored, and what is left (verify, publish, complete) can be done again safely.
+bool resumable(domain::task_status status);
+
+/// Whether a run of the task in `state` needs a node: one still requested, or one a
+/// restart resumes (its verification's sandbox counts against the node again).
+bool needs_placement(const domain::task_state& state, run_mode mode);
+
+/// What the scheduler is asked for the task in `state`.
+scheduling::placement_request placement_for(const domain::task_state& state);
 
 /// Runs task `id` to a terminal event (see spawn_task_dispatcher).
 void run_task(run_host& host, const execution_ports& ports, const execution_options& options, const node_id& node,

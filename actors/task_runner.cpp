@@ -1,11 +1,9 @@
-#include "actors/task_runner.hpp"
+#include "actors/task_runner_host.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <iostream>
-#include <filesystem>
 #include <set>
-#include <unordered_map>
 
 #include <caf/all.hpp>
 
@@ -38,8 +36,8 @@ void report_retry(const std::string& task, const char* what, const error& why, s
 /// supervisor, and calls the blocking ports directly (it has its own thread).
 class runner : public run_host {
 public:
-  runner(caf::blocking_actor* self, caf::actor tasks, caf::actor scheduler)
-    : self_(self), tasks_(std::move(tasks)), scheduler_(std::move(scheduler)) {}
+  runner(caf::blocking_actor* self, caf::actor tasks, caf::actor scheduler, placement_outcome placed)
+    : self_(self), tasks_(std::move(tasks)), scheduler_(std::move(scheduler)), placed_(std::move(placed)) {}
 
   result<domain::task_state> load(const std::string& id) override {
     for (std::chrono::milliseconds pause{200};; pause = std::min(pause * 2, max_pause)) {
@@ -78,13 +76,7 @@ public:
 
   const domain::task_state& last_state() const override { return last_state_; }
 
-  result<node_id> place(const scheduling::placement_request& request) override {
-    result<node_id> out = make_error(errc::unavailable, "no answer");
-    self_->request(scheduler_, caf::infinite, place_atom::value, request)
-      .receive([&](placement_outcome& o) { out = std::move(o); },
-               [&](caf::error& e) { out = make_error(errc::unavailable, caf::to_string(e)); });
-    return out;
-  }
+  result<node_id> place(const scheduling::placement_request&) override { return placed_; }
 
   void release(const std::string& id) override {
     caf::anon_send(scheduler_, release_atom::value, id);
@@ -164,6 +156,7 @@ private:
   caf::blocking_actor* self_;
   caf::actor tasks_;
   caf::actor scheduler_;
+  placement_outcome placed_; ///< What the dispatcher obtained before it started the run.
   domain::task_state last_state_;
   bool cancelled_ = false;
   bool stopping_ = false;
@@ -173,11 +166,9 @@ private:
 
 /// The task ids that have something under the workspace root: `<id>`, `<id>-verify` and
 /// the repositories kept beside them (`<id>.git`, `<id>-verify.git`).
-std::set<std::string> ids_with_workspaces(const std::string& root) {
+std::set<std::string> ids_with_workspaces(workspace_provider& workspaces, const std::string& root) {
   std::set<std::string> ids;
-  std::error_code ec;
-  for (auto& entry : std::filesystem::directory_iterator(root, ec)) {
-    auto name = entry.path().filename().string();
+  for (auto name : workspaces.list(root)) {
     for (std::string suffix : {".git", "-verify"})
       if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
         name.resize(name.size() - suffix.size());
@@ -187,13 +178,12 @@ std::set<std::string> ids_with_workspaces(const std::string& root) {
   return ids;
 }
 
-/// At start: removes what a previous process left under the workspace root for tasks that
-/// are terminal (killed between the terminal event and the clean-up, or during a push).
-/// Anything of a live task, or of no known task, is left alone.
+} // namespace
+
 void sweep_workspaces(caf::blocking_actor* self, caf::actor board, execution_ports ports, execution_options options) {
   if (options.keep_workspaces || options.workspace_root.empty() || !ports.workspaces)
     return;
-  auto ids = ids_with_workspaces(options.workspace_root);
+  auto ids = ids_with_workspaces(*ports.workspaces, options.workspace_root);
   if (ids.empty())
     return;
   auto me = caf::actor_cast<caf::actor>(self);
@@ -215,71 +205,11 @@ void sweep_workspaces(caf::blocking_actor* self, caf::actor board, execution_por
     caf::after(std::chrono::minutes(1)) >> [] {});
 }
 
-struct dispatcher_state {
-  std::unordered_map<std::string, caf::actor> runners;
-  std::unordered_map<caf::actor_addr, std::string> ids;
-  bool stopping = false;
-  std::vector<caf::response_promise> stopped; ///< Answered once the last runner has ended.
-};
-
-caf::behavior dispatcher(caf::stateful_actor<dispatcher_state>* self, caf::actor tasks, caf::actor board,
-                         caf::actor scheduler, node_id node, execution_ports ports, execution_options options) {
-  auto start = [=](const std::string& id, run_mode mode) {
-    if (self->state.runners.count(id) || self->state.stopping)
-      return;
-    auto r = self->spawn<caf::detached + caf::monitored>([=](caf::blocking_actor* me) {
-      runner host{me, tasks, scheduler};
-      run_task(host, ports, options, node, id, mode);
-    });
-    self->state.runners.emplace(id, r);
-    self->state.ids.emplace(r.address(), id);
-  };
-  self->set_down_handler([self](caf::down_msg& msg) {
-    auto it = self->state.ids.find(msg.source);
-    if (it == self->state.ids.end())
-      return;
-    self->state.runners.erase(it->second);
-    self->state.ids.erase(it);
-    if (self->state.stopping && self->state.runners.empty())
-      for (auto& p : std::exchange(self->state.stopped, {}))
-        p.deliver(true);
-  });
-  return {
-    [start](run_atom, const std::string& id) { start(id, run_mode::fresh); },
-    [self](cancel_atom, const std::string& id) {
-      auto it = self->state.runners.find(id);
-      if (it != self->state.runners.end())
-        self->send(it->second, cancel_atom::value);
-    },
-    [self, board, start, ports, options](tick_atom) {
-      self->spawn<caf::detached>(sweep_workspaces, board, ports, options);
-      auto me = caf::actor_cast<caf::actor>(self);
-      caf::anon_send(board, get_atom::value, projection_query{[me](const projection& p) {
-        auto ids = static_cast<const read_model::task_board&>(p).live_task_ids();
-        for (auto& id : ids)
-          caf::anon_send(me, tick_atom::value, id.str());
-      }});
-    },
-    [start](tick_atom, const std::string& id) { start(id, run_mode::recover); },
-    [self](get_atom) { return self->state.runners.size(); },
-    [self](stop_atom) -> caf::result<bool> {
-      self->state.stopping = true;
-      if (self->state.runners.empty())
-        return true;
-      for (auto& [id, r] : self->state.runners)
-        self->send(r, stop_atom::value);
-      self->state.stopped.push_back(self->make_response_promise());
-      return caf::delegated<bool>{};
-    },
-  };
-}
-
-} // namespace
-
-caf::actor spawn_task_dispatcher(caf::actor_system& sys, caf::actor tasks, caf::actor board, caf::actor scheduler,
-                                 node_id node, execution_ports ports, execution_options options) {
-  return sys.spawn(dispatcher, std::move(tasks), std::move(board), std::move(scheduler), std::move(node),
-                   std::move(ports), std::move(options));
+void run_placed_task(caf::blocking_actor* self, const caf::actor& tasks, const caf::actor& scheduler,
+                     placement_outcome placed, const execution_ports& ports, const execution_options& options,
+                     const node_id& node, const std::string& id, run_mode mode) {
+  runner host{self, tasks, scheduler, std::move(placed)};
+  run_task(host, ports, options, node, id, mode);
 }
 
 } // namespace aetherium::actors

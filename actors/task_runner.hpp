@@ -15,13 +15,11 @@
 #include "events/ids.hpp"
 #include "events/result.hpp"
 #include "events/sandbox_runtime.hpp"
+#include "events/secret_store.hpp"
 #include "events/task_log.hpp"
 #include "events/workspace.hpp"
 
 namespace aetherium::actors {
-
-/// Reads a secret's value for a tenant. Errors: not_found. May block (runs on a runner's thread).
-using secret_lookup = std::function<result<std::string>(const tenant_id& tenant, const std::string& name)>;
 
 /// The ports a task run uses.
 struct execution_ports {
@@ -31,7 +29,7 @@ struct execution_ports {
   std::shared_ptr<blob_store> blobs;
   std::shared_ptr<task_log> logs;
   std::shared_ptr<clock> time;
-  secret_lookup secrets;
+  std::shared_ptr<secret_store> secrets; ///< Called on a runner's thread (it may block).
 };
 
 /// How tasks run on this node.
@@ -48,8 +46,14 @@ struct execution_options {
 
 /// Spawns the dispatcher: it runs each task through its life, one runner per task.
 ///
-/// A runner is a detached actor (it blocks on git, the code host and the sandbox): it
-/// places the task with `scheduler`, checks out the workspace, runs the agent in a fresh
+/// The dispatcher reads the task and places it with `scheduler` itself. A task that finds
+/// no room (every node full, its tenant's quota used) waits as an entry of the dispatcher,
+/// holding no thread: it asks again every 250 ms and whenever a run ends, within its own
+/// deadline (max_seconds from when it began to wait); past it, or at once when no node can
+/// ever run it, its run records the failure (no_capacity).
+///
+/// Only then is its runner spawned, a detached actor (it blocks on git, the code host and
+/// the sandbox): it checks out the workspace, runs the agent in a fresh
 /// sandbox under a supervisor (deadline, log and changed-bytes budgets, cancel), collects
 /// the diff into the blob store, runs the verify command in a second fresh sandbox on a
 /// fresh checkout with the change applied, opens or updates the pull request, and
@@ -59,6 +63,7 @@ struct execution_options {
 /// Messages:
 /// - (run_atom, std::string task_id): run it, unless a runner already has it.
 /// - (cancel_atom, std::string task_id): stop its sandbox; the runner records terminated.
+///   A task waiting for room stops waiting, and its runner records terminated.
 /// - (tick_atom): reconcile once, after a restart. Tasks still requested are run; tasks
 ///   whose agent's output was stored resume (verify, publish, complete); tasks whose agent
 ///   was running when the previous process ended are failed with reason
@@ -73,7 +78,16 @@ struct execution_options {
 /// at the next safe point: a task still waiting for room stays requested, one past its
 /// agent stays where it is for the next start to resume, one whose agent runs is failed.
 /// - (get_atom) -> std::size_t: runners alive.
+///
+/// `launch`, when given, starts each run in place of a runner (tests observe with it what
+/// the dispatcher decides): it gets the task's id, whether the run resumes after a restart,
+/// and the placement (a node, or why none). The actor it returns is watched until it ends
+/// and told (cancel_atom) and (stop_atom) as a runner is.
+using run_launcher = std::function<caf::actor(caf::actor_system& sys, const std::string& task, bool recover,
+                                              result<node_id> placed)>;
+
 caf::actor spawn_task_dispatcher(caf::actor_system& sys, caf::actor tasks, caf::actor board, caf::actor scheduler,
-                                 node_id node, execution_ports ports, execution_options options);
+                                 node_id node, execution_ports ports, execution_options options,
+                                 run_launcher launch = {});
 
 } // namespace aetherium::actors

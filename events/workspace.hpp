@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "events/code_host.hpp"
 #include "events/ids.hpp"
@@ -23,6 +24,12 @@ struct checkout_request {
   std::function<bool()> cancelled; ///< Polled while the repository is fetched; true stops it.
 };
 
+/// The task's own files an agent finds in `.aetherium/` of its workspace.
+struct task_files {
+  std::string prompt; ///< Written to prompt.md.
+  std::string script; ///< Written to script.sh, when not empty.
+};
+
 /// Prepares task workspaces from repositories and reads back what an agent changed.
 ///
 /// A workspace is hostile once a sandbox has run in it: implementations keep their own
@@ -38,7 +45,7 @@ public:
   virtual ~workspace_provider() = default;
 
   /// Checks the request and makes the empty workspace at `request.dir` (its filesystem of
-  /// `disk_bytes`), so a sandbox can be provisioned over it while checkout() fills it.
+  /// `disk_bytes`, and the directories above it), so a sandbox can be provisioned over it while checkout() fills it.
   /// Errors: as checkout, for what can be known without fetching.
   virtual result<void> prepare(const checkout_request& request) = 0;
 
@@ -46,6 +53,11 @@ public:
   /// by the sandbox user; `request.dir` must not exist, or be what prepare() made for the
   /// same request. Returns the commit id.
   virtual result<std::string> checkout(const checkout_request& request) = 0;
+
+  /// Writes `files` into `.aetherium/` of the checkout at `dir`, owned by the sandbox user,
+  /// after removing whatever the repository had there (links included).
+  /// Errors: unavailable (they cannot be written).
+  virtual result<void> write_task_files(const std::string& dir, const task_files& files) = 0;
 
   /// Everything changed in the workspace at `dir` since `base_commit`: added, modified and
   /// deleted files and links, except `.aetherium/`, directories named like git's own and
@@ -68,6 +80,10 @@ public:
   /// Errors: invalid_argument (field disk_bytes) when the workspace's filesystem is full:
   /// whatever the agent did last, it ran out of its disk limit.
   virtual result<void> check_space(const std::string& dir) = 0;
+
+  /// The names of the entries directly under `root`: the workspaces there and what is kept
+  /// beside them (for the clean-up at start). Empty when `root` cannot be read.
+  virtual std::vector<std::string> list(const std::string& root) = 0;
 
   /// Removes the workspace at `dir` and everything kept for it. Safe to call twice.
   virtual void release(const std::string& dir) = 0;

@@ -33,6 +33,7 @@
 #include "adapters/json/event_log_api_key_store.hpp"
 #include "adapters/json/json_domain_codec.hpp"
 #include "adapters/logs/file_task_log.hpp"
+#include "adapters/secrets/file_secret_store.hpp"
 #include "adapters/postgres/migrations.hpp"
 #include "adapters/postgres/postgres_blob_store.hpp"
 #include "adapters/postgres/postgres_event_store.hpp"
@@ -61,18 +62,6 @@ result<std::pair<std::string, std::uint16_t>> split_listen(const std::string& li
   if (port < 0 || port > 65535 || listen.substr(colon + 1).empty())
     return make_error(errc::invalid_argument, "bad port in " + listen, "listen");
   return std::make_pair(listen.substr(0, colon), static_cast<std::uint16_t>(port));
-}
-
-/// Secrets are files under <data>/secrets/<tenant>/<name>, readable by root only.
-actors::secret_lookup file_secrets(std::string dir) {
-  return [dir](const tenant_id& tenant, const std::string& name) -> result<std::string> {
-    std::ifstream in{dir + "/" + tenant.str() + "/" + name, std::ios::binary};
-    if (!in)
-      return make_error(errc::not_found, "no secret " + name);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-  };
 }
 
 /// --repo-roots split at ':', made absolute (by default <data_dir>/repos, created), with
@@ -303,7 +292,7 @@ result<void> running_server::start_actors(const config& cfg) {
   scheduler_ = actors::spawn_scheduler(sys, sched);
   auto data = fs::absolute(cfg.data_dir).string();
   actors::execution_ports ports{sandboxes_, make_git_workspace_provider(65534, 65534, repos_), code_host_, blobs_, logs_, time_,
-                                file_secrets(data + "/secrets")};
+                                make_file_secret_store(data + "/secrets")};
   actors::execution_options exec;
   exec.workspace_root = data + "/workspaces";
   exec.rootfs = image_;

@@ -42,6 +42,8 @@ public:
       return allowed.err();
     if (fs::exists(r.dir) || fs::exists(private_git_dir(r.dir)))
       return make_error(errc::invalid_argument, "workspace " + r.dir + " exists already");
+    std::error_code ec;
+    fs::create_directories(fs::path{r.dir}.parent_path(), ec);
     if (auto made = git::make_workspace_fs(r.dir, r.disk_bytes, uid_, gid_); !made)
       return made.err();
     std::lock_guard<std::mutex> lock{mu_};
@@ -85,6 +87,33 @@ public:
     std::lock_guard<std::mutex> lock{mu_};
     stamps_[r.dir] = std::move(stamps);
     return *sha;
+  }
+
+  std::vector<std::string> list(const std::string& root) override {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (auto& entry : fs::directory_iterator(root, ec))
+      names.push_back(entry.path().filename().string());
+    return names;
+  }
+
+  result<void> write_task_files(const std::string& dir, const task_files& files) override {
+    // Written after the checkout and before the agent starts: nothing in the workspace is
+    // the agent's yet, but `.aetherium` may be anything the repository holds.
+    auto at = dir + "/.aetherium";
+    std::error_code ec;
+    fs::remove_all(at, ec);
+    fs::create_directories(at, ec);
+    if (ec)
+      return make_error(errc::unavailable, "cannot write " + at + ": " + ec.message());
+    bool ok = static_cast<bool>(std::ofstream{at + "/prompt.md", std::ios::binary} << files.prompt);
+    if (!files.script.empty())
+      ok = static_cast<bool>(std::ofstream{at + "/script.sh", std::ios::binary} << files.script) && ok;
+    for (auto* p : {"", "/prompt.md", "/script.sh"})
+      (void)::chown((at + p).c_str(), uid_, gid_);
+    if (!ok)
+      return make_error(errc::unavailable, "cannot write the task's files in " + at);
+    return {};
   }
 
   result<change_set> collect(const std::string& dir, const std::string& base, std::size_t max_bytes) override {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <map>
 #include <thread>
 
@@ -135,6 +136,49 @@ TEST_F(relay_test, a_failed_delivery_republishes_from_the_checkpoint_with_a_new_
   auto last = by_key(publishers_.back()->messages())["task-a"];
   EXPECT_EQ(last, (std::vector<std::int64_t>{1, 2, 3, 4, 5}));
   self_->send_exit(relay, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(relay_test, a_publisher_blocked_on_a_full_queue_stalls_no_other_actor) {
+  /// Blocks in publish() until opened, as a producer whose queue is full.
+  struct blocked_publisher : event_publisher {
+    explicit blocked_publisher(std::shared_future<void> open) : open_(std::move(open)) {}
+    void publish(const recorded_event&, delivery_callback done) override {
+      open_.wait();
+      done({});
+    }
+    result<void> flush(std::chrono::milliseconds) override { return {}; }
+    std::shared_future<void> open_;
+  };
+  std::promise<void> opening;
+  auto open = opening.get_future().share();
+  struct opens_at_end {
+    std::promise<void>& p;
+    ~opens_at_end() {
+      if (open_.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+        p.set_value();
+    }
+    std::shared_future<void> open_;
+  } guard{opening, open};
+  append("task-a", 3);
+  // As many blocked relays as the scheduler has threads.
+  auto a = spawn_relay(sys_, store_, checkpoints_, [open] { return std::make_shared<blocked_publisher>(open); }, "a");
+  auto b = spawn_relay(sys_, store_, checkpoints_, [open] { return std::make_shared<blocked_publisher>(open); }, "b");
+  ASSERT_TRUE(a && b);
+  auto echo = sys_.spawn([]() -> caf::behavior { return {[](int x) { return x; }}; });
+  for (int i = 0; i < 20; ++i) {
+    int answer = 0;
+    self_->request(echo, std::chrono::seconds(5), i).receive([&](int x) { answer = x; },
+                                                            [&](caf::error& e) { ADD_FAILURE() << sys_.render(e); });
+    ASSERT_EQ(answer, i) << "an actor on the shared scheduler stalled behind a blocked publisher";
+  }
+  opening.set_value();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (lag(a).checkpoint < 3 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  EXPECT_EQ(lag(a).checkpoint, 3);
+  self_->send_exit(a, caf::exit_reason::user_shutdown);
+  self_->send_exit(b, caf::exit_reason::user_shutdown);
+  self_->send_exit(echo, caf::exit_reason::user_shutdown);
 }
 
 TEST_F(relay_test, a_checkpoint_that_fails_to_save_is_saved_again) {

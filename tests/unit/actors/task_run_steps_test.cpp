@@ -5,6 +5,7 @@
 #include "actors/task_run_steps.hpp"
 #include "events/api/memory_task_log.hpp"
 #include "events/memory_sandbox_runtime.hpp"
+#include "events/secret_store.hpp"
 
 using namespace aetherium;
 using namespace aetherium::actors;
@@ -109,6 +110,11 @@ public:
       c = {base, {{"a.txt", file_change::kind::modified, "new\n", false}}, "--- a/a.txt\n+++ b/a.txt\n-old\n+new\n"};
     return c;
   }
+  std::vector<std::string> list(const std::string&) override { return {}; }
+  result<void> write_task_files(const std::string& dir, const task_files& files) override {
+    written[dir] = files;
+    return {};
+  }
   result<void> apply(const std::string&, const change_set&) override { return {}; }
   result<change_set> replay(const std::string&, const std::string& base, const std::string& patch) override {
     replayed.push_back(patch);
@@ -127,6 +133,7 @@ public:
   std::vector<std::string> released;
   std::vector<std::string> prepared;
   std::vector<std::string> replayed;
+  std::map<std::string, task_files> written;
 };
 
 /// A blob store that is unavailable for its first `outage` calls.
@@ -220,6 +227,29 @@ TEST_F(task_run_steps, a_successful_agent_run_ends_with_a_pull_request_and_compl
   auto text = log_text();
   EXPECT_NE(text.find("working"), std::string::npos) << text;
   EXPECT_EQ(host_.released, 1);
+}
+
+TEST_F(task_run_steps, the_prompt_reaches_the_workspace_through_the_workspace_port) {
+  request("echo");
+  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
+  ASSERT_EQ(workspaces_->written.count(options_.workspace_root + "/t1"), 1u);
+  EXPECT_EQ(workspaces_->written[options_.workspace_root + "/t1"].prompt, "do it");
+}
+
+TEST_F(task_run_steps, a_secret_the_task_names_but_the_secret_store_lacks_fails_the_task) {
+  auto secrets = make_memory_secret_store();
+  ports_.secrets = secrets;
+  domain::task_spec spec;
+  spec.agent_type = "echo";
+  spec.prompt = "do it";
+  spec.repo = "/srv/repo.git";
+  spec.base_ref = "main";
+  spec.secrets = {"api_key"};
+  ASSERT_TRUE(host_.command("t1", domain::request_task{task_id{"t1"}, tenant_id{"acme"}, project_id{"p1"}, {}, spec, 1}, {}));
+  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
+  EXPECT_EQ(host_.types.back(), "task.failed");
+  EXPECT_NE(host_.state.failure_detail.find("secret api_key is not configured"), std::string::npos)
+    << host_.state.failure_detail;
 }
 
 TEST_F(task_run_steps, no_changes_complete_without_a_pull_request) {
