@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -51,6 +52,28 @@ inline int free_port() {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
   ::close(fd);
   return ntohs(a.sin_port);
+}
+
+/// Polls task `id` through `api` until `done` holds for its view, for at most `seconds`;
+/// fails the test with the last view seen.
+inline nlohmann::json wait_for_task(http::api_client& api, const std::string& id,
+                                    const std::function<bool(const nlohmann::json&)>& done, int seconds = 120) {
+  nlohmann::json t;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto r = api.get_task(id);
+    if (r && !r->empty() && r->front() == '{' && done(t = nlohmann::json::parse(*r)))
+      return t;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ADD_FAILURE() << "task " << id << " never got there; last seen: " << t.dump();
+  return t;
+}
+
+/// Whether a task view shows an end: completed, failed or terminated.
+inline bool ended(const nlohmann::json& t) {
+  auto s = t.value("status", "");
+  return s == "completed" || s == "failed" || s == "terminated";
 }
 
 /// A temporary directory removed at the end of the test.

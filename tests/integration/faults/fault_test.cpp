@@ -96,23 +96,10 @@ protected:
   }
 
   json wait_for(const std::string& id, const std::function<bool(const json&)>& done, int seconds = 120) {
-    json t;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto r = api_->get_task(id);
-      if (r && r->front() == '{' && done(t = json::parse(*r)))
-        return t;
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    ADD_FAILURE() << "task " << id << " never got there; last seen: " << t.dump();
-    return t;
+    return wait_for_task(*api_, id, done, seconds);
   }
-  json wait_terminal(const std::string& id) {
-    return wait_for(id, [](const json& t) {
-      auto s = t.value("status", "");
-      return s == "completed" || s == "failed" || s == "terminated";
-    });
-  }
+  json wait_terminal(const std::string& id) { return wait_for_task(*api_, id, ended); }
+
   std::vector<std::string> event_types(const std::string& id) {
     std::vector<std::string> out;
     auto r = api_->task_events(id);
