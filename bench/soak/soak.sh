@@ -33,9 +33,10 @@ mkdir -p "$work/repos/acme" "$work/init"
 port=$(free_port)
 export AETHERIUM_DATABASE_URL="$AETHERIUM_PG_ADMIN_URL" AETHERIUM_DATA_DIR="$work/data" AETHERIUM_IMAGE="$image" \
   AETHERIUM_REPO_ROOTS="$work/repos" AETHERIUM_LISTEN="127.0.0.1:$port" AETHERIUM_MAX_TASKS="${AETHERIUM_SOAK_SLOTS:-4}"
-"$build/aetherium" server >"$work/server.log" 2>&1 &
+"$build/bin/aetherium" server >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.5; done
-key=$("$build/aetherium" admin create-key --tenant acme --role admin --name soak --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 || { tail -n 30 "$work/server.log" >&2; die "the server did not start"; }
+key=$("$build/bin/aetherium" admin create-key --tenant acme --role admin --name soak --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
 python3 "$root/bench/soak/soak.py" --url "http://127.0.0.1:$port" --key "$key" --pid "$server_pid" \
   --repo "$work/repos/acme/sample.git" --seconds "${AETHERIUM_SOAK_SECONDS:-3600}"
