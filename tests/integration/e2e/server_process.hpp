@@ -6,11 +6,14 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -86,6 +89,15 @@ struct temp_dir {
     std::filesystem::permissions(path, std::filesystem::perms::all);
   }
   ~temp_dir() {
+    // A server killed while its tasks ran leaves their workspace filesystems mounted (its
+    // next start would release them; a test that ends there has no next start).
+    std::ifstream mounts{"/proc/mounts"};
+    std::vector<std::string> below;
+    for (std::string device, point, rest; mounts >> device >> point && std::getline(mounts, rest);)
+      if (point.rfind(path + "/", 0) == 0)
+        below.push_back(point);
+    for (auto it = below.rbegin(); it != below.rend(); ++it)
+      ::umount2(it->c_str(), MNT_DETACH);
     std::error_code ec;
     std::filesystem::remove_all(path, ec);
   }
