@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +19,18 @@
 #include "events/scheduling/node.hpp"
 
 namespace aetherium::testing {
+
+/// Calls `call` with a reply and waits for the answer, at most 30 s (the control plane
+/// answers on its own threads).
+template <class T, class Call>
+result<T> ask(Call call) {
+  auto answer = std::make_shared<std::promise<result<T>>>();
+  auto future = answer->get_future();
+  call([answer](result<T> r) { answer->set_value(std::move(r)); });
+  if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready)
+    return make_error(errc::internal, "no answer");
+  return future.get();
+}
 
 /// How an in_memory_core is built.
 struct in_memory_core_options {

@@ -102,9 +102,8 @@ class follow : public ::testing::Test {
 protected:
   void SetUp() override {
     image_ = busybox_image();
-    repo_ = work_.path + "/acme/sample.git";
-    auto made = make_sample_repository(work_.path, repo_);
-    ASSERT_EQ(made.exit_code, 0) << made.output;
+    repo_ = sample_repository_in(work_.path);
+    ASSERT_FALSE(HasFailure());
     server_ = std::make_unique<server_process>(db_.url(), work_.path + "/data", image_);
     ASSERT_NO_FATAL_FAILURE(server_->start());
     key_ = server_->admin_key("acme");

@@ -26,9 +26,8 @@ class attacks : public ::testing::Test {
 protected:
   void SetUp() override {
     image_ = busybox_image();
-    repo_ = work_.path + "/acme/sample.git";
-    auto made = make_sample_repository(work_.path, repo_);
-    ASSERT_EQ(made.exit_code, 0) << made.output;
+    repo_ = sample_repository_in(work_.path);
+    ASSERT_FALSE(HasFailure());
     for (auto [tenant, value] : {std::pair{"beta", beta_secret}, std::pair{"acme", acme_secret}}) {
       auto dir = work_.path + "/data/secrets/" + tenant;
       std::filesystem::create_directories(dir);

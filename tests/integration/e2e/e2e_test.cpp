@@ -60,9 +60,8 @@ class e2e : public ::testing::Test {
 protected:
   void SetUp() override {
     image_ = busybox_image();
-    repo_ = work_.path + "/acme/sample.git"; // below the repo root, in tenant acme's directory
-    auto made = make_sample_repository(work_.path, repo_);
-    ASSERT_EQ(made.exit_code, 0) << made.output;
+    repo_ = sample_repository_in(work_.path);
+    ASSERT_FALSE(HasFailure());
     auto* brokers = std::getenv("AETHERIUM_TEST_KAFKA_BROKERS");
     std::string env = brokers && *brokers ? std::string{"AETHERIUM_KAFKA_BROKERS="} + brokers : "";
     server_ = std::make_unique<server_process>(db_.url(), work_.path + "/data", image_, env);
@@ -95,16 +94,7 @@ protected:
   }
   json wait_terminal(const std::string& id) { return wait_for_task(*api_, id, ended); }
 
-  std::vector<std::string> event_types(const std::string& id) {
-    std::vector<std::string> out;
-    auto r = api_->task_events(id);
-    if (!r)
-      return out;
-    auto page = json::parse(*r);
-    for (auto& e : page.at("events"))
-      out.push_back(e.at("type"));
-    return out;
-  }
+  std::vector<std::string> event_types(const std::string& id) { return task_event_types(*api_, id); }
 
   std::string git(const std::string& args) {
     return run_command("git --git-dir='" + repo_ + "' " + args).output;

@@ -45,6 +45,15 @@ inline command_output make_sample_repository(const std::string& work, const std:
                      "git clone -q --bare . '" + repo + "'");
 }
 
+/// The sample repository (make_sample_repository) at `<work>/acme/sample.git`: in tenant
+/// acme's directory below the repo root the test servers use. Fails the test when git does.
+inline std::string sample_repository_in(const std::string& work) {
+  auto repo = work + "/acme/sample.git";
+  auto made = make_sample_repository(work, repo);
+  EXPECT_EQ(made.exit_code, 0) << made.output;
+  return repo;
+}
+
 inline int free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
@@ -71,6 +80,24 @@ inline nlohmann::json wait_for_task(http::api_client& api, const std::string& id
   }
   ADD_FAILURE() << "task " << id << " never got there; last seen: " << t.dump();
   return t;
+}
+
+/// The types of task `id`'s events, in order; fails the test when they cannot be read.
+inline std::vector<std::string> task_event_types(http::api_client& api, const std::string& id) {
+  std::vector<std::string> out;
+  auto r = api.task_events(id);
+  if (!r) {
+    ADD_FAILURE() << "events of " << id << ": " << r.err().detail;
+    return out;
+  }
+  auto page = nlohmann::json::parse(*r, nullptr, false);
+  if (!page.is_object() || !page.contains("events")) {
+    ADD_FAILURE() << "events of " << id << ": " << *r;
+    return out;
+  }
+  for (auto& e : page.at("events"))
+    out.push_back(e.at("type"));
+  return out;
 }
 
 /// Whether a task view shows an end: completed, failed or terminated.

@@ -55,9 +55,8 @@ class faults : public ::testing::Test {
 protected:
   void SetUp() override {
     image_ = busybox_image();
-    repo_ = work_.path + "/acme/sample.git";
-    auto made = make_sample_repository(work_.path, repo_);
-    ASSERT_EQ(made.exit_code, 0) << made.output;
+    repo_ = sample_repository_in(work_.path);
+    ASSERT_FALSE(HasFailure());
     pg_ = std::make_unique<private_postgres>(work_.path + "/pg");
     ASSERT_NO_FATAL_FAILURE(pg_->start());
     ASSERT_NO_FATAL_FAILURE(start_server());
@@ -100,20 +99,8 @@ protected:
   }
   json wait_terminal(const std::string& id) { return wait_for_task(*api_, id, ended); }
 
-  std::vector<std::string> event_types(const std::string& id) {
-    std::vector<std::string> out;
-    auto r = api_->task_events(id);
-    if (!r) {
-      ADD_FAILURE() << "events of " << id << ": " << r.err().detail;
-      return out;
-    }
-    auto page = json::parse(*r);
-    if (!page.contains("events"))
-      ADD_FAILURE() << "events of " << id << ": " << *r;
-    for (auto& e : page.value("events", json::array()))
-      out.push_back(e.at("type"));
-    return out;
-  }
+  std::vector<std::string> event_types(const std::string& id) { return task_event_types(*api_, id); }
+
   std::string task_log(const std::string& id) {
     auto r = api_->task_logs(id);
     return r ? *r : "";

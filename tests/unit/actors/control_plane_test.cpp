@@ -14,18 +14,6 @@ namespace {
 using namespace aetherium::api;
 using namespace std::chrono_literals;
 
-/// Calls `call` with a reply and waits for the answer (the control plane answers on its own
-/// threads).
-template <class T, class Call>
-result<T> ask(Call call) {
-  auto answer = std::make_shared<std::promise<result<T>>>();
-  auto future = answer->get_future();
-  call([answer](result<T> r) { answer->set_value(std::move(r)); });
-  if (future.wait_for(30s) != std::future_status::ready)
-    return make_error(errc::internal, "no answer");
-  return future.get();
-}
-
 class control_plane_test : public ::testing::Test {
 protected:
   std::unique_ptr<in_memory_core> core_ = std::make_unique<in_memory_core>();

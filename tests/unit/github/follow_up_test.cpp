@@ -14,16 +14,6 @@ namespace {
 using namespace aetherium::api;
 using namespace std::chrono_literals;
 
-template <class T, class Call>
-result<T> ask(Call call) {
-  auto answer = std::make_shared<std::promise<result<T>>>();
-  auto future = answer->get_future();
-  call([answer](result<T> r) { answer->set_value(std::move(r)); });
-  if (future.wait_for(30s) != std::future_status::ready)
-    return make_error(errc::internal, "no answer");
-  return future.get();
-}
-
 class follow_up_test : public ::testing::Test {
 protected:
   void SetUp() override {
