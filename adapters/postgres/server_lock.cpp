@@ -4,6 +4,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <pqxx/pqxx>
@@ -73,22 +74,34 @@ public:
   }
 
 private:
+  /// Checks the lock's connection every second. The database is talked to without the
+  /// mutex held, so stopping never waits on a slow database (only this thread and the
+  /// destructor, after the join, touch the connection).
   void keep() {
     std::unique_lock<std::mutex> lock{mtx_};
     while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) {
-      if (alive())
-        continue;
-      auto again = try_take_lock(conninfo_, holder_);
-      if (again) {
-        conn_ = std::move(*again);
-      } else if (again.err().code == errc::conflict) {
-        auto cb = std::move(on_lost_);
-        lock.unlock();
-        if (cb)
-          cb("the database lock was lost while the database was away: " + again.err().detail);
+      lock.unlock();
+      auto lost = check();
+      if (lost) {
+        if (on_lost_)
+          on_lost_("the database lock was lost while the database was away: " + *lost);
         return;
-      } // unavailable: nobody can take it either; try again in a second
+      }
+      lock.lock();
     }
+  }
+
+  /// Why the lock is lost to another server, or nothing: it is held, or the database is
+  /// away (then nobody can take it either, and the next check tries again).
+  std::optional<std::string> check() {
+    if (alive())
+      return std::nullopt;
+    auto again = try_take_lock(conninfo_, holder_);
+    if (again)
+      conn_ = std::move(*again);
+    else if (again.err().code == errc::conflict)
+      return again.err().detail;
+    return std::nullopt;
   }
 
   bool alive() {
