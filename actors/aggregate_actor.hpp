@@ -119,7 +119,8 @@ void load_then(caf::stateful_actor<aggregate_state<Aggregate, Codec>>* self, The
 /// all the store refuses it, and the command is decided again against the loaded stream.
 template <class Aggregate, class Codec>
 void handle_command(caf::stateful_actor<aggregate_state<Aggregate, Codec>>* self, typename Aggregate::command cmd,
-                    command_context ctx, caf::typed_response_promise<command_reply<Aggregate>> promise) {
+                    command_context ctx, caf::typed_response_promise<command_reply<Aggregate>> promise,
+                    bool reloaded = false) {
   using reply_t = command_reply<Aggregate>;
   using events_t = std::vector<typename Aggregate::event>;
   auto& st = self->state;
@@ -145,10 +146,12 @@ void handle_command(caf::stateful_actor<aggregate_state<Aggregate, Codec>>* self
   auto events = std::move(*decided);
   bool optimistic = !st.loaded;
   self->request(st.journal, caf::infinite, append_atom::value, std::move(req))
-    .await([self, promise, events, optimistic, creating, cmd, ctx, metadata](append_outcome& outcome) mutable {
+    .await([self, promise, events, optimistic, reloaded, creating, cmd, ctx, metadata](append_outcome& outcome) mutable {
       auto& st = self->state;
-      if (!outcome && optimistic && outcome.err().code == errc::conflict) {
-        load_then(self, [self, cmd, ctx, promise]() mutable { handle_command(self, cmd, ctx, promise); },
+      // Someone else wrote to the stream (an integration appending its result, or the
+      // state here was never read): read it again and decide once more, once.
+      if (!outcome && (optimistic || !reloaded) && outcome.err().code == errc::conflict) {
+        load_then(self, [self, cmd, ctx, promise]() mutable { handle_command(self, cmd, ctx, promise, true); },
                   [self, promise](const error& e) mutable { promise.deliver(reply_t{e, self->state.model, self->state.version}); });
         return;
       }

@@ -36,6 +36,8 @@ caf::behavior metrics_sampler(caf::event_based_actor* self, sampled_parts p, caf
         },
         [](caf::error&) {});
     }
+    for (auto& probe : p.probes)
+      probe();
     self->delayed_send(self, every, tick_atom::value);
   }};
 }

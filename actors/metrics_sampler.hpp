@@ -1,7 +1,9 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <vector>
 
 #include <caf/fwd.hpp>
 
@@ -19,6 +21,8 @@ struct sampled_parts {
   std::shared_ptr<event_store> store;
   std::shared_ptr<sandbox_runtime> sandboxes;
   api::core_metrics metrics;
+  /// Further readings, each run on every tick on the sampler's thread (they may block).
+  std::vector<std::function<void()>> probes;
 };
 
 /// Spawns the actor that sets the gauges of /metrics at once and then every `every`:

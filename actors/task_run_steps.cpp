@@ -141,6 +141,9 @@ private:
   }
 
   result<node_id> place();
+  /// A follow-up's pull request conversation, for its agent; "" for other tasks, or when
+  /// the code host cannot tell it (the run goes on without it).
+  std::string conversation();
   bool checkout(const std::string& ref, const std::string& into, std::string& commit);
   /// Makes the (empty, bounded) workspace and fills it on a thread of its own while the
   /// agent's sandbox starts: `job.ready` waits for it. False when the task failed already.
@@ -150,16 +153,13 @@ private:
   sandbox_spec sandbox_for(const std::string& workspace, bool with_agent_access, std::string& missing);
   bool run_agent();
   bool collect();
-  /// Verifies (when asked and not done yet), publishes and completes, stopping between
-  /// steps when the server stops.
-  void conclude(bool verified_already, bool published_already);
-  /// Goes on with a task whose agent's output a previous process stored.
+  /// Verifies (when asked), then ends the run: the code-host loop publishes what the
+  /// events say is ready (see code_host_loop), and completes the task.
+  void conclude();
+  /// Goes on with a task whose agent's output a previous process stored: verifies it when
+  /// that is still to do; anything after verification is the code-host loop's.
   void resume();
   bool verify();
-  bool publish();
-  /// A task past its output with no pull request may have died pushing its own branch:
-  /// asks the code host to remove that branch if it made it and no pull request uses it.
-  void discard_interrupted_push();
 
   run_host& host_;
   const execution_ports& ports_;
@@ -199,11 +199,6 @@ std::pair<std::uint32_t, std::uint32_t> count_lines(const std::string& patch) {
   return {plus, minus};
 }
 
-std::string first_line(const std::string& text, std::size_t max) {
-  auto line = text.substr(0, text.find('\n'));
-  return line.size() > max ? line.substr(0, max - 3) + "..." : line;
-}
-
 } // namespace
 
 void task_run::run(const node_id& node, run_mode mode) {
@@ -218,7 +213,6 @@ void task_run::run(const node_id& node, run_mode mode) {
   if (mode == run_mode::recover && state_.status != task_status::requested) {
     if (resumable(state_.status))
       return resume();
-    discard_interrupted_push();
     return fail(failure_reason::control_plane_restart, not_resumed(state_.status, "restarted"));
   }
   auto placed = place();
@@ -231,30 +225,26 @@ void task_run::run(const node_id& node, run_mode mode) {
   say("scheduled on node " + placed->str());
   if (!run_agent() || !collect())
     return;
-  conclude(false, false);
+  conclude();
 }
 
-void task_run::conclude(bool verified_already, bool published_already) {
-  if (!verified_already && !state_.spec.verify_command.empty()) {
+void task_run::conclude() {
+  if (!state_.spec.verify_command.empty()) {
     if (host_.interrupted())
       return interrupt();
     if (!verify())
       return;
   }
-  if (!published_already) {
-    if (host_.interrupted())
-      return interrupt();
-    if (!publish())
-      return;
-  }
-  if (step(domain::complete_task{now()})) {
-    say("completed");
-    finish();
-  }
+  say(changes_.files.empty() && state_.spec.verify_command.empty() ? "the run is over" : "the run is over; publishing");
+  finish(false); // the code-host loop tells the end and closes the log
 }
 
 void task_run::resume() {
   auto status = state_.status;
+  if (status == task_status::verification_failed && !state_.spec.open_pr_on_failed_verification)
+    return fail(failure_reason::verification_failed, "the verify command failed");
+  if (status != task_status::output_collected || state_.spec.verify_command.empty())
+    return finish(false); // published by the code-host loop
   say(std::string{"resuming after a restart from "} + domain::to_string(status));
   if (!state_.output)
     return fail(failure_reason::control_plane_restart, "no output of the agent is recorded to resume from");
@@ -265,12 +255,7 @@ void task_run::resume() {
     return fail(failure_reason::no_capacity, placed.err().detail);
   base_commit_ = state_.output->base_commit;
   exit_code_ = state_.output->exit_code;
-  verified_ = state_.verification_passed.value_or(false);
-  bool verified = status != task_status::output_collected;
-  bool published = status == task_status::pr_opened || status == task_status::pr_updated;
-  if (status == task_status::verification_failed && !state_.spec.open_pr_on_failed_verification)
-    return fail(failure_reason::verification_failed, "the verify command failed");
-  if (!published && !state_.output->patch_ref.empty()) {
+  if (!state_.output->patch_ref.empty()) {
     // The change is rebuilt from the stored patch over a fresh checkout of its base.
     auto patch = persist("the patch", [&] { return ports_.blobs->get(state_.output->patch_ref); });
     if (!patch)
@@ -284,9 +269,21 @@ void task_run::resume() {
       return fail(failure_reason::workspace_error, rebuilt.err().detail);
     changes_ = std::move(*rebuilt);
   }
-  if (!published)
-    discard_interrupted_push(); // the previous process may have pushed before it was stopped
-  conclude(verified, published);
+  conclude();
+}
+
+std::string task_run::conversation() {
+  if (!state_.parent || !ports_.conversations)
+    return {};
+  auto parent = host_.load(state_.parent->str());
+  if (!parent || !parent->pr)
+    return {};
+  auto text = ports_.conversations->conversation(read_model::code_host_repo(parent->spec.repo), parent->pr->number);
+  if (!text) {
+    say("the pull request's conversation could not be read (" + text.err().detail + "); the agent starts without it");
+    return {};
+  }
+  return *text;
 }
 
 result<node_id> task_run::place() {
@@ -319,7 +316,7 @@ bool task_run::start_checkout(sandbox_job& job) {
     fail(failure_reason::workspace_error, made.err().detail);
     return false;
   }
-  task_files files{state_.spec.prompt, state_.spec.script};
+  task_files files{state_.spec.prompt, state_.spec.script, conversation()};
   workspace_ = std::async(std::launch::async, [ws = ports_.workspaces, request, files]() -> result<std::string> {
                  try {
                    auto commit = ws->checkout(request);
@@ -525,56 +522,6 @@ bool task_run::verify() {
   return true;
 }
 
-bool task_run::publish() {
-  if (changes_.files.empty()) {
-    say("no files changed: no pull request");
-    return true;
-  }
-  std::optional<domain::task_pull_request> parent_pr;
-  if (state_.parent) {
-    auto parent = host_.load(state_.parent->str());
-    if (parent && parent->pr)
-      parent_pr = parent->pr;
-  }
-  pull_request_spec pr;
-  pr.repo = read_model::code_host_repo(state_.spec.repo);
-  pr.tenant = state_.tenant;
-  pr.base_branch = state_.spec.base_ref;
-  pr.head_branch = parent_pr ? parent_pr->branch : "aetherium/task-" + id_;
-  pr.title = state_.spec.agent_type == "script" ? "Aetherium: script task " + id_
-                                                 : "Aetherium: " + first_line(state_.spec.prompt, 72);
-  std::string verification = state_.spec.verify_command.empty()
-                               ? "not requested"
-                               : std::string{verified_ ? "passed" : "FAILED"} + " (`" + state_.spec.verify_command + "`)";
-  pr.body = "Task: " + id_ + (state_.parent ? "\nFollows up: " + state_.parent->str() : "") + "\n\nPrompt:\n> "
-            + first_line(state_.spec.prompt, 500) + "\n\nVerification: " + verification + "\n";
-  pr.commit_message = pr.title + "\n\nTask: " + id_ + "\n";
-  auto ref = parent_pr ? ports_.code_host->update_pull_request(pr, parent_pr->number, changes_)
-                       : ports_.code_host->open_pull_request(pr, changes_);
-  if (!ref) {
-    fail(failure_reason::code_host_error, ref.err().detail);
-    return false;
-  }
-  say(std::string{parent_pr ? "pull request updated: " : "pull request opened: "} + ref->url);
-  return step(domain::record_pull_request{parent_pr.has_value(),
-                                          {ref->url, ref->number, ref->head_branch, ref->head_commit}, now()});
-}
-
-void task_run::discard_interrupted_push() {
-  auto s = state_.status;
-  bool may_have_pushed = s == task_status::output_collected || s == task_status::verification_passed
-                         || s == task_status::verification_failed;
-  if (!may_have_pushed || state_.pr || state_.parent) // a follow-up pushes to its parent's branch: never removed
-    return;
-  pull_request_spec pr;
-  pr.repo = read_model::code_host_repo(state_.spec.repo);
-  pr.tenant = state_.tenant;
-  pr.base_branch = state_.spec.base_ref;
-  pr.head_branch = "aetherium/task-" + id_;
-  if (auto removed = ports_.code_host->discard_unopened_branch(pr); removed && *removed)
-    say("removed branch " + pr.head_branch + ", pushed before the restart without a pull request");
-}
-
 bool resumable(domain::task_status status) {
   switch (status) {
     case task_status::output_collected:
@@ -593,7 +540,9 @@ bool needs_placement(const domain::task_state& state, run_mode mode) {
     return false;
   if (state.status == task_status::requested)
     return true;
-  return mode == run_mode::recover && resumable(state.status) && state.output.has_value();
+  // After a restart only a verification still to run needs a sandbox, so a node.
+  return mode == run_mode::recover && state.status == task_status::output_collected && state.output.has_value()
+         && !state.spec.verify_command.empty();
 }
 
 scheduling::placement_request placement_for(const domain::task_state& state) {

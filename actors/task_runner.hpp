@@ -12,6 +12,7 @@
 #include "events/blob_store.hpp"
 #include "events/clock.hpp"
 #include "events/code_host.hpp"
+#include "events/github/pull_request_comments.hpp"
 #include "events/ids.hpp"
 #include "events/result.hpp"
 #include "events/sandbox_runtime.hpp"
@@ -25,11 +26,12 @@ namespace aetherium::actors {
 struct execution_ports {
   std::shared_ptr<sandbox_runtime> sandboxes;
   std::shared_ptr<workspace_provider> workspaces;
-  std::shared_ptr<aetherium::code_host> code_host;
   std::shared_ptr<blob_store> blobs;
   std::shared_ptr<task_log> logs;
   std::shared_ptr<clock> time;
   std::shared_ptr<secret_store> secrets; ///< Called on a runner's thread (it may block).
+  /// Where a follow-up's agent reads its pull request's conversation; null: it does not.
+  std::shared_ptr<github::pull_request_comments> conversations;
 };
 
 /// How tasks run on this node.

@@ -1,5 +1,7 @@
 #include "events/code_host.hpp"
 
+#include <algorithm>
+
 #include <cctype>
 
 namespace aetherium {
@@ -34,6 +36,28 @@ std::size_t change_set::changed_bytes() const {
   for (auto& f : files)
     n += f.content.size() + f.path.size();
   return n;
+}
+
+bool has_marker_line(const std::string& message, const std::string& line) noexcept {
+  std::size_t at = 0;
+  while (at <= message.size()) {
+    auto end = std::min(message.find('\n', at), message.size());
+    if (end - at == line.size() && message.compare(at, end - at, line) == 0)
+      return true;
+    at = end + 1;
+  }
+  return false;
+}
+
+bool same_commit_message(const std::string& a, const std::string& b) noexcept {
+  auto length = [](const std::string& s) {
+    auto n = s.size();
+    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+      --n;
+    return n;
+  };
+  auto n = length(a);
+  return n == length(b) && a.compare(0, n, b, 0, n) == 0;
 }
 
 } // namespace aetherium

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,14 @@ struct file_change {
 /// any case, with trailing dots or spaces, or its 8.3 alias "git~1"). Everything that
 /// comes out of a sandbox is checked with this before the host writes or commits it.
 bool valid_change_path(const std::string& path) noexcept;
+
+/// Whether commit message `message` has a line equal to `line` (a marker such as
+/// "Aetherium-Task: <id>").
+bool has_marker_line(const std::string& message, const std::string& line) noexcept;
+
+/// Whether two commit messages are the same once trailing newlines are ignored (git and
+/// GitHub both add one).
+bool same_commit_message(const std::string& a, const std::string& b) noexcept;
 
 /// Whether one path component is git's own directory under any of its aliases.
 bool is_git_dir_name(const std::string& component) noexcept;
@@ -59,7 +68,10 @@ struct pull_request_ref {
 /// Turns change sets into commits on a branch and pull requests.
 ///
 /// Both calls push exactly one new commit holding every file of `changes` on top of the
-/// head branch (or of `changes.base_commit` when the branch does not exist yet).
+/// head branch (or of `changes.base_commit` when the branch does not exist yet), except
+/// that open_pull_request pushes nothing when the head branch exists and its tip commit
+/// has `spec.commit_message` already: an open interrupted after its push then only opens
+/// the pull request.
 /// Errors: invalid_argument (empty change set, bad names), not_found (no such repository
 /// or pull request), conflict (the branch moved), unavailable (the host is unreachable or
 /// rate-limited; the detail says when to retry), forbidden (the token lacks rights).
@@ -75,14 +87,15 @@ public:
   virtual result<pull_request_ref> update_pull_request(const pull_request_spec& spec,
                                                        std::int64_t number,
                                                        const change_set& changes) = 0;
-  /// Cleans up after an open_pull_request that was interrupted (the process was killed
-  /// during the push) and will never be recorded: removes `spec.head_branch` if, and only
-  /// if, this host created it and no pull request uses it. Returns whether it removed
-  /// the branch. The default (hosts that cannot tell what they created) removes nothing.
-  virtual result<bool> discard_unopened_branch(const pull_request_spec& spec) {
-    (void)spec;
-    return false;
-  }
+  /// The pull request, open or not, whose head is `spec.head_branch`; nothing when none is.
+  /// How a publisher that was killed after opening one, before it recorded it, finds it.
+  /// Errors: as open_pull_request.
+  virtual result<std::optional<pull_request_ref>> find_pull_request(const pull_request_spec& spec) = 0;
+  /// The newest commit among the last `depth` on `spec.head_branch` whose message has a
+  /// line equal to `marker`; nothing when none has (or the branch does not exist). How a
+  /// publisher that was killed after a push, before it recorded it, finds the push.
+  virtual result<std::optional<std::string>> find_commit(const pull_request_spec& spec, const std::string& marker,
+                                                          int depth = 50) = 0;
 };
 
 } // namespace aetherium

@@ -28,6 +28,9 @@ struct checkout_request {
 struct task_files {
   std::string prompt; ///< Written to prompt.md.
   std::string script; ///< Written to script.sh, when not empty.
+  /// A follow-up's pull request conversation (description and comments), written to
+  /// conversation.md when not empty.
+  std::string conversation;
 };
 
 /// Prepares task workspaces from repositories and reads back what an agent changed.

@@ -2,6 +2,7 @@
 #include "runtime/server.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include <caf/all.hpp>
 
 #include "actors/caf_system_config.hpp"
+#include "actors/code_host_loop.hpp"
 #include "actors/control_plane.hpp"
 #include "actors/domain_actors.hpp"
 #include "actors/journal.hpp"
@@ -32,6 +34,7 @@
 #include "adapters/http/metrics/prometheus_registry.hpp"
 #include "adapters/json/event_log_api_key_store.hpp"
 #include "adapters/json/json_domain_codec.hpp"
+#include "adapters/kafka/kafka_event_consumer.hpp"
 #include "adapters/logs/file_task_log.hpp"
 #include "adapters/secrets/file_secret_store.hpp"
 #include "adapters/postgres/migrations.hpp"
@@ -43,6 +46,7 @@
 #include "events/logger.hpp"
 #include "events/read_model/task_board.hpp"
 #include "events/github/follow_up.hpp"
+#include "events/integrations/log_consumer.hpp"
 #include "runtime/commands.hpp"
 #include "runtime/kafka_relay.hpp"
 
@@ -155,6 +159,8 @@ public:
       me->request(dispatcher_, std::chrono::seconds(8), actors::stop_atom::value)
         .receive([](bool) {}, [&](caf::error&) { drained = false; });
     }
+    if (code_host_consumer_)
+      code_host_consumer_->stop(); // waits for a push under way: what it started, it records
     if (sys_) {
       for (auto& a : {sampler_, heartbeat_, relay_, dispatcher_, board_, tasks_, projects_, scheduler_, journal_})
         if (a)
@@ -170,6 +176,7 @@ private:
   result<void> open_ports(const config& cfg);
   result<void> start_actors(const config& cfg);
   result<void> catch_up();
+  result<void> start_integrations(const config& cfg);
   result<void> start_http(const config& cfg);
   std::shared_ptr<api::webhook_sink> webhooks(const config& cfg);
 
@@ -180,6 +187,9 @@ private:
   std::shared_ptr<blob_store> blobs_;
   std::shared_ptr<sandbox_runtime> sandboxes_;
   std::shared_ptr<code_host> code_host_;
+  std::shared_ptr<github::pull_request_comments> comments_;
+  std::unique_ptr<event_consumer> code_host_consumer_; ///< The code-host loop's feed.
+  std::shared_ptr<std::atomic<std::int64_t>> code_host_position_ = std::make_shared<std::atomic<std::int64_t>>(0);
   repository_policy repos_; ///< Which repositories tasks may use.
   std::vector<std::string> runtimes_; ///< What the local node offers: the runtimes that started.
   std::string image_;                 ///< The sandbox root filesystem.
@@ -266,11 +276,13 @@ result<void> running_server::open_ports(const config& cfg) {
   sandboxes_ = std::move(*rt);
   if (cfg.github_token.empty()) {
     code_host_ = make_local_git_code_host(repos_);
+    comments_ = local_git_comments(code_host_);
   } else {
     github_options gh;
     gh.token = cfg.github_token;
     gh.api_base = cfg.github_api;
     code_host_ = make_github_code_host(gh);
+    comments_ = make_github_pull_request_comments(gh);
   }
   logs_ = make_file_task_log(data + "/logs");
   http::auth_options auth;
@@ -291,8 +303,8 @@ result<void> running_server::start_actors(const config& cfg) {
   sched.clock = time_;
   scheduler_ = actors::spawn_scheduler(sys, sched);
   auto data = fs::absolute(cfg.data_dir).string();
-  actors::execution_ports ports{sandboxes_, make_git_workspace_provider(65534, 65534, repos_), code_host_, blobs_, logs_, time_,
-                                make_file_secret_store(data + "/secrets")};
+  actors::execution_ports ports{sandboxes_, make_git_workspace_provider(65534, 65534, repos_), blobs_, logs_, time_,
+                                make_file_secret_store(data + "/secrets"), comments_};
   actors::execution_options exec;
   exec.workspace_root = data + "/workspaces";
   exec.rootfs = image_;
@@ -318,7 +330,62 @@ result<void> running_server::start_actors(const config& cfg) {
   parts.runtimes = runtimes_;
   parts.defaults.active_task_quota = static_cast<std::size_t>(std::max(0, std::atoi(cfg.tenant_max_tasks.c_str())));
   control_ = actors::make_actor_control_plane(sys, parts);
-  sampler_ = actors::spawn_metrics_sampler(sys, {control_, store_, sandboxes_, core_metrics_}, relay_);
+  actors::sampled_parts sampled{control_, store_, sandboxes_, core_metrics_, {}};
+  auto lag = metrics_->get_gauge("aetherium_consumer_lag_events",
+                                 "Committed events after the last one a consumer of the log handled.",
+                                 {{"consumer", "code-host"}});
+  sampled.probes.push_back([lag, store = store_, at = code_host_position_] {
+    if (auto head = store->head_position())
+      lag->set(static_cast<double>(std::max<std::int64_t>(0, *head - at->load())));
+  });
+  sampler_ = actors::spawn_metrics_sampler(sys, std::move(sampled), relay_);
+  return {};
+}
+
+/// The code-host loop, fed by the log itself (embedded) or, with --kafka-brokers, by the
+/// consumer group "aetherium-code-host" on the task topic (instances share the work).
+result<void> running_server::start_integrations(const config& cfg) {
+  auto data = fs::absolute(cfg.data_dir).string();
+  actors::code_host_loop_ports ports{store_, make_json_task_codec(), blobs_,
+                                     make_git_workspace_provider(65534, 65534, repos_), code_host_, comments_, logs_,
+                                     time_};
+  auto loop = std::make_shared<actors::code_host_loop>(ports, actors::code_host_loop_options{data + "/publish"});
+  auto handled = metrics_->get_counter("aetherium_consumer_events_total", "Events a consumer of the log handled.",
+                                       {{"consumer", "code-host"}});
+  auto at = code_host_position_;
+  consumed_event_handler handler = [loop, handled, at](const consumed_event& c) {
+    auto done = loop->handle(c.event);
+    if (done) {
+      handled->inc();
+      if (c.event.position > at->load())
+        at->store(c.event.position);
+    }
+    return done;
+  };
+  if (cfg.kafka_brokers.empty()) {
+    auto checkpoints = make_postgres_checkpoint_store(cfg.database_url);
+    if (!checkpoints)
+      return checkpoints.err();
+    auto consumer = make_log_consumer(store_, *checkpoints, {"code-host"}, handler);
+    if (!consumer)
+      return consumer.err();
+    at->store((*consumer)->position());
+    code_host_consumer_ = std::move(*consumer);
+    return {};
+  }
+  kafka_event_consumer_options o;
+  o.group_id = "aetherium-code-host";
+  o.topics = {"^aetherium\\.task$"};
+  o.client_id = "aetherium-code-host";
+  // A code host that is down for a while must not dead-letter a task's publication.
+  o.max_attempts = 60;
+  o.max_retry_backoff = std::chrono::seconds(30);
+  auto consumer = make_kafka_event_consumer(cfg.kafka_brokers, o, handler);
+  if (!consumer)
+    return consumer.err();
+  if (auto head = store_->head_position())
+    at->store(*head); // lag counts from the start: older events are the group's to have handled
+  code_host_consumer_ = std::move(*consumer);
   return {};
 }
 
@@ -377,6 +444,8 @@ result<void> running_server::start(const config& cfg) {
     if (auto ok = (this->*step)(cfg); !ok)
       return ok;
   if (auto ok = catch_up(); !ok)
+    return ok;
+  if (auto ok = start_integrations(cfg); !ok)
     return ok;
   return start_http(cfg);
 }

@@ -8,6 +8,7 @@
 
 #include "events/api/validation.hpp"
 #include "events/code_host.hpp"
+#include "events/github/pull_request_comments.hpp"
 #include "events/workspace.hpp"
 
 namespace aetherium {
@@ -35,6 +36,10 @@ std::shared_ptr<workspace_provider> make_git_workspace_provider(std::uint32_t ow
 /// plus a record under `<repo>/aetherium/pulls/<number>`. The embedded default when no
 /// GitHub token is set. Only repositories `policy` allows for the spec's tenant are written.
 std::shared_ptr<code_host> make_local_git_code_host(repository_policy policy = {});
+
+/// The comments of the local code host's pull requests, as files beside each pull
+/// request's record; null unless `host` came from make_local_git_code_host.
+std::shared_ptr<github::pull_request_comments> local_git_comments(const std::shared_ptr<code_host>& host);
 
 /// The check the API applies when a project or task names a repository: the same rules
 /// the workspace provider and the local code host apply when a task runs.

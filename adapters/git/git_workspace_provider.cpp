@@ -109,7 +109,9 @@ public:
     bool ok = static_cast<bool>(std::ofstream{at + "/prompt.md", std::ios::binary} << files.prompt);
     if (!files.script.empty())
       ok = static_cast<bool>(std::ofstream{at + "/script.sh", std::ios::binary} << files.script) && ok;
-    for (auto* p : {"", "/prompt.md", "/script.sh"})
+    if (!files.conversation.empty())
+      ok = static_cast<bool>(std::ofstream{at + "/conversation.md", std::ios::binary} << files.conversation) && ok;
+    for (auto* p : {"", "/prompt.md", "/script.sh", "/conversation.md"})
       (void)::chown((at + p).c_str(), uid_, gid_);
     if (!ok)
       return make_error(errc::unavailable, "cannot write the task's files in " + at);

@@ -1,10 +1,12 @@
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <mutex>
 
 #include "adapters/git/git_adapters.hpp"
 #include "adapters/git/git_command.hpp"
 #include "adapters/git/git_objects.hpp"
+#include "events/github/pull_request_comments.hpp"
 
 namespace aetherium {
 
@@ -12,7 +14,46 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class local_git_code_host : public code_host {
+/// The repository's git directory: `repo` itself when bare, else its `.git`.
+fs::path git_dir_of(const std::string& repo) {
+  auto dir = fs::absolute(repo);
+  if (!fs::is_directory(dir / "objects"))
+    dir /= ".git";
+  return dir;
+}
+
+/// The commit `ref` names, or empty when it names none.
+std::string tip_of(const fs::path& git_dir, const std::string& ref) {
+  auto tip = git::git_ok({"--git-dir=" + git_dir.string(), "rev-parse", "-q", "--verify", ref + "^{commit}"});
+  return tip ? tip->substr(0, tip->find('\n')) : std::string{};
+}
+
+/// Commits on `ref`, newest first, at most `depth`: (id, message) pairs.
+std::vector<std::pair<std::string, std::string>> history(const fs::path& git_dir, const std::string& ref, int depth) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto log = git::git_ok({"--git-dir=" + git_dir.string(), "log", "-n", std::to_string(std::max(depth, 1)),
+                          "--format=%H%x00%B%x01", ref, "--"});
+  if (!log)
+    return out;
+  std::size_t at = 0;
+  while (at < log->size()) {
+    auto end = log->find('\x01', at);
+    if (end == std::string::npos)
+      break;
+    auto entry = log->substr(at, end - at);
+    at = end + 1;
+    while (!entry.empty() && entry.front() == '\n')
+      entry.erase(0, 1);
+    auto nul = entry.find('\0');
+    if (nul != std::string::npos)
+      out.emplace_back(entry.substr(0, nul), entry.substr(nul + 1));
+  }
+  return out;
+}
+
+using history_t = std::vector<std::pair<std::string, std::string>>;
+
+class local_git_code_host : public code_host, public github::pull_request_comments {
 public:
   explicit local_git_code_host(repository_policy policy) : policy_(std::move(policy)) {
     git::allow_ssh(policy_.allow_ssh);
@@ -22,7 +63,14 @@ public:
     if (auto allowed = git::check_repository(spec.repo, spec.tenant, policy_); !allowed)
       return allowed.err();
     std::lock_guard<std::mutex> guard{mtx_};
-    auto pushed = commit(spec, changes, changes.base_commit);
+    // An open interrupted after its push left the branch at that very commit: only the
+    // pull request is missing.
+    auto msg = spec.commit_message.empty() ? spec.title : spec.commit_message;
+    auto tip = tip_of(git_dir_of(spec.repo), "refs/heads/" + spec.head_branch);
+    auto done = tip.empty() ? history_t{} : history(git_dir_of(spec.repo), tip, 1);
+    auto pushed = !done.empty() && same_commit_message(done.front().second, msg)
+                    ? result<std::string>{tip}
+                    : commit(spec, changes, changes.base_commit);
     if (!pushed)
       return pushed.err();
     auto pulls = fs::path{spec.repo} / "aetherium" / "pulls";
@@ -58,42 +106,108 @@ public:
     return pull_request_ref{number, url(spec, number), spec.head_branch, *pushed};
   }
 
-  result<bool> discard_unopened_branch(const pull_request_spec& spec) override {
+  result<std::optional<pull_request_ref>> find_pull_request(const pull_request_spec& spec) override {
     if (auto allowed = git::check_repository(spec.repo, spec.tenant, policy_); !allowed)
       return allowed.err();
-    if (spec.head_branch.rfind("aetherium/", 0) != 0 || spec.head_branch.find("..") != std::string::npos)
-      return false; // only branches named like the ones this host makes
     std::lock_guard<std::mutex> guard{mtx_};
-    auto git_dir = fs::absolute(spec.repo);
-    if (!fs::is_directory(git_dir / "objects"))
-      git_dir /= ".git";
-    auto ref = "refs/heads/" + spec.head_branch;
-    auto tip = git::git_ok({"--git-dir=" + git_dir.string(), "rev-parse", "-q", "--verify", ref + "^{commit}"});
-    if (!tip || tip->empty() || used_by_a_pull_request(spec))
-      return false;
-    auto sha = tip->substr(0, tip->find('\n'));
-    auto committer = git::git_ok({"--git-dir=" + git_dir.string(), "log", "-1", "--format=%cn <%ce>", sha});
-    if (!committer || committer->substr(0, committer->find('\n')) != git::committer_identity)
-      return false; // someone else's commit: not ours to remove
-    // Deleted only if it still points where it did: a concurrent push wins.
-    if (auto deleted = git::git_ok({"--git-dir=" + git_dir.string(), "update-ref", "-d", ref, sha}); !deleted)
-      return deleted.err();
-    return true;
-  }
-
-private:
-  /// Whether a pull request record of the repository names `spec.head_branch`.
-  static bool used_by_a_pull_request(const pull_request_spec& spec) {
     std::error_code ec;
+    std::int64_t found = 0;
     for (auto& entry : fs::directory_iterator(fs::path{spec.repo} / "aetherium" / "pulls", ec)) {
+      auto name = entry.path().filename().string();
+      if (name.find_first_not_of("0123456789") != std::string::npos || !entry.is_regular_file())
+        continue;
       std::ifstream in{entry.path()};
       for (std::string line; std::getline(in, line) && !line.empty();)
         if (line == "branch: " + spec.head_branch)
-          return true;
+          found = std::max<std::int64_t>(found, std::stoll(name));
     }
-    return false;
+    if (found == 0)
+      return std::optional<pull_request_ref>{};
+    auto tip = tip_of(git_dir_of(spec.repo), "refs/heads/" + spec.head_branch);
+    return std::optional<pull_request_ref>{pull_request_ref{found, url(spec, found), spec.head_branch, tip}};
   }
 
+  result<std::optional<std::string>> find_commit(const pull_request_spec& spec, const std::string& marker,
+                                                 int depth) override {
+    if (auto allowed = git::check_repository(spec.repo, spec.tenant, policy_); !allowed)
+      return allowed.err();
+    if (marker.empty() || marker.find('\n') != std::string::npos)
+      return make_error(errc::invalid_argument, "the marker must be one non-empty line", "marker");
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto dir = git_dir_of(spec.repo);
+    auto tip = tip_of(dir, "refs/heads/" + spec.head_branch);
+    if (tip.empty())
+      return std::optional<std::string>{};
+    for (auto& [sha, message] : history(dir, tip, depth))
+      if (has_marker_line(message, marker))
+        return std::optional<std::string>{sha};
+    return std::optional<std::string>{};
+  }
+
+  // github::pull_request_comments, kept as files beside the pull request's record:
+  // <repo>/aetherium/pulls/<number>.comments/<id>.
+
+  result<std::int64_t> add_comment(const std::string& repo, std::int64_t number, const std::string& body) override {
+    if (body.empty())
+      return make_error(errc::invalid_argument, "the comment is empty", "body");
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto pull = fs::path{repo} / "aetherium" / "pulls" / std::to_string(number);
+    if (!fs::is_regular_file(pull))
+      return make_error(errc::not_found, "no pull request " + std::to_string(number) + " in " + repo);
+    auto dir = pull.string() + ".comments";
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    std::int64_t id = 1;
+    while (fs::exists(fs::path{dir} / std::to_string(id)))
+      ++id;
+    std::ofstream out{fs::path{dir} / std::to_string(id), std::ios::trunc};
+    out << body;
+    if (!out.flush())
+      return make_error(errc::unavailable, "the comment could not be written to " + dir);
+    return id;
+  }
+
+  result<std::string> conversation(const std::string& repo, std::int64_t number) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto pull = fs::path{repo} / "aetherium" / "pulls" / std::to_string(number);
+    std::ifstream in{pull};
+    if (!in)
+      return make_error(errc::not_found, "no pull request " + std::to_string(number) + " in " + repo);
+    std::string title, line;
+    while (std::getline(in, line) && !line.empty())
+      if (line.rfind("title: ", 0) == 0)
+        title = line.substr(7);
+    std::string description{std::istreambuf_iterator<char>{in}, {}};
+    std::map<std::int64_t, std::string> ordered;
+    std::error_code ec;
+    for (auto& entry : fs::directory_iterator(pull.string() + ".comments", ec)) {
+      auto name = entry.path().filename().string();
+      if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos)
+        continue;
+      std::ifstream c{entry.path()};
+      ordered[std::stoll(name)] = std::string{std::istreambuf_iterator<char>{c}, {}};
+    }
+    std::vector<std::pair<std::string, std::string>> said;
+    for (auto& [id, body] : ordered)
+      said.emplace_back("", body);
+    return github::conversation_markdown(title, description, said);
+  }
+
+  result<std::optional<std::int64_t>> find_comment(const std::string& repo, std::int64_t number,
+                                                   const std::string& marker) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto dir = fs::path{repo} / "aetherium" / "pulls" / (std::to_string(number) + ".comments");
+    std::error_code ec;
+    for (auto& entry : fs::directory_iterator(dir, ec)) {
+      std::ifstream in{entry.path()};
+      std::string text{std::istreambuf_iterator<char>{in}, {}};
+      if (text.find(marker) != std::string::npos)
+        return std::optional<std::int64_t>{std::stoll(entry.path().filename().string())};
+    }
+    return std::optional<std::int64_t>{};
+  }
+
+private:
   static std::string url(const pull_request_spec& spec, std::int64_t number) {
     return "file://" + fs::absolute(spec.repo).string() + "#pull/" + std::to_string(number);
   }
@@ -137,6 +251,10 @@ private:
 
 std::shared_ptr<code_host> make_local_git_code_host(repository_policy policy) {
   return std::make_shared<local_git_code_host>(std::move(policy));
+}
+
+std::shared_ptr<github::pull_request_comments> local_git_comments(const std::shared_ptr<code_host>& host) {
+  return std::dynamic_pointer_cast<local_git_code_host>(host);
 }
 
 } // namespace aetherium

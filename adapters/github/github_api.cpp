@@ -47,7 +47,8 @@ result<pull_info> to_pull(const rest_response& r) {
   if (!number.is_number_integer())
     return make_error(errc::internal, "GitHub's pull request answer has no number");
   return pull_info{number.get<std::int64_t>(), string_at(j, {"html_url"}), string_at(j, {"state"}),
-                   string_at(j, {"head", "ref"}), string_at(j, {"head", "sha"})};
+                   string_at(j, {"head", "ref"}), string_at(j, {"head", "sha"}), string_at(j, {"title"}),
+                   string_at(j, {"body"})};
 }
 
 errc code_of(long status, bool on_ref) {
@@ -231,6 +232,72 @@ result<std::int64_t> github_api::add_comment(const repo_name& repo, std::int64_t
   if (!id.is_number_integer())
     return make_error(errc::internal, "GitHub's comment answer has no id");
   return id.get<std::int64_t>();
+}
+
+result<std::optional<pull_info>> github_api::find_pull(const repo_name& repo, const std::string& branch) {
+  auto r = expect("GET", repo.path() + "/pulls?state=all&per_page=100&head=" + encode_path(repo.owner) + ":"
+                           + encode_path(branch), {}, {200}, "pull requests of " + branch);
+  if (!r)
+    return r.err();
+  auto list = parse(r->body);
+  if (!list.is_array())
+    return make_error(errc::internal, "GitHub's pull request list is not an array");
+  std::optional<pull_info> newest;
+  for (auto& item : list) {
+    rest_response one{r->status, item.dump(), {}};
+    auto pull = to_pull(one);
+    if (!pull)
+      return pull.err();
+    if (pull->head_ref == branch && (!newest || pull->number > newest->number))
+      newest = *pull;
+  }
+  return newest;
+}
+
+result<std::vector<std::pair<std::string, std::string>>> github_api::list_commits(const repo_name& repo,
+                                                                                  const std::string& branch, int depth) {
+  auto r = expect("GET", repo.path() + "/commits?per_page=" + std::to_string(std::min(std::max(depth, 1), 100))
+                           + "&sha=" + encode_path(branch), {}, {200, 404, 409}, "commits of " + branch);
+  if (!r)
+    return r.err();
+  std::vector<std::pair<std::string, std::string>> out;
+  if (r->status != 200)
+    return out; // no such branch, or an empty repository
+  auto list = parse(r->body);
+  if (!list.is_array())
+    return make_error(errc::internal, "GitHub's commit list is not an array");
+  for (auto& item : list) {
+    auto sha = string_at(item, {"sha"});
+    auto& message = at(item, {"commit", "message"});
+    if (!sha.empty() && message.is_string())
+      out.emplace_back(sha, message.get<std::string>());
+  }
+  return out;
+}
+
+result<std::string> github_api::commit_message(const repo_name& repo, const std::string& commit) {
+  auto r = expect("GET", repo.path() + "/git/commits/" + encode_path(commit), {}, {200}, "commit " + commit);
+  if (!r)
+    return r.err();
+  return required(*r, {"message"}, "commit " + commit);
+}
+
+result<std::vector<comment_info>> github_api::list_comments(const repo_name& repo, std::int64_t number) {
+  auto r = expect("GET", repo.path() + "/issues/" + std::to_string(number) + "/comments?per_page=100", {}, {200},
+                  "comments of " + std::to_string(number));
+  if (!r)
+    return r.err();
+  auto list = parse(r->body);
+  if (!list.is_array())
+    return make_error(errc::internal, "GitHub's comment list is not an array");
+  std::vector<comment_info> out;
+  for (auto& item : list) {
+    auto& id = at(item, {"id"});
+    auto& body = at(item, {"body"});
+    if (id.is_number_integer() && body.is_string())
+      out.push_back({id.get<std::int64_t>(), string_at(item, {"user", "login"}), body.get<std::string>()});
+  }
+  return out;
 }
 
 } // namespace aetherium::github

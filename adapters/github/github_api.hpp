@@ -38,6 +38,15 @@ struct pull_info {
   std::string state;
   std::string head_ref;
   std::string head_sha;
+  std::string title;
+  std::string body;
+};
+
+/// One comment of an issue or pull request.
+struct comment_info {
+  std::int64_t id = 0;
+  std::string author; ///< user.login
+  std::string body;
 };
 
 /// Status mapping (besides retries done by github_rest): 400 → invalid_argument,
@@ -68,6 +77,16 @@ public:
   result<pull_info> update_pull(const repo_name& repo, std::int64_t number, const std::string& title,
                                 const std::string& body);
   result<std::int64_t> add_comment(const repo_name& repo, std::int64_t number, const std::string& body);
+  /// The newest pull request, open or closed, whose head is `branch` of the repository's
+  /// owner (GET .../pulls?head=owner:branch&state=all); nothing when none is.
+  result<std::optional<pull_info>> find_pull(const repo_name& repo, const std::string& branch);
+  /// Up to `depth` commits of `branch`, newest first: (sha, message) (GET .../commits?sha=).
+  result<std::vector<std::pair<std::string, std::string>>> list_commits(const repo_name& repo,
+                                                                        const std::string& branch, int depth);
+  /// The message of `commit` (GET .../git/commits/{sha}).
+  result<std::string> commit_message(const repo_name& repo, const std::string& commit);
+  /// The first 100 comments of issue or pull request `number`, oldest first.
+  result<std::vector<comment_info>> list_comments(const repo_name& repo, std::int64_t number);
 
 private:
   /// Sends and maps any status outside `ok` to an error naming `what`.

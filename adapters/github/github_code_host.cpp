@@ -1,4 +1,5 @@
 // The code_host port and the pull_request_comments port on the GitHub REST API.
+#include <algorithm>
 #include <memory>
 
 #include "adapters/github/github_adapters.hpp"
@@ -54,6 +55,19 @@ public:
     auto head = api_.find_branch(*repo, spec.head_branch);
     if (!head)
       return head.err();
+    // An open interrupted after its push left the branch at that very commit: only the
+    // pull request is missing.
+    if (head->has_value()) {
+      auto message = api_.commit_message(*repo, **head);
+      if (!message)
+        return message.err();
+      if (same_commit_message(*message, commit_message_of(spec))) {
+        auto pull = api_.create_pull(*repo, spec);
+        if (!pull)
+          return pull.err();
+        return pull_request_ref{pull->number, pull->url, spec.head_branch, **head};
+      }
+    }
     auto parent = head->has_value() ? result<std::string>{**head} : start_point(*repo, spec, changes);
     if (!parent)
       return parent.err();
@@ -98,6 +112,39 @@ public:
     return pull_request_ref{number, updated->url, spec.head_branch, *commit};
   }
 
+  result<std::optional<pull_request_ref>> find_pull_request(const pull_request_spec& spec) override {
+    if (auto b = check_branch(spec.head_branch, "head_branch"); !b)
+      return b.err();
+    auto repo = github::parse_repo(spec.repo);
+    if (!repo)
+      return repo.err();
+    auto pull = api_.find_pull(*repo, spec.head_branch);
+    if (!pull)
+      return pull.err();
+    if (!*pull)
+      return std::optional<pull_request_ref>{};
+    return std::optional<pull_request_ref>{
+      pull_request_ref{(*pull)->number, (*pull)->url, spec.head_branch, (*pull)->head_sha}};
+  }
+
+  result<std::optional<std::string>> find_commit(const pull_request_spec& spec, const std::string& marker,
+                                                 int depth) override {
+    if (marker.empty() || marker.find('\n') != std::string::npos)
+      return make_error(errc::invalid_argument, "the marker must be one non-empty line", "marker");
+    if (auto b = check_branch(spec.head_branch, "head_branch"); !b)
+      return b.err();
+    auto repo = github::parse_repo(spec.repo);
+    if (!repo)
+      return repo.err();
+    auto commits = api_.list_commits(*repo, spec.head_branch, depth);
+    if (!commits)
+      return commits.err();
+    for (auto& [sha, message] : *commits)
+      if (has_marker_line(message, marker))
+        return std::optional<std::string>{sha};
+    return std::optional<std::string>{};
+  }
+
   // github::pull_request_comments
 
   result<std::int64_t> add_comment(const std::string& repo_full, std::int64_t number, const std::string& body) override {
@@ -109,7 +156,42 @@ public:
     return api_.add_comment(*repo, number, body);
   }
 
+  result<std::optional<std::int64_t>> find_comment(const std::string& repo_full, std::int64_t number,
+                                                   const std::string& marker) override {
+    auto repo = github::parse_repo(repo_full);
+    if (!repo)
+      return repo.err();
+    auto comments = api_.list_comments(*repo, number);
+    if (!comments)
+      return comments.err();
+    for (auto it = comments->rbegin(); it != comments->rend(); ++it)
+      if (it->body.find(marker) != std::string::npos)
+        return std::optional<std::int64_t>{it->id};
+    return std::optional<std::int64_t>{};
+  }
+
+  result<std::string> conversation(const std::string& repo_full, std::int64_t number) override {
+    auto repo = github::parse_repo(repo_full);
+    if (!repo)
+      return repo.err();
+    auto pull = api_.get_pull(*repo, number);
+    if (!pull)
+      return pull.err();
+    auto comments = api_.list_comments(*repo, number);
+    if (!comments)
+      return comments.err();
+    std::vector<std::pair<std::string, std::string>> said;
+    for (auto& c : *comments)
+      said.emplace_back(c.author, c.body);
+    return github::conversation_markdown(pull->title, pull->body, said);
+  }
+
 private:
+  static std::string commit_message_of(const pull_request_spec& spec) {
+    auto message = spec.commit_message.empty() ? spec.title : spec.commit_message;
+    return message.empty() ? "Aetherium changes" : message;
+  }
+
   static result<repo_name> validate(const pull_request_spec& spec, const change_set& changes) {
     if (auto c = check_changes(changes); !c)
       return c.err();
@@ -149,8 +231,7 @@ private:
     auto tree = api_.create_tree(repo, *base_tree, entries);
     if (!tree)
       return tree.err();
-    auto message = spec.commit_message.empty() ? spec.title : spec.commit_message;
-    return api_.create_commit(repo, message.empty() ? "Aetherium changes" : message, *tree, parent);
+    return api_.create_commit(repo, commit_message_of(spec), *tree, parent);
   }
 
   github_api api_;

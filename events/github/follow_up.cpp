@@ -16,7 +16,14 @@ void follow_up_on_comment(std::shared_ptr<api::control_plane> control, pull_requ
     r.project = parent->project;
     r.agent_type = parent->agent_type;
     r.prompt = f.prompt;
+    // The follow-up works where its parent did, as its parent was allowed to: same
+    // runtime, limits, budgets, network allow-list, secret names and verification.
     r.runtime = parent->runtime;
+    r.limits = parent->limits;
+    r.budgets = parent->budgets;
+    r.network = parent->network;
+    r.secrets = parent->secrets;
+    r.verify_command = parent->verify_command;
     r.parent = parent->id;
     auto key = follow_up_key(f.comment_id);
     task_id handled{read_model::task_id_for_key(parent->tenant, key)};

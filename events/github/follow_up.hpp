@@ -19,7 +19,8 @@ using pull_request_lookup =
 std::string follow_up_key(std::int64_t comment_id);
 
 /// Turns a `/aetherium run` comment into a task: a child of the newest task on its pull
-/// request (same tenant, project, agent and runtime), requested as "github:<author>" with
+/// request (same tenant, project, agent, runtime, limits, budgets, network allow-list,
+/// secret names and verify command), requested as "github:<author>" with
 /// the comment's id as the idempotency key and the delivery as correlation id. A comment
 /// whose task exists already is answered ok without a new request: once that task updated
 /// the pull request it is the newest task there, so a redelivery would name a different

@@ -2,6 +2,7 @@
 // head branch and a pull request, and fails the same way for the same mistakes.
 #include <gtest/gtest.h>
 
+#include "events/github/pull_request_comments.hpp"
 #include "tests/contract/code_host/backend.hpp"
 
 using namespace aetherium;
@@ -144,6 +145,78 @@ TEST_F(code_host_contract, a_bad_head_branch_name_is_invalid) {
   auto pr = backend_->host()->open_pull_request(spec, agent_changes());
   ASSERT_FALSE(pr.ok());
   EXPECT_EQ(pr.err().code, errc::invalid_argument);
+}
+
+TEST_F(code_host_contract, an_opened_pull_request_is_found_by_its_head_branch_and_no_other) {
+  auto none = backend_->host()->find_pull_request(spec_);
+  ASSERT_TRUE(none.ok()) << none.err().detail;
+  EXPECT_FALSE(none->has_value()) << "nothing is opened yet";
+  auto pr = backend_->host()->open_pull_request(spec_, agent_changes());
+  ASSERT_TRUE(pr.ok()) << pr.err().detail;
+  auto found = backend_->host()->find_pull_request(spec_);
+  ASSERT_TRUE(found.ok()) << found.err().detail;
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->number, pr->number);
+  EXPECT_EQ((*found)->url, pr->url);
+  EXPECT_EQ((*found)->head_commit, pr->head_commit);
+  auto other = spec_;
+  other.head_branch = "aetherium/task-8";
+  auto missing = backend_->host()->find_pull_request(other);
+  ASSERT_TRUE(missing.ok()) << missing.err().detail;
+  EXPECT_FALSE(missing->has_value());
+}
+
+TEST_F(code_host_contract, a_pushed_commit_is_found_by_a_line_of_its_message) {
+  auto spec = spec_;
+  spec.commit_message = "Task 7: changes\n\nAetherium-Task: 7\n";
+  auto absent = backend_->host()->find_commit(spec, "Aetherium-Task: 7");
+  ASSERT_TRUE(absent.ok()) << absent.err().detail;
+  EXPECT_FALSE(absent->has_value()) << "no branch yet";
+  auto pr = backend_->host()->open_pull_request(spec, agent_changes());
+  ASSERT_TRUE(pr.ok()) << pr.err().detail;
+  change_set follow_up;
+  follow_up.base_commit = pr->head_commit;
+  follow_up.files = {{"NOTES.md", file_change::kind::added, "more\n", false}};
+  auto next = spec;
+  next.commit_message = "Follow-up\n\nAetherium-Task: 8\n";
+  auto updated = backend_->host()->update_pull_request(next, pr->number, follow_up);
+  ASSERT_TRUE(updated.ok()) << updated.err().detail;
+  auto first = backend_->host()->find_commit(spec, "Aetherium-Task: 7");
+  ASSERT_TRUE(first.ok()) << first.err().detail;
+  EXPECT_EQ(*first, std::optional<std::string>{pr->head_commit}) << "found below the branch's tip";
+  auto second = backend_->host()->find_commit(spec, "Aetherium-Task: 8");
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*second, std::optional<std::string>{updated->head_commit});
+  auto part = backend_->host()->find_commit(spec, "Aetherium-Task:");
+  ASSERT_TRUE(part.ok());
+  EXPECT_FALSE(part->has_value()) << "a marker matches a whole line, not a part of one";
+}
+
+TEST_F(code_host_contract, a_comment_is_found_by_the_marker_in_its_body) {
+  auto comments = std::dynamic_pointer_cast<github::pull_request_comments>(backend_->host());
+  ASSERT_TRUE(comments) << "every code host writes pull request comments";
+  auto pr = backend_->host()->open_pull_request(spec_, agent_changes());
+  ASSERT_TRUE(pr.ok()) << pr.err().detail;
+  auto repo = spec_.repo;
+  auto none = comments->find_comment(repo, pr->number, "<!-- aetherium:event=1 -->");
+  ASSERT_TRUE(none.ok()) << none.err().detail;
+  EXPECT_FALSE(none->has_value());
+  auto id = comments->add_comment(repo, pr->number, "Started.\n<!-- aetherium:event=1 -->");
+  ASSERT_TRUE(id.ok()) << id.err().detail;
+  ASSERT_TRUE(comments->add_comment(repo, pr->number, "Other.\n<!-- aetherium:event=2 -->").ok());
+  auto found = comments->find_comment(repo, pr->number, "<!-- aetherium:event=1 -->");
+  ASSERT_TRUE(found.ok()) << found.err().detail;
+  EXPECT_EQ(*found, std::optional<std::int64_t>{*id});
+  auto said = comments->conversation(repo, pr->number);
+  ASSERT_TRUE(said.ok()) << said.err().detail;
+  EXPECT_NE(said->find("# " + spec_.title), std::string::npos) << *said;
+  EXPECT_NE(said->find(spec_.body), std::string::npos) << *said;
+  auto started = said->find("Started.");
+  ASSERT_NE(started, std::string::npos) << *said;
+  EXPECT_LT(started, said->find("Other.")) << "comments oldest first: " << *said;
+  auto missing = comments->add_comment(repo, 4242, "nobody reads this");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.err().code, errc::not_found) << missing.err().detail;
 }
 
 } // namespace

@@ -4,6 +4,7 @@
 // test's own (started here) so the database can be stopped and restarted under it.
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <random>
 #include <thread>
@@ -17,6 +18,7 @@
 using namespace aetherium;
 using namespace aetherium::testing;
 using json = nlohmann::json;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -222,6 +224,30 @@ TEST_F(faults, sigterm_during_verification_resumes_the_task_at_the_next_start) {
   EXPECT_NE(log.find("resuming after a restart"), std::string::npos) << log;
   EXPECT_EQ(git("rev-list --count main..aetherium/task-" + id), "1\n") << "one commit, pushed once";
   EXPECT_EQ(git("show 'aetherium/task-" + id + ":greeting.txt'"), "Hello from Aetherium\n");
+  expect_nothing_lost_or_left({id});
+}
+
+TEST_F(faults, kill_9_between_the_code_hosts_answer_and_its_record_opens_no_second_pull_request) {
+  // The failure point holds the code-host loop just after the pull request was opened and
+  // before task.pr_opened is appended: the server is killed there.
+  ASSERT_NO_FATAL_FAILURE(restart_server(SIGTERM, "AETHERIUM_FAILPOINTS=code_host.after_publish=pause"));
+  auto id = create_task({{"prompt", edit_script}});
+  bool held = false;
+  for (int i = 0; i < 600 && !held; ++i) {
+    held = server_->log_tail().find("failpoint reached") != std::string::npos;
+    if (!held)
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_TRUE(held) << "the code-host loop never reached its failure point";
+  ASSERT_TRUE(fs::exists(repo_ + "/aetherium/pulls/1")) << "the pull request was not opened before the kill";
+  auto before = json::parse(*api_->get_task(id));
+  EXPECT_EQ(before.value("status", ""), "verification_passed") << before.dump();
+  ASSERT_NO_FATAL_FAILURE(restart_server(SIGKILL));
+  auto t = wait_terminal(id);
+  EXPECT_EQ(t.value("status", ""), "completed") << t.dump() << "\n" << task_log(id);
+  EXPECT_EQ(t.value("pr_url", "").substr(t.value("pr_url", "").rfind('#') + 1), "pull/1") << t.dump();
+  EXPECT_FALSE(fs::exists(repo_ + "/aetherium/pulls/2")) << "a second pull request was opened";
+  EXPECT_EQ(git("rev-list --count main..aetherium/task-" + id), "1\n") << "the change was pushed twice";
   expect_nothing_lost_or_left({id});
 }
 

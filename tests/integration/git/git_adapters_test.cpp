@@ -376,36 +376,26 @@ TEST_F(git_adapters, the_local_code_host_commits_one_commit_per_pull_request_and
   EXPECT_EQ(host->open_pull_request({bare_, "main", "aetherium/bad", "t", "b", "t"}, bad).err().code, errc::invalid_argument);
 }
 
-TEST_F(git_adapters, the_local_code_host_discards_only_its_own_branches_without_a_pull_request) {
+TEST_F(git_adapters, an_open_killed_after_its_push_only_opens_the_pull_request_when_tried_again) {
   auto host = make_local_git_code_host();
   auto changes = agent_changes(root_ / "ws");
-  // A push killed before its record was written: the host's branch, no pull request.
-  pull_request_spec orphan{bare_, "main", "aetherium/task-2", "Task 2", "body", "Task 2"};
-  ASSERT_TRUE(host->open_pull_request(orphan, changes).ok());
+  // A push killed before the pull request's record was written: the branch, no record.
+  pull_request_spec spec{bare_, "main", "aetherium/task-2", "Task 2", "body", "Task 2\n\nAetherium-Task: 2\n"};
+  auto first = host->open_pull_request(spec, changes);
+  ASSERT_TRUE(first.ok()) << first.err().detail;
   fs::remove(fs::path{bare_} / "aetherium" / "pulls" / "1");
-  // A pull request on record, and a branch someone else committed under the same prefix.
-  pull_request_spec opened{bare_, "main", "aetherium/task-3", "Task 3", "body", "Task 3"};
-  ASSERT_TRUE(host->open_pull_request(opened, changes).ok());
-  sh("cd " + bare_ + " && c=$(GIT_COMMITTER_NAME=Dev GIT_COMMITTER_EMAIL=dev@example.com GIT_AUTHOR_NAME=Dev"
-     " GIT_AUTHOR_EMAIL=dev@example.com git commit-tree main^{tree} -p main -m mine) && git update-ref refs/heads/aetherium/task-4 $c");
-  pull_request_spec foreign{bare_, "main", "aetherium/task-4", "", "", ""};
-  pull_request_spec other{bare_, "main", "feature", "", "", ""};
-  sh("git -C " + bare_ + " branch feature main");
+  auto none = host->find_pull_request(spec);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
 
-  auto removed = host->discard_unopened_branch(orphan);
-  ASSERT_TRUE(removed.ok()) << removed.err().detail;
-  EXPECT_TRUE(*removed);
-  EXPECT_NE(run_command("git -C " + bare_ + " rev-parse -q --verify refs/heads/aetherium/task-2").exit_code, 0);
-  for (auto& keep : {opened, foreign, other}) {
-    auto kept = host->discard_unopened_branch(keep);
-    ASSERT_TRUE(kept.ok()) << kept.err().detail;
-    EXPECT_FALSE(*kept) << keep.head_branch;
-    EXPECT_EQ(run_command("git -C " + bare_ + " rev-parse -q --verify refs/heads/" + keep.head_branch).exit_code, 0)
-        << keep.head_branch;
-  }
-  auto again = host->discard_unopened_branch(orphan);
-  ASSERT_TRUE(again.ok());
-  EXPECT_FALSE(*again) << "nothing left to remove";
+  auto again = host->open_pull_request(spec, changes);
+  ASSERT_TRUE(again.ok()) << again.err().detail;
+  EXPECT_EQ(again->head_commit, first->head_commit) << "the change was pushed a second time";
+  auto count = run_command("git -C " + bare_ + " rev-list --count main..aetherium/task-2");
+  EXPECT_EQ(count.output, "1\n");
+  auto found = host->find_pull_request(spec);
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->number, again->number);
 }
 
 } // namespace

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """A local GitHub REST API stub for Aetherium's tests.
 
-Answers the operations of rest/operations.json (plus git/get-commit and pulls/update,
-which share the git-commit and pull-request examples) from an in-memory git model,
+Answers the operations of rest/operations.json (plus git/get-commit, pulls/update,
+pulls/list, repos/list-commits and issues/list-comments, which share the examples of
+similar operations) from an in-memory git model,
 records and validates every request, and injects failures on demand.
 
     python3 github_stub.py --operations fixtures/rest/operations.json [--port 0]
@@ -35,6 +36,9 @@ from stub_git import GitHubModel, Repo, StubError
 EXTENSIONS = {
     "git/get-commit": ("GET", "/repos/{owner}/{repo}/git/commits/{commit_sha}", "git/create-commit"),
     "pulls/update": ("PATCH", "/repos/{owner}/{repo}/pulls/{pull_number}", "pulls/get"),
+    "pulls/list": ("GET", "/repos/{owner}/{repo}/pulls", "pulls/get"),
+    "repos/list-commits": ("GET", "/repos/{owner}/{repo}/commits", "git/create-commit"),
+    "issues/list-comments": ("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments", "issues/create-comment"),
 }
 REQUIRED = {"git/create-ref": ["ref", "sha"], "git/update-ref": ["sha"], "git/create-blob": ["content"],
             "git/create-tree": ["tree"], "git/create-commit": ["message", "tree"], "pulls/create": ["head", "base"],
@@ -160,6 +164,7 @@ class Stub:
                 return 422, {"message": "Validation Failed", "errors": found}, {}
         try:
             repo = self.model.repo(params)
+            params = dict(params, _query=urllib.parse.parse_qs(urllib.parse.urlsplit(record["target"]).query))
             return getattr(self.model, op.replace("/", "_").replace("-", "_"))(repo, params, body or {})
         except StubError as e:
             payload = {"message": e.message, "documentation_url": "https://docs.github.com/rest"}

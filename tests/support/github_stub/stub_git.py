@@ -271,3 +271,43 @@ class GitHubModel:
                    url=self.url(repo, "/issues/comments/%d" % self.comment_ids),
                    issue_url=self.url(repo, "/issues/%d" % number))
         return 201, out, {"Location": out["url"]}
+
+    # listings (GET with query parameters)
+
+    def pulls_list(self, repo, params, body):
+        query = params.get("_query", {})
+        head = query.get("head", [None])[0]
+        state = query.get("state", ["open"])[0]
+        out = []
+        for number in sorted(repo.pulls, reverse=True):
+            pull = repo.pulls[number]
+            if head is not None and head.split(":")[-1] != pull["head"]:
+                continue
+            if state != "all" and pull["state"] != state:
+                continue
+            out.append(self.pull_payload(repo, pull))
+        return 200, out, {}
+
+    def repos_list_commits(self, repo, params, body):
+        query = params.get("_query", {})
+        ref = query.get("sha", [repo.default_branch])[0]
+        per_page = int(query.get("per_page", ["30"])[0])
+        sha = repo.refs.get("refs/heads/" + ref) or (ref if ref in repo.commits else None)
+        if sha is None:
+            raise StubError(404, "No commit found for SHA: " + ref)
+        out = []
+        while sha and len(out) < per_page:
+            c = repo.commits[sha]
+            out.append({"sha": sha, "url": self.url(repo, "/commits/" + sha),
+                        "commit": {"message": c["message"], "tree": {"sha": c["tree"]}},
+                        "parents": [{"sha": p} for p in c["parents"]]})
+            sha = c["parents"][0] if c["parents"] else None
+        return 200, out, {}
+
+    def issues_list_comments(self, repo, params, body):
+        number = int(params["issue_number"]) if params["issue_number"].isdigit() else -1
+        if number not in repo.pulls:
+            raise StubError(404, "Not Found")
+        out = [{"id": c["id"], "body": c["body"], "url": self.url(repo, "/issues/comments/%d" % c["id"])}
+               for c in repo.comments if c["issue_number"] == number]
+        return 200, out[:int(params.get("_query", {}).get("per_page", ["30"])[0])], {}

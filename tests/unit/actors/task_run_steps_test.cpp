@@ -156,28 +156,10 @@ private:
   std::shared_ptr<blob_store> inner_ = make_memory_blob_store();
 };
 
-class fake_code_host : public code_host {
-public:
-  result<pull_request_ref> open_pull_request(const pull_request_spec& spec, const change_set&) override {
-    opened.push_back(spec);
-    return pull_request_ref{1, "local://pull/1", spec.head_branch, "c1"};
-  }
-  result<pull_request_ref> update_pull_request(const pull_request_spec& spec, std::int64_t n, const change_set&) override {
-    opened.push_back(spec);
-    return pull_request_ref{n, "local://pull/1", spec.head_branch, "c2"};
-  }
-  result<bool> discard_unopened_branch(const pull_request_spec& spec) override {
-    discarded.push_back(spec);
-    return true;
-  }
-  std::vector<pull_request_spec> opened;
-  std::vector<pull_request_spec> discarded;
-};
-
 class task_run_steps : public ::testing::Test {
 protected:
   task_run_steps() {
-    ports_ = {rt_, workspaces_, code_host_, make_memory_blob_store(), api::make_memory_task_log(), std::make_shared<manual_clock>(), {}};
+    ports_ = {rt_, workspaces_, make_memory_blob_store(), api::make_memory_task_log(), std::make_shared<manual_clock>(), {}};
     options_.workspace_root = ::testing::TempDir() + "ws";
     options_.rootfs = "/nonexistent-rootfs";
     options_.agents["echo"] = {"echo", {"echo", "working"}, "echo", {}, {}};
@@ -206,7 +188,6 @@ protected:
 
   std::shared_ptr<sandbox_runtime> rt_ = make_memory_sandbox_runtime();
   std::shared_ptr<fake_workspaces> workspaces_ = std::make_shared<fake_workspaces>();
-  std::shared_ptr<fake_code_host> code_host_ = std::make_shared<fake_code_host>();
   fake_host host_{rt_};
   execution_ports ports_;
   execution_options options_;
@@ -214,13 +195,12 @@ protected:
 
 using types = std::vector<std::string>;
 
-TEST_F(task_run_steps, a_successful_agent_run_ends_with_a_pull_request_and_completed) {
+TEST_F(task_run_steps, a_successful_agent_run_ends_with_its_output_stored_for_the_code_host_loop) {
   request("echo");
   run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
   EXPECT_EQ(host_.types, (types{"task.requested", "task.scheduled", "task.sandbox_provisioned", "task.started",
-                                "task.output_collected", "task.pr_opened", "task.completed"}));
-  ASSERT_EQ(code_host_->opened.size(), 1u);
-  EXPECT_EQ(code_host_->opened[0].head_branch, "aetherium/task-t1");
+                                "task.output_collected"}))
+    << "publishing and completing are the code-host loop's";
   EXPECT_EQ(host_.state.output->insertions, 1u);
   EXPECT_EQ(host_.state.output->deletions, 1u);
   EXPECT_EQ(host_.state.output->patch_ref.rfind("sha256:", 0), 0u);
@@ -252,12 +232,16 @@ TEST_F(task_run_steps, a_secret_the_task_names_but_the_secret_store_lacks_fails_
     << host_.state.failure_detail;
 }
 
-TEST_F(task_run_steps, no_changes_complete_without_a_pull_request) {
+TEST_F(task_run_steps, a_run_with_no_change_ends_with_its_empty_output_and_leaves_the_log_open) {
   workspaces_->changed = false;
   request("echo");
   run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
-  EXPECT_EQ(host_.types.back(), "task.completed");
-  EXPECT_TRUE(code_host_->opened.empty());
+  EXPECT_EQ(host_.types.back(), "task.output_collected");
+  EXPECT_EQ(host_.state.output->files_changed, 0u);
+  EXPECT_TRUE(host_.state.output->patch_ref.empty());
+  EXPECT_EQ(host_.released, 1);
+  EXPECT_TRUE(ports_.logs->append(task_id{"t1"}, "system", "the end\n").ok())
+    << "the log was closed before the code-host loop could tell the end";
 }
 
 TEST_F(task_run_steps, a_crashing_agent_fails_the_task_with_agent_failed) {
@@ -265,7 +249,6 @@ TEST_F(task_run_steps, a_crashing_agent_fails_the_task_with_agent_failed) {
   run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
   EXPECT_EQ(host_.types.back(), "task.failed");
   EXPECT_EQ(host_.state.failure, domain::failure_reason::agent_failed);
-  EXPECT_TRUE(code_host_->opened.empty());
 }
 
 TEST_F(task_run_steps, an_agent_missing_from_the_image_fails_with_agent_missing) {
@@ -289,7 +272,6 @@ TEST_F(task_run_steps, a_failed_verification_records_it_and_opens_no_pull_reques
   EXPECT_EQ(host_.types, (types{"task.requested", "task.scheduled", "task.sandbox_provisioned", "task.started",
                                 "task.output_collected", "task.verification_failed", "task.failed"}));
   EXPECT_EQ(host_.state.failure, domain::failure_reason::verification_failed);
-  EXPECT_TRUE(code_host_->opened.empty());
 }
 
 TEST_F(task_run_steps, a_task_found_running_after_a_restart_fails_with_control_plane_restart) {
@@ -300,34 +282,31 @@ TEST_F(task_run_steps, a_task_found_running_after_a_restart_fails_with_control_p
   EXPECT_EQ(host_.state.failure, domain::failure_reason::control_plane_restart);
 }
 
-TEST_F(task_run_steps, a_task_found_past_its_output_after_a_restart_has_its_unrecorded_branch_discarded) {
-  // Killed while pushing: the branch may exist without a pull request on record. The
-  // resumed run removes it before it publishes again.
+TEST_F(task_run_steps, a_task_found_past_its_output_after_a_restart_is_left_to_the_code_host_loop) {
   request("echo");
   ASSERT_TRUE(host_.command("t1", domain::schedule_task{node_id{"n1"}, 2}, {}));
   ASSERT_TRUE(host_.command("t1", domain::record_sandbox{"s1", 3, true}, {}));
   ASSERT_TRUE(host_.command("t1", domain::collect_output{{}, 4}, {}));
   run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::recover);
-  EXPECT_EQ(host_.types.back(), "task.completed");
-  ASSERT_EQ(code_host_->discarded.size(), 1u);
-  EXPECT_EQ(code_host_->discarded[0].head_branch, "aetherium/task-t1");
-  EXPECT_EQ(code_host_->discarded[0].repo, "/srv/repo.git");
-  EXPECT_EQ(code_host_->discarded[0].tenant, tenant_id{"acme"});
-  EXPECT_NE(log_text().find("removed branch aetherium/task-t1"), std::string::npos) << log_text();
+  EXPECT_EQ(host_.types.back(), "task.output_collected") << "nothing is left for a run to do";
+  EXPECT_FALSE(needs_placement(host_.state, run_mode::recover)) << "it would hold a node for nothing";
 }
 
-TEST_F(task_run_steps, a_task_that_never_reached_its_output_has_no_branch_to_discard) {
-  request("echo");
+TEST_F(task_run_steps, a_task_found_with_a_failed_verification_after_a_restart_fails) {
+  request("echo", "make test");
   ASSERT_TRUE(host_.command("t1", domain::schedule_task{node_id{"n1"}, 2}, {}));
+  ASSERT_TRUE(host_.command("t1", domain::record_sandbox{"s1", 3, true}, {}));
+  ASSERT_TRUE(host_.command("t1", domain::collect_output{{}, 4}, {}));
+  ASSERT_TRUE(host_.command("t1", domain::record_verification{false, 2, "", 5}, {}));
   run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::recover);
-  EXPECT_EQ(host_.state.failure, domain::failure_reason::control_plane_restart);
-  EXPECT_TRUE(code_host_->discarded.empty());
+  EXPECT_EQ(host_.types.back(), "task.failed");
+  EXPECT_EQ(host_.state.failure, domain::failure_reason::verification_failed);
 }
 
 TEST_F(task_run_steps, a_task_still_requested_after_a_restart_runs_normally) {
   request("echo");
   run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::recover);
-  EXPECT_EQ(host_.types.back(), "task.completed");
+  EXPECT_EQ(host_.types.back(), "task.output_collected");
 }
 
 TEST_F(task_run_steps, a_cancel_before_the_run_terminates_the_task) {
@@ -335,7 +314,6 @@ TEST_F(task_run_steps, a_cancel_before_the_run_terminates_the_task) {
   ASSERT_TRUE(host_.command("t1", domain::cancel_task{"someone", 2}, {}));
   run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
   EXPECT_EQ(host_.types.back(), "task.terminated");
-  EXPECT_TRUE(code_host_->opened.empty());
 }
 
 } // namespace
@@ -351,7 +329,6 @@ TEST_F(task_run_steps, the_checkout_is_bounded_by_the_tasks_tenant_disk_limit_an
   ASSERT_TRUE(r.cancelled);
   EXPECT_FALSE(r.cancelled()) << "a checkout the agent waited for was stopped";
   EXPECT_EQ(workspaces_->prepared, (std::vector<std::string>{options_.workspace_root + "/t1"}));
-  EXPECT_EQ(code_host_->opened.at(0).tenant, tenant_id{"acme"});
   EXPECT_NE(std::find(workspaces_->released.begin(), workspaces_->released.end(), options_.workspace_root + "/t1"),
             workspaces_->released.end()) << "the workspace outlived its task";
 }
@@ -372,7 +349,6 @@ TEST_F(task_run_steps, a_workspace_filled_to_its_disk_limit_fails_the_task_with_
   run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
   EXPECT_EQ(host_.types.back(), "task.failed");
   EXPECT_EQ(host_.state.failure, domain::failure_reason::budget_exceeded);
-  EXPECT_TRUE(code_host_->opened.empty());
 }
 
 TEST_F(task_run_steps, a_server_stopping_while_the_agent_runs_fails_the_task_with_its_reason) {
@@ -383,7 +359,6 @@ TEST_F(task_run_steps, a_server_stopping_while_the_agent_runs_fails_the_task_wit
   EXPECT_EQ(host_.state.failure, domain::failure_reason::control_plane_restart);
   EXPECT_NE(host_.state.failure_detail.find("server was stopped while the task was running: its agent's sandbox did not survive"), std::string::npos)
     << host_.state.failure_detail;
-  EXPECT_TRUE(code_host_->opened.empty());
   EXPECT_EQ(host_.released, 1);
 }
 
@@ -394,37 +369,23 @@ TEST_F(task_run_steps, a_server_stopping_before_the_task_is_placed_leaves_it_req
   EXPECT_EQ(host_.types, (types{"task.requested"})) << "the next start runs it";
 }
 
-TEST_F(task_run_steps, a_stop_after_the_output_is_stored_leaves_the_task_and_the_next_start_finishes_it) {
+TEST_F(task_run_steps, a_stop_before_verification_leaves_the_task_and_the_next_start_verifies_it) {
   host_.stop_after = "task.output_collected";
-  request("echo");
+  request("echo", "make test");
   run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
   EXPECT_EQ(host_.types.back(), "task.output_collected") << "a task with its agent's work stored was failed";
-  EXPECT_TRUE(code_host_->opened.empty());
   EXPECT_NE(log_text().find("resumes from output_collected"), std::string::npos) << log_text();
+  EXPECT_TRUE(needs_placement(host_.state, run_mode::recover)) << "its verification needs a sandbox";
 
   host_.stopping = false; // the next start
   host_.stop_after.clear();
   run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::recover);
   EXPECT_EQ(host_.types, (types{"task.requested", "task.scheduled", "task.sandbox_provisioned", "task.started",
-                                "task.output_collected", "task.pr_opened", "task.completed"}));
+                                "task.output_collected", "task.verification_failed", "task.failed"}))
+    << "the in-memory runtime has no /bin/sh: the verification that resumed fails";
   ASSERT_EQ(workspaces_->replayed.size(), 1u) << "the change was not rebuilt from the stored patch";
   EXPECT_EQ(workspaces_->replayed[0], "--- a/a.txt\n+++ b/a.txt\n-old\n+new\n");
-  ASSERT_EQ(code_host_->opened.size(), 1u);
   EXPECT_NE(log_text().find("resuming after a restart"), std::string::npos) << log_text();
-}
-
-TEST_F(task_run_steps, a_restart_after_the_pull_request_was_recorded_only_completes_the_task) {
-  host_.down_after = "task.pr_opened";
-  request("echo");
-  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
-  ASSERT_EQ(host_.types.back(), "task.pr_opened");
-  EXPECT_EQ(log_text().find("completed"), std::string::npos) << "the log tells an end that was not stored";
-  host_.stopping = host_.store_down = false; // the next start
-  host_.down_after.clear();
-  run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::recover);
-  EXPECT_EQ(host_.types.back(), "task.completed");
-  EXPECT_EQ(code_host_->opened.size(), 1u) << "the pull request was opened twice";
-  EXPECT_TRUE(workspaces_->replayed.empty()) << "a published change needs no rebuilding";
 }
 
 TEST_F(task_run_steps, a_task_found_scheduled_after_a_restart_says_why_it_is_not_resumed) {
@@ -439,7 +400,7 @@ TEST_F(task_run_steps, the_patch_is_stored_once_the_blob_store_is_back) {
   ports_.blobs = std::make_shared<flaky_blobs>(3);
   request("echo");
   run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
-  EXPECT_EQ(host_.types.back(), "task.completed");
+  EXPECT_EQ(host_.types.back(), "task.output_collected");
   EXPECT_EQ(host_.state.output->patch_ref.rfind("sha256:", 0), 0u);
   EXPECT_NE(log_text().find("retrying until the store is back"), std::string::npos) << log_text();
 }
