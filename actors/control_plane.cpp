@@ -10,6 +10,7 @@
 #include "actors/projector.hpp"
 #include "actors/scheduling/scheduling_messages.hpp"
 #include "events/api/validation.hpp"
+#include "events/read_model/audit_feed.hpp"
 #include "events/read_model/task_board.hpp"
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::actors::projection_query)
@@ -145,15 +146,21 @@ public:
   }
 
   void task_events(const api::caller& who, const task_id& id, api::reply<std::vector<api::event_view>> done) override {
-    query([who, id, done](const task_board& b) {
+    auto self = shared_from_this();
+    query([self, who, id, done](const task_board& b) {
       if (!b.find_task(who.tenant, id))
         return done(make_error(errc::not_found, "no task " + id.str()));
-      done(b.stream_events(domain::task::stream_of(id.str()).str()));
+      // The history is the task's stream in the log: read it off the scheduler.
+      self->off_scheduler([store = self->p_.store, id, done] {
+        done(read_model::stream_events(*store, domain::task::stream_of(id.str())));
+      });
     });
   }
 
   void events_after(const api::caller& who, std::int64_t after, std::size_t limit, api::reply<api::event_page> done) override {
-    query([who, after, limit, done](const task_board& b) { done(b.events_after(who.tenant, after, limit)); });
+    off_scheduler([store = p_.store, tenant = who.tenant, after, limit, done] {
+      done(read_model::events_after(*store, tenant, after, limit));
+    });
   }
 
   void list_nodes(const api::caller&, api::reply<std::vector<api::node_view>> done) override {

@@ -29,7 +29,7 @@ struct control_plane_parts {
   caf::actor dispatcher; ///< spawn_task_dispatcher: told (run_atom, id) and (cancel_atom, id)
   caf::actor scheduler;  ///< spawn_scheduler: asked for the node list
   std::shared_ptr<task_log> logs;
-  std::shared_ptr<event_store> store; ///< Only for readiness.
+  std::shared_ptr<event_store> store; ///< For readiness, task histories and the audit feed.
   std::shared_ptr<clock> time;
   std::shared_ptr<id_generator> ids;
   read_model::task_defaults defaults;
@@ -53,8 +53,8 @@ public:
 };
 
 /// The control plane over the event-sourced actors: commands go to the task and project
-/// actors (persist, then reply), reads come from the task board projection, never from
-/// the log. A write answers once the board has folded it, so a client reads its own
+/// actors (persist, then reply), reads come from the task board projection, except task
+/// histories and the audit feed, which are read in pages from the log (off the scheduler). A write answers once the board has folded it, so a client reads its own
 /// writes. Idempotency keys are durable: the task id is derived from (tenant, key), so a
 /// retry after a restart finds the same task stream.
 std::shared_ptr<task_control_plane> make_actor_control_plane(caf::actor_system& sys, control_plane_parts parts);

@@ -26,6 +26,7 @@ using log_atom = caf::atom_constant<caf::atom("log")>;
 using run_atom = caf::atom_constant<caf::atom("run")>;
 using actor_atom = caf::atom_constant<caf::atom("actor")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using checkpoint_atom = caf::atom_constant<caf::atom("checkpoint")>;
 
 /// Reply to an append: where it landed, or why not.
 using append_outcome = result<append_result>;

@@ -1,6 +1,7 @@
 #include "actors/projector.hpp"
 
 #include <map>
+#include <vector>
 
 #include <caf/all.hpp>
 
@@ -14,6 +15,7 @@ namespace aetherium::actors {
 namespace {
 
 using apply_atom = caf::atom_constant<caf::atom("apply")>;
+using saved_atom = caf::atom_constant<caf::atom("saved")>;
 
 thread_local int reading = 0; ///< Queries this thread is inside.
 
@@ -22,12 +24,49 @@ struct projector_state {
   std::shared_ptr<projection_reader> reader;
   /// Readers waiting for the model to reach a position.
   std::multimap<std::int64_t, caf::response_promise> waiting;
+  checkpoint_policy checkpoints;
+  std::size_t since_save = 0; ///< Events folded since the last capture.
+  bool saving = false;        ///< A save job runs.
+  std::vector<caf::response_promise> asked;  ///< (checkpoint_atom) waiting for the next save to start.
+  std::vector<caf::response_promise> saving_for; ///< ... and those the running save answers.
 };
 
-caf::behavior projector_actor(caf::stateful_actor<projector_state>* self, std::shared_ptr<event_store> store,
-                              std::shared_ptr<projection> model, std::shared_ptr<projection_reader> reader) {
+using projector_actor_t = caf::stateful_actor<projector_state>;
+
+/// Captures the model and saves the copy on a thread of its own.
+void start_save(projector_actor_t* self) {
+  auto& st = self->state;
+  auto job = st.checkpoints.capture(*st.model);
+  st.since_save = 0;
+  st.saving = true;
+  st.saving_for = std::move(st.asked);
+  st.asked.clear();
+  auto me = caf::actor_cast<caf::actor>(self);
+  self->system().spawn<caf::detached>([job, me] {
+    job();
+    caf::anon_send(me, saved_atom::value);
+  });
+}
+
+/// Starts a save when one is due and none runs.
+void maybe_save(projector_actor_t* self) {
+  auto& st = self->state;
+  if (st.saving || !st.checkpoints.capture)
+    return;
+  bool due_by_count = st.checkpoints.every_events > 0 && st.since_save >= st.checkpoints.every_events;
+  if (!st.asked.empty() || due_by_count)
+    start_save(self);
+}
+
+caf::behavior projector_actor(projector_actor_t* self, std::shared_ptr<event_store> store,
+                              std::shared_ptr<projection> model, std::shared_ptr<projection_reader> reader,
+                              checkpoint_policy checkpoints) {
   self->state.model = std::move(model);
   self->state.reader = std::move(reader);
+  self->state.checkpoints = std::move(checkpoints);
+  auto every = self->state.checkpoints.every;
+  if (self->state.checkpoints.capture && every.count() > 0)
+    self->delayed_send(self, every, tick_atom::value);
   // The subscription thread only forwards; all folding happens in the actor. A weak handle
   // keeps the feed from holding the actor alive.
   caf::weak_actor_ptr me = self->ctrl();
@@ -51,6 +90,32 @@ caf::behavior projector_actor(caf::stateful_actor<projector_state>* self, std::s
         it->second.deliver(e.position);
         it = waiting.erase(it);
       }
+      ++self->state.since_save;
+      maybe_save(self);
+    },
+    [self, every](tick_atom) {
+      if (self->state.since_save > 0 && !self->state.saving)
+        start_save(self);
+      self->delayed_send(self, every, tick_atom::value);
+    },
+    [self](saved_atom) {
+      auto& st = self->state;
+      st.saving = false;
+      for (auto& p : st.saving_for)
+        p.deliver(true);
+      st.saving_for.clear();
+      maybe_save(self);
+    },
+    [self](checkpoint_atom) -> caf::result<bool> {
+      auto& st = self->state;
+      if (!st.checkpoints.capture)
+        return false;
+      if (st.since_save == 0 && !st.saving)
+        return true; // the saved checkpoint is the model
+      auto promise = self->make_response_promise();
+      st.asked.push_back(promise);
+      maybe_save(self);
+      return promise;
     },
     [self](get_atom, projection_query& query) { self->state.reader->read(query); },
     [self](get_atom, std::int64_t position) -> caf::result<std::int64_t> {
@@ -87,10 +152,11 @@ void projection_reader::write(const std::function<void(projection&)>& fold) {
 }
 
 std::pair<caf::actor, std::shared_ptr<projection_reader>>
-spawn_readable_projector(caf::actor_system& sys, std::shared_ptr<event_store> store, std::unique_ptr<projection> model) {
+spawn_readable_projector(caf::actor_system& sys, std::shared_ptr<event_store> store, std::unique_ptr<projection> model,
+                         checkpoint_policy checkpoints) {
   std::shared_ptr<projection> shared{std::move(model)};
   auto reader = std::make_shared<projection_reader>(shared);
-  return {sys.spawn(projector_actor, std::move(store), shared, reader), reader};
+  return {sys.spawn(projector_actor, std::move(store), shared, reader, std::move(checkpoints)), reader};
 }
 
 caf::actor spawn_projector(caf::actor_system& sys, std::shared_ptr<event_store> store,

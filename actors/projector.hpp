@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <shared_mutex>
@@ -32,6 +34,18 @@ private:
   mutable std::shared_mutex mtx_;
 };
 
+/// When and how a projector checkpoints its model. A checkpoint is taken in two steps:
+/// `capture` runs inside the projector (the fold waits for it, so it only copies), and the
+/// job it returns encodes and saves the copy on a thread of its own, off the scheduler,
+/// while the fold goes on. One save runs at a time; a save that comes due meanwhile waits
+/// for the next event or tick.
+struct checkpoint_policy {
+  std::size_t every_events = 0;            ///< Save after this many events folded (0: never by count).
+  std::chrono::milliseconds every{0};      ///< Save this often when events were folded (0: never by time).
+  /// Copies what must be saved; the returned job saves it and may block. Null: no checkpoints.
+  std::function<std::function<void()>(const projection&)> capture;
+};
+
 /// Spawns a projector: it subscribes to `store` after the model's position (replaying the
 /// log at start, then following it live), applies each event to `model` in order, and
 /// answers (get_atom, projection_query) by running the query against the model.
@@ -40,8 +54,11 @@ private:
 caf::actor spawn_projector(caf::actor_system& sys, std::shared_ptr<event_store> store,
                            std::unique_ptr<projection> model);
 
-/// The same, and a reader of its model for queries that need no message round trip.
+/// The same, and a reader of its model for queries that need no message round trip. With a
+/// `checkpoints` policy it also saves its model now and then, and (checkpoint_atom) saves
+/// it at once (when anything was folded since the last save) and replies true once saved.
 std::pair<caf::actor, std::shared_ptr<projection_reader>>
-spawn_readable_projector(caf::actor_system& sys, std::shared_ptr<event_store> store, std::unique_ptr<projection> model);
+spawn_readable_projector(caf::actor_system& sys, std::shared_ptr<event_store> store, std::unique_ptr<projection> model,
+                         checkpoint_policy checkpoints = {});
 
 } // namespace aetherium::actors

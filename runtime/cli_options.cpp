@@ -18,7 +18,7 @@ using option_set = std::set<std::string>;
 const option_set settings = {
   "listen",  "database-url", "kafka-brokers", "data-dir",   "runtime",    "github-token",
   "github-api", "github-webhook-secret", "jwt-secret", "image", "max-tasks", "tenant-max-tasks",
-  "warm-sandboxes", "repo-roots", "repo-hosts", "repo-ssh", "rate-limit", "rate-burst",
+  "warm-sandboxes", "checkpoint-every", "repo-roots", "repo-hosts", "repo-ssh", "rate-limit", "rate-burst",
   "egress-allow-private", "help"};
 
 /// Options of the commands that talk to the HTTP API.

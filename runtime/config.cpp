@@ -83,6 +83,7 @@ config load_config(const command_line& cmd) {
   setting(cmd, "image", "AETHERIUM_IMAGE", c.image);
   setting(cmd, "max-tasks", "AETHERIUM_MAX_TASKS", c.max_tasks);
   setting(cmd, "tenant-max-tasks", "AETHERIUM_TENANT_MAX_TASKS", c.tenant_max_tasks);
+  setting(cmd, "checkpoint-every", "AETHERIUM_CHECKPOINT_EVERY", c.checkpoint_every);
   setting(cmd, "warm-sandboxes", "AETHERIUM_WARM_SANDBOXES", c.warm_sandboxes);
   setting(cmd, "repo-roots", "AETHERIUM_REPO_ROOTS", c.repo_roots);
   setting(cmd, "repo-hosts", "AETHERIUM_REPO_HOSTS", c.repo_hosts);

@@ -26,6 +26,7 @@ struct config {
   std::string repo_roots;              ///< ':'-separated; local repositories only below <root>/<tenant>/. Empty: <data_dir>/repos.
   std::string repo_hosts = "github.com"; ///< ','-separated hosts (host[:port]) of https remotes tasks may fetch.
   std::string repo_ssh = "0";          ///< "1": ssh remotes of those hosts too.
+  std::string checkpoint_every = "10000"; ///< Events folded between two read-model checkpoints (also every 30 s); 0 = only at stop.
   std::string warm_sandboxes = "0";    ///< Sandboxes created ahead per recent task shape (crun, runc).
   std::string rate_limit = "20";       ///< Requests per second per API key or JWT subject.
   std::string rate_burst = "40";       ///< Requests a key may send at once before the rate applies.

@@ -22,6 +22,7 @@ commands:
   migrate up|down|status        apply, revert (one step) or list schema migrations
   events verify                 walk the event log and check its hash chain
   replay [--verify]             rebuild every projection from position 0 and check it
+                                (--verify: also the hash chain and the latest checkpoint)
   admin create-key --tenant T --role admin|operator|viewer [--name N]
   admin list-keys --tenant T
   project create --name N --repo R [--base-ref B] [--verify CMD] | project get ID
@@ -39,6 +40,7 @@ settings (flag, or environment variable):
   --max-tasks N                 AETHERIUM_MAX_TASKS      sandboxes at once, default 4
   --tenant-max-tasks N          AETHERIUM_TENANT_MAX_TASKS  live tasks per tenant (429 beyond)
   --warm-sandboxes N            AETHERIUM_WARM_SANDBOXES    sandboxes created ahead per task shape (0)
+  --checkpoint-every N          AETHERIUM_CHECKPOINT_EVERY  events between read-model checkpoints (10000)
   --repo-roots DIR[:DIR]        AETHERIUM_REPO_ROOTS     local repositories only below these
                                                          (default <data-dir>/repos)
   --rate-limit R                AETHERIUM_RATE_LIMIT     requests/s per API key, default 20

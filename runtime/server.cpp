@@ -33,6 +33,7 @@
 #include "adapters/http/http_server.hpp"
 #include "adapters/http/metrics/prometheus_registry.hpp"
 #include "adapters/json/event_log_api_key_store.hpp"
+#include "adapters/json/json_board_codec.hpp"
 #include "adapters/json/json_domain_codec.hpp"
 #include "adapters/kafka/kafka_event_consumer.hpp"
 #include "adapters/logs/file_task_log.hpp"
@@ -40,10 +41,12 @@
 #include "adapters/postgres/migrations.hpp"
 #include "adapters/postgres/postgres_blob_store.hpp"
 #include "adapters/postgres/postgres_event_store.hpp"
+#include "adapters/postgres/postgres_projection_snapshot_store.hpp"
 #include "adapters/postgres/server_lock.hpp"
 #include "adapters/sandbox/oci_sandbox_runtime.hpp"
 #include "events/api/timed_event_store.hpp"
 #include "events/logger.hpp"
+#include "events/read_model/board_checkpoint.hpp"
 #include "events/read_model/task_board.hpp"
 #include "events/github/follow_up.hpp"
 #include "events/integrations/log_consumer.hpp"
@@ -161,6 +164,14 @@ public:
     }
     if (code_host_consumer_)
       code_host_consumer_->stop(); // waits for a push under way: what it started, it records
+    if (sys_ && board_) {
+      // Everything is recorded now: a checkpoint at the head makes the next start replay nothing.
+      caf::scoped_actor me{*sys_};
+      me->request(board_, std::chrono::seconds(5), actors::checkpoint_atom::value)
+        .receive([](bool) {}, [](caf::error& e) {
+          log(log_level::warn, "no read-model checkpoint at stop", {{"reason", caf::to_string(e)}});
+        });
+    }
     if (sys_) {
       for (auto& a : {sampler_, heartbeat_, relay_, dispatcher_, board_, tasks_, projects_, scheduler_, journal_})
         if (a)
@@ -175,6 +186,8 @@ private:
   result<void> claim(const config& cfg);
   result<void> open_ports(const config& cfg);
   result<void> start_actors(const config& cfg);
+  std::unique_ptr<read_model::task_board> load_board();
+  actors::checkpoint_policy checkpoints(const config& cfg);
   result<void> catch_up();
   result<void> start_integrations(const config& cfg);
   result<void> start_http(const config& cfg);
@@ -184,6 +197,8 @@ private:
   std::shared_ptr<clock> time_ = make_system_clock();
   std::shared_ptr<id_generator> ids_ = make_random_id_generator();
   std::shared_ptr<event_store> store_;
+  std::shared_ptr<projection_snapshot_store> snapshots_;
+  std::shared_ptr<const read_model::board_state_codec> board_codec_ = make_json_board_codec();
   std::shared_ptr<blob_store> blobs_;
   std::shared_ptr<sandbox_runtime> sandboxes_;
   std::shared_ptr<code_host> code_host_;
@@ -240,6 +255,10 @@ result<void> running_server::open_ports(const config& cfg) {
   metrics_ = http::make_prometheus_registry();
   core_metrics_ = api::register_core_metrics(*metrics_);
   store_ = api::observe_appends(*store, core_metrics_.append_seconds, core_metrics_.append_unavailable);
+  auto snapshots = make_postgres_projection_snapshot_store(cfg.database_url);
+  if (!snapshots)
+    return snapshots.err();
+  snapshots_ = *snapshots;
   auto blobs = make_postgres_blob_store(cfg.database_url);
   if (!blobs)
     return blobs.err();
@@ -297,8 +316,7 @@ result<void> running_server::start_actors(const config& cfg) {
   journal_ = actors::spawn_journal(sys, store_);
   tasks_ = actors::spawn_task_registry(sys, journal_, ids_, make_json_task_codec());
   projects_ = actors::spawn_project_registry(sys, journal_, ids_, make_json_project_codec());
-  std::tie(board_, board_reader_) = actors::spawn_readable_projector(
-    sys, store_, std::make_unique<read_model::task_board>(make_json_task_codec(), make_json_project_codec()));
+  std::tie(board_, board_reader_) = actors::spawn_readable_projector(sys, store_, load_board(), checkpoints(cfg));
   actors::scheduler_options sched;
   sched.clock = time_;
   scheduler_ = actors::spawn_scheduler(sys, sched);
@@ -387,6 +405,43 @@ result<void> running_server::start_integrations(const config& cfg) {
     at->store(*head); // lag counts from the start: older events are the group's to have handled
   code_host_consumer_ = std::move(*consumer);
   return {};
+}
+
+/// The board from its latest checkpoint, or empty (to rebuild from position 0) when there is
+/// none or it cannot be used: a bad checkpoint never stops a start.
+std::unique_ptr<read_model::task_board> running_server::load_board() {
+  auto board = std::make_unique<read_model::task_board>(make_json_task_codec(), make_json_project_codec());
+  auto loaded = read_model::load_checkpoint(*snapshots_, *board_codec_, *board);
+  log(loaded.fallback ? log_level::warn : log_level::info, "read model start",
+      {{"position", std::to_string(loaded.position)}, {"detail", loaded.note}});
+  metrics_
+    ->get_gauge(api::metric_names::read_model_start_position,
+                "Log position the read model started from at the last start (0: rebuilt from the start)")
+    ->set(static_cast<double>(loaded.position));
+  return board;
+}
+
+/// Checkpoints of the board: every --checkpoint-every events and every 30 s, saved by a job
+/// off the scheduler (the projector only copies the state).
+actors::checkpoint_policy running_server::checkpoints(const config& cfg) {
+  actors::checkpoint_policy policy;
+  policy.every_events = static_cast<std::size_t>(std::max(0, std::atoi(cfg.checkpoint_every.c_str())));
+  policy.every = std::chrono::seconds(30);
+  auto saved = metrics_->get_gauge(api::metric_names::read_model_checkpoint_position,
+                                   "Log position of the read model's last saved checkpoint");
+  auto snapshots = snapshots_;
+  auto codec = board_codec_;
+  policy.capture = [snapshots, codec, saved](const projection& p) -> std::function<void()> {
+    auto copy = std::make_shared<read_model::board_capture>(read_model::capture(static_cast<const read_model::task_board&>(p)));
+    return [snapshots, codec, saved, copy] {
+      if (auto ok = read_model::save_checkpoint(*snapshots, *codec, *copy); !ok)
+        log(log_level::warn, "read-model checkpoint not saved",
+            {{"position", std::to_string(copy->position)}, {"reason", ok.err().detail}});
+      else
+        saved->set(static_cast<double>(copy->position));
+    };
+  };
+  return policy;
 }
 
 /// Waits until the read model has replayed the log up to its head, then reconciles.

@@ -65,6 +65,10 @@ inline constexpr const char* relay_lag = "aetherium_relay_lag_events";          
 inline constexpr const char* relay_lag_seconds = "aetherium_relay_lag_seconds";  ///< gauge
 inline constexpr const char* http_requests = "aetherium_http_requests_total";    ///< counter
 inline constexpr const char* http_seconds = "aetherium_http_request_duration_seconds"; ///< histogram
+/// gauge: the log position the read model started from (its checkpoint; 0 = rebuilt from the start)
+inline constexpr const char* read_model_start_position = "aetherium_read_model_start_position";
+/// gauge: the log position of the read model's last saved checkpoint
+inline constexpr const char* read_model_checkpoint_position = "aetherium_read_model_checkpoint_position";
 } // namespace metric_names
 
 /// Handles of the core's series, for the components that update them.

@@ -25,23 +25,26 @@ void task_board::apply(const recorded_event& e) {
     apply_task(e);
   else if (has_prefix(stream, "project-"))
     apply_project(e);
-  else
-    return; // keys, nodes and other streams are not part of the audit feed of tenants
-  stream_index_[stream].push_back(static_cast<std::int64_t>(audit_.size()));
-  audit_.push_back({api::event_view{e.position, stream, e.stream_version, e.type, e.schema_version, e.payload,
-                                    e.recorded_at_us},
-                    e.metadata.tenant});
+}
+
+void task_board::restore(board_state state, std::int64_t position) {
+  s_ = std::move(state);
+  tasks_by_position_.clear();
+  for (auto& [id, entry] : s_.tasks)
+    if (entry.requested_at > 0)
+      tasks_by_position_[entry.requested_at] = id;
+  advance(position);
 }
 
 void task_board::apply_task(const recorded_event& e) {
   auto decoded = task_codec_->decode(e);
   if (!decoded) {
-    ++corrupt_;
-    last_corruption_ = decoded.err().detail;
+    ++s_.corrupt;
+    s_.last_corruption = decoded.err().detail;
     return;
   }
   auto id = e.stream.str().substr(5);
-  auto& entry = tasks_[id];
+  auto& entry = s_.tasks[id];
   if (std::holds_alternative<domain::task_requested>(*decoded)) {
     entry.requested_at = e.position;
     tasks_by_position_[e.position] = id;
@@ -49,28 +52,28 @@ void task_board::apply_task(const recorded_event& e) {
   entry.state = domain::task::evolve(std::move(entry.state), *decoded);
   entry.version = e.stream_version;
   if (auto* pr = std::get_if<domain::task_pr_recorded>(&*decoded))
-    pull_requests_[{code_host_repo(entry.state.spec.repo), pr->pr.number}] = id;
+    s_.pull_requests[{code_host_repo(entry.state.spec.repo), pr->pr.number}] = id;
 }
 
 const task_entry* task_board::find_by_pull_request(const std::string& repo, std::int64_t number) const {
-  auto it = pull_requests_.find({repo, number});
-  return it == pull_requests_.end() ? nullptr : find_task(task_id{it->second});
+  auto it = s_.pull_requests.find({repo, number});
+  return it == s_.pull_requests.end() ? nullptr : find_task(task_id{it->second});
 }
 
 void task_board::apply_project(const recorded_event& e) {
   auto decoded = project_codec_->decode(e);
   if (!decoded) {
-    ++corrupt_;
-    last_corruption_ = decoded.err().detail;
+    ++s_.corrupt;
+    s_.last_corruption = decoded.err().detail;
     return;
   }
   auto id = e.stream.str().substr(8);
-  projects_[id] = domain::project::evolve(std::move(projects_[id]), *decoded);
+  s_.projects[id] = domain::project::evolve(std::move(s_.projects[id]), *decoded);
 }
 
 const task_entry* task_board::find_task(const task_id& id) const {
-  auto it = tasks_.find(id.str());
-  return it == tasks_.end() || !it->second.state.exists ? nullptr : &it->second;
+  auto it = s_.tasks.find(id.str());
+  return it == s_.tasks.end() || !it->second.state.exists ? nullptr : &it->second;
 }
 
 const task_entry* task_board::find_task(const tenant_id& tenant, const task_id& id) const {
@@ -79,8 +82,8 @@ const task_entry* task_board::find_task(const tenant_id& tenant, const task_id& 
 }
 
 const domain::project_state* task_board::find_project(const tenant_id& tenant, const project_id& id) const {
-  auto it = projects_.find(id.str());
-  if (it == projects_.end() || !it->second.exists || it->second.fields.tenant != tenant)
+  auto it = s_.projects.find(id.str());
+  if (it == s_.projects.end() || !it->second.exists || it->second.fields.tenant != tenant)
     return nullptr;
   return &it->second;
 }
@@ -94,12 +97,12 @@ result<api::task_page> task_board::list_tasks(const tenant_id& tenant, const api
   api::task_page page;
   for (auto it = tasks_by_position_.lower_bound(*before); it != tasks_by_position_.begin();) {
     --it;
-    auto& t = tasks_.at(it->second);
+    auto& t = s_.tasks.at(it->second);
     if (t.state.tenant != tenant || (f.project && t.state.project != *f.project)
         || (f.status && t.state.status != *f.status))
       continue;
     if (page.tasks.size() == f.limit) {
-      page.next_cursor = std::to_string(tasks_.at(page.tasks.back().id.str()).requested_at);
+      page.next_cursor = std::to_string(s_.tasks.at(page.tasks.back().id.str()).requested_at);
       break;
     }
     page.tasks.push_back(to_view(t));
@@ -107,42 +110,15 @@ result<api::task_page> task_board::list_tasks(const tenant_id& tenant, const api
   return page;
 }
 
-std::vector<api::event_view> task_board::stream_events(const std::string& stream) const {
-  std::vector<api::event_view> out;
-  auto it = stream_index_.find(stream);
-  if (it != stream_index_.end())
-    for (auto i : it->second)
-      out.push_back(audit_[static_cast<std::size_t>(i)].view);
-  return out;
-}
-
-result<api::event_page> task_board::events_after(const tenant_id& tenant, std::int64_t after,
-                                                 std::size_t limit) const {
-  if (after < 0)
-    return make_error(errc::invalid_argument, "after must not be negative", "after");
-  if (limit == 0 || limit > api::limits::events_page_size)
-    return make_error(errc::invalid_argument, "limit must be 1 to 1000", "limit");
-  api::event_page page;
-  page.next_after = after;
-  auto first = std::upper_bound(audit_.begin(), audit_.end(), after,
-                                [](std::int64_t p, const audit_entry& e) { return p < e.view.position; });
-  for (auto it = first; it != audit_.end() && page.events.size() < limit; ++it) {
-    page.next_after = it->view.position;
-    if (it->tenant == tenant.str())
-      page.events.push_back(it->view);
-  }
-  return page;
-}
-
 std::size_t task_board::live_tasks(const tenant_id& tenant) const {
-  return static_cast<std::size_t>(std::count_if(tasks_.begin(), tasks_.end(), [&](auto& t) {
+  return static_cast<std::size_t>(std::count_if(s_.tasks.begin(), s_.tasks.end(), [&](auto& t) {
     return t.second.state.tenant == tenant && !domain::is_terminal(t.second.state.status);
   }));
 }
 
 std::map<std::string, std::size_t> task_board::count_by_status() const {
   std::map<std::string, std::size_t> out;
-  for (auto& [id, entry] : tasks_)
+  for (auto& [id, entry] : s_.tasks)
     ++out[domain::to_string(entry.state.status)];
   return out;
 }
@@ -157,7 +133,7 @@ std::vector<task_id> task_board::all_task_ids() const {
 std::vector<task_id> task_board::live_task_ids() const {
   std::vector<task_id> out;
   for (auto& [position, id] : tasks_by_position_)
-    if (!domain::is_terminal(tasks_.at(id).state.status))
+    if (!domain::is_terminal(s_.tasks.at(id).state.status))
       out.emplace_back(id);
   return out;
 }

@@ -22,10 +22,22 @@ struct task_entry {
   std::int64_t requested_at = 0; ///< Position of task.requested: the list order and cursor.
 };
 
-/// The read model behind the HTTP API: projects, tasks and the audit trail, folded from
-/// the log. A pure fold: it never fails and never does I/O. An event it cannot decode is
-/// counted (see corrupt_events) and skipped, so one bad row cannot stop the API; replay
-/// reports it (aetherium replay --verify).
+/// Everything the board knows, as a checkpoint saves it: its size depends on the number of
+/// tasks and projects, never on the length of the log.
+struct board_state {
+  std::map<std::string, task_entry> tasks; ///< By task id (without the "task-" prefix).
+  std::map<std::string, domain::project_state> projects; ///< By project id.
+  /// (code_host_repo, number) -> the newest task that opened or updated that pull request.
+  std::map<std::pair<std::string, std::int64_t>, std::string> pull_requests;
+  std::size_t corrupt = 0; ///< Events that could not be decoded.
+  std::string last_corruption;
+};
+
+/// The read model behind the HTTP API: projects and tasks, folded from the log. A pure
+/// fold: it never fails and never does I/O. An event it cannot decode is counted (see
+/// corrupt_events) and skipped, so one bad row cannot stop the API; replay reports it
+/// (aetherium replay --verify). The audit trail is not kept here: it is the log itself
+/// (audit_feed.hpp reads it from the store).
 class task_board : public projection {
 public:
   task_board(std::shared_ptr<const domain::task_codec> tasks, std::shared_ptr<const domain::project_codec> projects);
@@ -41,10 +53,6 @@ public:
   /// Tasks of `tenant` matching `filter`, newest first. Errors: invalid_argument (limit,
   /// or a cursor this board did not hand out).
   result<api::task_page> list_tasks(const tenant_id& tenant, const api::task_filter& filter) const;
-  /// Every event of `stream`, in version order.
-  std::vector<api::event_view> stream_events(const std::string& stream) const;
-  /// Events of `tenant` after `after`. Errors: invalid_argument (negative after, bad limit).
-  result<api::event_page> events_after(const tenant_id& tenant, std::int64_t after, std::size_t limit) const;
   /// Tasks of `tenant` that are not terminal.
   std::size_t live_tasks(const tenant_id& tenant) const;
   /// How many tasks of every tenant are in each status (api::to_string names), for /metrics.
@@ -57,27 +65,22 @@ public:
   /// code_host_repo names it): the parent of a follow-up asked for on that pull request.
   const task_entry* find_by_pull_request(const std::string& repo, std::int64_t number) const;
   /// Events that could not be decoded so far, with the last reason.
-  std::size_t corrupt_events() const { return corrupt_; }
-  const std::string& last_corruption() const { return last_corruption_; }
+  std::size_t corrupt_events() const { return s_.corrupt; }
+  const std::string& last_corruption() const { return s_.last_corruption; }
+
+  /// The state a checkpoint saves (the position is position()).
+  const board_state& state() const { return s_; }
+  /// Replaces the whole board with `state`, folded up to `position` (a loaded checkpoint).
+  void restore(board_state state, std::int64_t position);
 
 private:
-  struct audit_entry {
-    api::event_view view;
-    std::string tenant;
-  };
   void apply_task(const recorded_event& event);
   void apply_project(const recorded_event& event);
 
   std::shared_ptr<const domain::task_codec> task_codec_;
   std::shared_ptr<const domain::project_codec> project_codec_;
-  std::map<std::string, task_entry> tasks_;
-  std::map<std::int64_t, std::string> tasks_by_position_;
-  std::map<std::string, domain::project_state> projects_;
-  std::map<std::pair<std::string, std::int64_t>, std::string> pull_requests_;
-  std::map<std::string, std::vector<std::int64_t>> stream_index_; ///< stream -> indexes into audit_
-  std::vector<audit_entry> audit_;
-  std::size_t corrupt_ = 0;
-  std::string last_corruption_;
+  board_state s_;
+  std::map<std::int64_t, std::string> tasks_by_position_; ///< Derived from s_.tasks: the list order.
 };
 
 /// The API's view of a task.

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <mutex>
+#include <vector>
 
 #include <caf/all.hpp>
 
@@ -79,6 +81,58 @@ TEST_F(projector_test, a_model_restored_at_a_position_folds_only_what_follows) {
   auto projector = spawn_projector(sys_, store_, std::move(model));
   EXPECT_EQ(wait_for(projector, 4), 4);
   EXPECT_EQ(counts(projector)["task.requested"], 1);
+  self_->send_exit(projector, caf::exit_reason::user_shutdown);
+}
+
+/// Positions saved by a checkpoint policy's jobs, and the threads they ran on.
+struct saved_positions {
+  std::mutex mtx;
+  std::vector<std::int64_t> positions;
+  std::vector<std::int64_t> all() {
+    std::lock_guard<std::mutex> guard{mtx};
+    return positions;
+  }
+};
+
+checkpoint_policy saving_into(std::shared_ptr<saved_positions> saved, std::size_t every_events) {
+  checkpoint_policy policy;
+  policy.every_events = every_events;
+  policy.capture = [saved](const projection& p) -> std::function<void()> {
+    auto at = p.position(); // the copy: taken in the projector
+    return [saved, at] {
+      std::lock_guard<std::mutex> guard{saved->mtx};
+      saved->positions.push_back(at);
+    };
+  };
+  return policy;
+}
+
+TEST_F(projector_test, checkpoints_every_n_events_and_when_asked) {
+  auto saved = std::make_shared<saved_positions>();
+  auto projector = spawn_readable_projector(sys_, store_, std::make_unique<counting_model>(), saving_into(saved, 4)).first;
+  append("task.requested", 9);
+  EXPECT_EQ(wait_for(projector, 9), 9);
+  bool answered = false;
+  self_->request(projector, std::chrono::seconds(10), checkpoint_atom::value)
+    .receive([&](bool ok) { answered = ok; }, [&](caf::error& e) { ADD_FAILURE() << sys_.render(e); });
+  EXPECT_TRUE(answered);
+  auto positions = saved->all();
+  ASSERT_GE(positions.size(), 2u) << "at least one save by count, and the one asked for";
+  EXPECT_EQ(positions.back(), 9) << "a checkpoint asked for covers everything folded";
+  for (std::size_t i = 1; i < positions.size(); ++i)
+    EXPECT_LT(positions[i - 1], positions[i]);
+  // Nothing folded since: asking again saves nothing more.
+  self_->request(projector, std::chrono::seconds(10), checkpoint_atom::value).receive([](bool) {}, [](caf::error&) {});
+  EXPECT_EQ(saved->all().size(), positions.size());
+  self_->send_exit(projector, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(projector_test, without_a_policy_a_checkpoint_asked_for_answers_false) {
+  auto projector = spawn_projector(sys_, store_, std::make_unique<counting_model>());
+  bool answered = true;
+  self_->request(projector, std::chrono::seconds(10), checkpoint_atom::value)
+    .receive([&](bool ok) { answered = ok; }, [&](caf::error& e) { ADD_FAILURE() << sys_.render(e); });
+  EXPECT_FALSE(answered);
   self_->send_exit(projector, caf::exit_reason::user_shutdown);
 }
 

@@ -1,0 +1,71 @@
+#include "adapters/json/task_fields.hpp"
+
+namespace aetherium::json_fields {
+
+using namespace domain;
+
+nlohmann::json spec_json(const task_spec& s) {
+  return {{"agent_type", s.agent_type}, {"prompt", s.prompt}, {"script", s.script}, {"repo", s.repo},
+          {"base_ref", s.base_ref}, {"runtime", s.runtime},
+          {"limits", {{"memory_bytes", s.limits.memory_bytes}, {"pids", s.limits.pids},
+                      {"cpu_millis", s.limits.cpu_millis}, {"disk_bytes", s.limits.disk_bytes}}},
+          {"budgets", {{"max_seconds", s.budgets.max_seconds}, {"max_log_bytes", s.budgets.max_log_bytes},
+                       {"max_changed_bytes", s.budgets.max_changed_bytes}}},
+          {"allowed_hosts", s.allowed_hosts}, {"secrets", s.secrets}, {"verify_command", s.verify_command},
+          {"open_pr_on_failed_verification", s.open_pr_on_failed_verification}};
+}
+
+task_spec spec_of(const nlohmann::json& j) {
+  task_spec s;
+  j.at("agent_type").get_to(s.agent_type);
+  j.at("prompt").get_to(s.prompt);
+  j.at("script").get_to(s.script);
+  j.at("repo").get_to(s.repo);
+  j.at("base_ref").get_to(s.base_ref);
+  j.at("runtime").get_to(s.runtime);
+  auto& l = j.at("limits");
+  l.at("memory_bytes").get_to(s.limits.memory_bytes);
+  l.at("pids").get_to(s.limits.pids);
+  l.at("cpu_millis").get_to(s.limits.cpu_millis);
+  l.at("disk_bytes").get_to(s.limits.disk_bytes);
+  auto& b = j.at("budgets");
+  b.at("max_seconds").get_to(s.budgets.max_seconds);
+  b.at("max_log_bytes").get_to(s.budgets.max_log_bytes);
+  b.at("max_changed_bytes").get_to(s.budgets.max_changed_bytes);
+  j.at("allowed_hosts").get_to(s.allowed_hosts);
+  j.at("secrets").get_to(s.secrets);
+  j.at("verify_command").get_to(s.verify_command);
+  j.at("open_pr_on_failed_verification").get_to(s.open_pr_on_failed_verification);
+  return s;
+}
+
+nlohmann::json output_json(const task_output& o) {
+  return {{"files_changed", o.files_changed}, {"insertions", o.insertions}, {"deletions", o.deletions},
+          {"changed_bytes", o.changed_bytes}, {"exit_code", o.exit_code}, {"duration_ms", o.duration_ms},
+          {"base_commit", o.base_commit}, {"summary", o.summary}, {"patch_ref", o.patch_ref}};
+}
+
+task_output output_of(const nlohmann::json& j) {
+  task_output o;
+  j.at("files_changed").get_to(o.files_changed);
+  j.at("insertions").get_to(o.insertions);
+  j.at("deletions").get_to(o.deletions);
+  j.at("changed_bytes").get_to(o.changed_bytes);
+  j.at("exit_code").get_to(o.exit_code);
+  j.at("duration_ms").get_to(o.duration_ms);
+  j.at("base_commit").get_to(o.base_commit);
+  j.at("summary").get_to(o.summary);
+  j.at("patch_ref").get_to(o.patch_ref);
+  return o;
+}
+
+nlohmann::json pr_json(const task_pull_request& p) {
+  return {{"url", p.url}, {"number", p.number}, {"branch", p.branch}, {"commit", p.commit}};
+}
+
+task_pull_request pr_of(const nlohmann::json& j) {
+  return {j.at("url").get<std::string>(), j.at("number").get<std::int64_t>(), j.at("branch").get<std::string>(),
+          j.at("commit").get<std::string>()};
+}
+
+} // namespace aetherium::json_fields
