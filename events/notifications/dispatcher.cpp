@@ -172,6 +172,8 @@ private:
         continue;
       }
       for (auto& e : *page) {
+        if (w->cancelled || is_stopping())
+          return; // the checkpoint stays before e
         auto s = ports_.subscriptions->load(w->id);
         if (!s || s->deleted)
           return; // the manager starts it again if it still lives (a failed load)
