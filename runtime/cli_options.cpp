@@ -19,7 +19,8 @@ const option_set settings = {
   "listen",  "database-url", "kafka-brokers", "data-dir",   "runtime",    "github-token",
   "github-api", "github-webhook-secret", "jwt-secret", "image", "max-tasks", "tenant-max-tasks",
   "warm-sandboxes", "checkpoint-every", "repo-roots", "repo-hosts", "repo-ssh", "rate-limit", "rate-burst",
-  "egress-allow-private", "help"};
+  "egress-allow-private", "notify-allow-loopback", "notify-max-attempts", "notify-retry-delay-ms",
+  "notify-retry-max-delay-ms", "help"};
 
 /// Options of the commands that talk to the HTTP API.
 const option_set client = {"server", "token", "json"};

@@ -8,7 +8,7 @@ namespace aetherium::runtime {
 namespace {
 
 // Options that are switches: they never take a value.
-const std::set<std::string> boolean_flags = {"json", "follow", "f", "verify", "help", "keep"};
+const std::set<std::string> boolean_flags = {"json", "follow", "f", "verify", "help", "keep", "notify-allow-loopback"};
 // Options that may be given more than once: the values add up (as a comma-separated list).
 const std::set<std::string> list_options = {"allow", "secret"};
 
@@ -91,6 +91,10 @@ config load_config(const command_line& cmd) {
   setting(cmd, "rate-limit", "AETHERIUM_RATE_LIMIT", c.rate_limit);
   setting(cmd, "rate-burst", "AETHERIUM_RATE_BURST", c.rate_burst);
   setting(cmd, "egress-allow-private", "AETHERIUM_EGRESS_ALLOW_PRIVATE", c.egress_allow_private);
+  setting(cmd, "notify-allow-loopback", "AETHERIUM_NOTIFY_ALLOW_LOOPBACK", c.notify_allow_loopback);
+  setting(cmd, "notify-max-attempts", "AETHERIUM_NOTIFY_MAX_ATTEMPTS", c.notify_max_attempts);
+  setting(cmd, "notify-retry-delay-ms", "AETHERIUM_NOTIFY_RETRY_DELAY_MS", c.notify_retry_delay_ms);
+  setting(cmd, "notify-retry-max-delay-ms", "AETHERIUM_NOTIFY_RETRY_MAX_DELAY_MS", c.notify_retry_max_delay_ms);
   return c;
 }
 

@@ -31,6 +31,10 @@ struct config {
   std::string rate_limit = "20";       ///< Requests per second per API key or JWT subject.
   std::string rate_burst = "40";       ///< Requests a key may send at once before the rate applies.
   std::string egress_allow_private;    ///< ','-separated CIDRs allow-list proxies may reach though not public.
+  std::string notify_allow_loopback = "0";  ///< "1": webhooks may reach loopback and private addresses.
+  std::string notify_max_attempts = "5";    ///< Attempts per notification before it is dead-lettered.
+  std::string notify_retry_delay_ms = "1000";    ///< Wait before the first retry; doubles after each.
+  std::string notify_retry_max_delay_ms = "60000"; ///< Longest wait between two attempts.
 };
 
 /// The command line split into the command words and the --key value options.

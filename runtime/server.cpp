@@ -36,7 +36,10 @@
 #include "adapters/json/json_board_codec.hpp"
 #include "adapters/json/json_domain_codec.hpp"
 #include "adapters/kafka/kafka_event_consumer.hpp"
+#include "adapters/json/event_log_subscription_store.hpp"
 #include "adapters/logs/file_task_log.hpp"
+#include "adapters/notify/curl_webhook_sender.hpp"
+#include "adapters/secrets/file_subscription_secrets.hpp"
 #include "adapters/secrets/file_secret_store.hpp"
 #include "adapters/postgres/migrations.hpp"
 #include "adapters/postgres/postgres_blob_store.hpp"
@@ -50,6 +53,7 @@
 #include "events/read_model/task_board.hpp"
 #include "events/github/follow_up.hpp"
 #include "events/integrations/log_consumer.hpp"
+#include "events/notifications/dispatcher.hpp"
 #include "runtime/commands.hpp"
 #include "runtime/kafka_relay.hpp"
 
@@ -156,6 +160,8 @@ public:
     stopped_ = true;
     if (http_)
       http_->stop();
+    if (notifier_)
+      notifier_->stop();
     bool drained = true;
     if (sys_ && dispatcher_) {
       caf::scoped_actor me{*sys_};
@@ -190,6 +196,7 @@ private:
   actors::checkpoint_policy checkpoints(const config& cfg);
   result<void> catch_up();
   result<void> start_integrations(const config& cfg);
+  result<void> start_notifications(const config& cfg);
   result<void> start_http(const config& cfg);
   std::shared_ptr<api::webhook_sink> webhooks(const config& cfg);
 
@@ -217,6 +224,8 @@ private:
   std::shared_ptr<actors::projection_reader> board_reader_;
   std::shared_ptr<api::metrics_registry> metrics_;
   api::core_metrics core_metrics_;
+  std::shared_ptr<notifications::subscription_service> subscriptions_;
+  std::unique_ptr<notifications::notification_dispatcher> notifier_;
   std::unique_ptr<http::http_server> http_;
   bool stopped_ = false;
 };
@@ -477,6 +486,44 @@ std::shared_ptr<api::webhook_sink> running_server::webhooks(const config& cfg) {
   return make_github_webhook_sink(o);
 }
 
+/// A whole number in [min, max] from the setting `flag`. Errors: invalid_argument naming it.
+result<std::uint32_t> bounded_setting(const std::string& value, const char* flag, std::uint32_t min, std::uint32_t max) {
+  if (value.empty() || value.size() > 9 || value.find_first_not_of("0123456789") != std::string::npos
+      || std::stoul(value) < min || std::stoul(value) > max)
+    return make_error(errc::invalid_argument,
+                      std::string{"--"} + flag + " must be a number from " + std::to_string(min) + " to " + std::to_string(max),
+                      flag);
+  return static_cast<std::uint32_t>(std::stoul(value));
+}
+
+/// Webhook subscriptions: the service behind /v1/subscriptions and the dispatcher that
+/// delivers, with its checkpoints in the database.
+result<void> running_server::start_notifications(const config& cfg) {
+  notifications::dispatcher_options o;
+  auto attempts = bounded_setting(cfg.notify_max_attempts, "notify-max-attempts", 1, 100);
+  auto first = bounded_setting(cfg.notify_retry_delay_ms, "notify-retry-delay-ms", 1, 3600000);
+  auto most = bounded_setting(cfg.notify_retry_max_delay_ms, "notify-retry-max-delay-ms", 1, 86400000);
+  for (auto* r : {&attempts, &first, &most})
+    if (!*r)
+      return r->err();
+  o.retry.max_attempts = *attempts;
+  o.retry.first_delay = std::chrono::milliseconds(*first);
+  o.retry.max_delay = std::chrono::milliseconds(std::max(*first, *most));
+  curl_webhook_options sending;
+  sending.allow_private = cfg.notify_allow_loopback == "1" || cfg.notify_allow_loopback == "true";
+  auto sender = make_curl_webhook_sender(sending);
+  auto checkpoints = make_postgres_checkpoint_store(cfg.database_url);
+  if (!checkpoints)
+    return checkpoints.err();
+  auto secrets = make_file_subscription_secrets(fs::absolute(cfg.data_dir).string() + "/notify-secrets");
+  auto store = make_event_log_subscription_store(store_, ids_);
+  subscriptions_ = std::make_shared<notifications::subscription_service>(store, secrets, sender, time_, ids_);
+  notifier_ = std::make_unique<notifications::notification_dispatcher>(
+    notifications::dispatcher_ports{store_, *checkpoints, store, secrets, sender, subscriptions_, metrics_}, o);
+  notifier_->start();
+  return {};
+}
+
 result<void> running_server::start_http(const config& cfg) {
   auto where = split_listen(cfg.listen);
   if (!where)
@@ -486,6 +533,7 @@ result<void> running_server::start_http(const config& cfg) {
   o.port = where->second;
   o.time = time_;
   o.check_repository = make_repository_check(repos_);
+  o.subscriptions = subscriptions_;
   o.rate_per_second = std::atof(cfg.rate_limit.c_str());
   o.rate_burst = std::atof(cfg.rate_burst.c_str());
   if (!(o.rate_per_second > 0) || !(o.rate_burst >= 1))
@@ -501,6 +549,8 @@ result<void> running_server::start(const config& cfg) {
   if (auto ok = catch_up(); !ok)
     return ok;
   if (auto ok = start_integrations(cfg); !ok)
+    return ok;
+  if (auto ok = start_notifications(cfg); !ok)
     return ok;
   return start_http(cfg);
 }

@@ -28,6 +28,13 @@ void create_api_key(handler_context& c);
 void list_api_keys(handler_context& c);
 void revoke_api_key(handler_context& c);
 
+// Webhook subscriptions (handlers_subscriptions.cpp).
+void create_subscription(handler_context& c);
+void list_subscriptions(handler_context& c);
+void get_subscription(handler_context& c);
+void delete_subscription(handler_context& c);
+void subscription_dead_letters(handler_context& c);
+
 /// Answers `err` with its status (and Retry-After for quota refusals).
 void fail(handler_context& c, const error& err);
 

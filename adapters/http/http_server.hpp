@@ -11,6 +11,7 @@
 #include "events/api/validation.hpp"
 #include "events/api/webhook_sink.hpp"
 #include "events/clock.hpp"
+#include "events/notifications/subscription_service.hpp"
 #include "events/result.hpp"
 
 namespace aetherium::http {
@@ -38,6 +39,8 @@ struct http_server_options {
   std::shared_ptr<clock> time;             ///< For rate limits; null = the system clock.
   /// Request ids for requests that bring no valid X-Request-Id; null = random UUIDs.
   std::shared_ptr<id_generator> ids;
+  /// Webhook subscriptions (/v1/subscriptions); null: those routes answer 503.
+  std::shared_ptr<notifications::subscription_service> subscriptions;
 };
 
 /// One route of the API: method and path template ("/v1/tasks/{id}").

@@ -166,6 +166,16 @@ json to_json(const api::node_view& n) {
               {"last_heartbeat_at", time_or_null(n.last_heartbeat_us)}};
 }
 
+json to_json(const notifications::subscription_state& s) {
+  return json{{"id", s.id.str()}, {"url", s.url}, {"events", s.events}, {"created_at", rfc3339(s.created_at_us)}};
+}
+
+json to_json(const notifications::subscription_delivery_dead_lettered& d) {
+  return json{{"event_id", d.event_id},     {"event_type", d.event_type}, {"position", d.position},
+              {"attempts", d.attempts},     {"last_status", d.last_status}, {"last_error", d.last_error},
+              {"dead_lettered_at", rfc3339(d.at_us)}};
+}
+
 json to_json(const log_chunk& c) { return json{{"offset", c.offset}, {"stream", c.stream}, {"text", c.text}}; }
 
 json to_json(const api::api_key_record& k) {

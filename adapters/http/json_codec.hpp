@@ -9,6 +9,7 @@
 #include "adapters/http/exchange.hpp"
 #include "events/api/api_key_store.hpp"
 #include "events/api/control_plane.hpp"
+#include "events/notifications/subscription_service.hpp"
 #include "events/result.hpp"
 
 namespace aetherium::http {
@@ -33,6 +34,8 @@ json to_json(const api::event_view& e);
 json to_json(const api::node_view& n);
 json to_json(const log_chunk& c);
 json to_json(const api::api_key_record& k); ///< Without the hash.
+json to_json(const notifications::subscription_state& s); ///< Never the secret (it is not there).
+json to_json(const notifications::subscription_delivery_dead_lettered& d);
 
 /// Compact JSON text; invalid UTF-8 (e.g. in task output) becomes U+FFFD instead of failing.
 std::string dump(const json& j);
@@ -43,6 +46,7 @@ std::string dump(const json& j);
 result<api::create_project_request> parse_create_project(std::string_view body);
 result<api::create_task_request> parse_create_task(std::string_view body);
 result<create_key_request> parse_create_key(std::string_view body);
+result<notifications::subscription_request> parse_create_subscription(std::string_view body);
 
 /// A JSON response.
 http_response json_response(int status, const json& body);

@@ -244,4 +244,18 @@ result<create_key_request> parse_create_key(std::string_view text) {
   return r;
 }
 
+result<notifications::subscription_request> parse_create_subscription(std::string_view text) {
+  auto j = parse_object(text);
+  if (!j)
+    return j.err();
+  notifications::subscription_request r;
+  strict_object body{*j, ""};
+  body.text("url", r.url, true);
+  body.text("secret", r.secret, true);
+  body.texts("events", r.events);
+  if (auto ok = body.finish(); !ok)
+    return ok.err();
+  return r;
+}
+
 } // namespace aetherium::http
