@@ -20,7 +20,7 @@ using namespace aetherium;
 namespace {
 
 std::string uuid(std::int64_t n) {
-  char buf[40];
+  char buf[64];
   std::snprintf(buf, sizeof buf, "00000000-0000-4000-8000-%012lld", static_cast<long long>(n));
   return buf;
 }

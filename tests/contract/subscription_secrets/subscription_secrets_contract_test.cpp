@@ -49,8 +49,9 @@ TEST_P(subscription_secrets_contract, missing_and_erased_secrets_are_not_found) 
 }
 
 TEST_P(subscription_secrets_contract, names_that_leave_the_tenant_are_never_read) {
-  if (GetParam() == kind::file)
+  if (GetParam() == kind::file) {
     EXPECT_FALSE(secrets_->put(tenant_id{".."}, subscription_id{"x"}, "v").ok());
+  }
   EXPECT_EQ(secrets_->get(tenant_id{"acme"}, subscription_id{"../beta/s1"}).err().code, errc::not_found);
 }
 
