@@ -20,7 +20,10 @@ public:
       : store_(std::move(store)), checkpoints_(std::move(checkpoints)), options_(std::move(options)),
         handler_(std::move(handler)), position_(checkpoint), saved_(checkpoint) {
     feed_ = store_->subscribe(checkpoint, [this](const recorded_event& e) {
-      std::lock_guard<std::mutex> lock{mtx_};
+      // The feed (its own thread and connection) waits while the handler is far behind,
+      // so a long catch-up never holds the whole log in memory.
+      std::unique_lock<std::mutex> lock{mtx_};
+      room_.wait(lock, [this] { return stopping_ || queue_.size() < max_queued; });
       queue_.push_back(e);
       wake_.notify_all();
     });
@@ -36,6 +39,7 @@ public:
         return;
       stopping_ = true;
       wake_.notify_all();
+      room_.notify_all();
     }
     if (feed_)
       feed_->stop();
@@ -69,6 +73,7 @@ private:
           return;
         next = std::move(queue_.front());
         queue_.pop_front();
+        room_.notify_all();
       }
       if (next.position <= position_.load())
         continue;
@@ -126,7 +131,9 @@ private:
   std::atomic<std::int64_t> position_;
   std::int64_t saved_; ///< Only the worker (and stop, after it ended) touches it.
   mutable std::mutex mtx_;
+  static constexpr std::size_t max_queued = 4096;
   std::condition_variable wake_;
+  std::condition_variable room_;
   std::deque<recorded_event> queue_;
   consumer_stats stats_;
   bool stopping_ = false;

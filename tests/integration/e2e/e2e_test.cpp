@@ -130,7 +130,7 @@ constexpr const char* edit_script = "set -e\nsed -i 's/Hello, world/Hello from A
                                     "echo 'agent: done'\n";
 
 TEST_F(e2e, a_task_becomes_a_verified_commit_and_a_comment_runs_a_follow_up_on_the_same_branch) {
-  auto id = create_task({{"prompt", edit_script}});
+  auto id = create_task({{"prompt", edit_script}, {"limits", {{"memory_bytes", 268435456}}}});
   auto t = wait_terminal(id);
   ASSERT_EQ(t.value("status", ""), "completed") << t.dump();
   EXPECT_FALSE(t.value("pr_url", "").empty());
@@ -150,7 +150,8 @@ TEST_F(e2e, a_task_becomes_a_verified_commit_and_a_comment_runs_a_follow_up_on_t
   payload["repository"]["full_name"] = repo_;
   payload["issue"]["number"] = std::stoll(t.value("pr_url", "").substr(t.value("pr_url", "").rfind('/') + 1));
   // As GitHub's web editor sends it: CRLF line ends.
-  payload["comment"]["body"] = "/aetherium run echo 'follow-up line' >> greeting.txt\r\necho done\r\n";
+  payload["comment"]["body"] =
+    "/aetherium run echo 'follow-up line' >> greeting.txt\r\ncp .aetherium/conversation.md conversation.md\r\necho done\r\n";
   payload["comment"]["author_association"] = "OWNER";
   auto body = payload.dump();
   auto sig = "sha256=" + hmac_hex(server_process::webhook_secret(), body);
@@ -169,7 +170,19 @@ TEST_F(e2e, a_task_becomes_a_verified_commit_and_a_comment_runs_a_follow_up_on_t
   EXPECT_NE(std::find(types.begin(), types.end(), "task.pr_updated"), types.end());
   EXPECT_EQ(git("show '" + branch + ":greeting.txt'"), "Hello from Aetherium\nfollow-up line\n");
   EXPECT_EQ(git("rev-list --count main.." + branch), "2\n");
-  EXPECT_EQ(git("ls-tree --name-only " + branch), "check.sh\ngreeting.txt\n") << "no file name with a \\r";
+  EXPECT_EQ(git("ls-tree --name-only " + branch), "check.sh\nconversation.md\ngreeting.txt\n") << "no file name with a \\r";
+  // The follow-up works as its parent was allowed to, and read the pull request's conversation.
+  EXPECT_EQ(f.at("limits").value("memory_bytes", 0), 268435456) << f.dump();
+  auto conversation = git("show '" + branch + ":conversation.md'");
+  EXPECT_NE(conversation.find("# Aetherium: script task " + id), std::string::npos) << conversation;
+  EXPECT_NE(conversation.find("Task: " + id), std::string::npos) << conversation;
+  // The pull request is told that the follow-up started and how it ended, once each.
+  auto comments = repo_ + "/aetherium/pulls/1.comments/";
+  for (int i = 0; i < 100 && !std::filesystem::exists(comments + "2"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_NE(run_command("cat '" + comments + "1'").output.find("started"), std::string::npos);
+  EXPECT_NE(run_command("cat '" + comments + "2'").output.find("completed"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(comments + "3")) << "a comment was written twice";
   auto record = run_command("sed -n 2p '" + repo_ + "/aetherium/pulls/1'").output;
   EXPECT_EQ(record, "base: main\n") << "the pull request keeps the base it was opened against";
 

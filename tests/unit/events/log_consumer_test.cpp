@@ -106,6 +106,22 @@ TEST_F(log_consumer_test, a_consumer_of_the_same_name_starts_after_the_saved_che
   EXPECT_EQ(seen, (std::vector<std::int64_t>{5, 6})) << "handled events were handed over again";
 }
 
+TEST_F(log_consumer_test, a_log_longer_than_the_consumers_queue_is_handled_whole_and_in_order) {
+  append("a-1", 10'000);
+  std::atomic<std::int64_t> last{0};
+  std::atomic<bool> ordered{true};
+  auto c = make_log_consumer(store_, checkpoints_, {"it"}, [&](const consumed_event& e) -> result<void> {
+    if (e.event.position != last + 1)
+      ordered = false;
+    last = e.event.position;
+    return {};
+  });
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(eventually([&] { return last == 10'000; })) << "stopped at " << last;
+  EXPECT_TRUE(ordered);
+  (*c)->stop();
+}
+
 TEST_F(log_consumer_test, a_consumer_without_a_name_or_handler_is_refused) {
   auto unnamed = make_log_consumer(store_, checkpoints_, {""}, [](const consumed_event&) -> result<void> { return {}; });
   ASSERT_FALSE(unnamed.ok());
