@@ -285,12 +285,36 @@ private:
     if (r.parent && !(parent = b.find_task(who.tenant, *r.parent)))
       return make_error(errc::not_found, "no task " + r.parent->str(), "parent_task_id");
     auto id = key.empty() ? p_.ids->next_uuid() : read_model::task_id_for_key(who.tenant, key);
-    auto quota = p_.defaults.active_task_quota;
-    if (quota > 0 && !b.find_task(task_id{id}) && b.live_tasks(who.tenant) >= quota)
-      return make_error(errc::quota_exceeded,
-                        "the tenant has " + std::to_string(quota) + " live tasks, its quota");
-    return domain::request_task{task_id{id}, who.tenant, r.project, r.parent,
-                                read_model::resolve_spec(r, *project, parent, p_.defaults), p_.time->now_us()};
+    auto spec = read_model::resolve_spec(r, *project, parent, p_.defaults);
+    // A retry of a keyed request names a task that exists: it is answered, never refused.
+    if (!b.find_task(task_id{id}))
+      if (auto over = check_quotas(b, who.tenant, spec); !over)
+        return over.err();
+    return domain::request_task{task_id{id}, who.tenant, r.project, r.parent, std::move(spec), p_.time->now_us()};
+  }
+
+  /// The tenant's quotas that bind when a task is requested: its live tasks, and its
+  /// memory quota against the task's own memory (which could never be placed). Quotas the
+  /// tenant never set are the server's defaults: --tenant-max-tasks live tasks, the rest
+  /// unlimited. Errors: quota_exceeded with the quota as field and its limit.
+  result<void> check_quotas(const task_board& b, const tenant_id& tenant, const domain::task_spec& spec) const {
+    scheduling::tenant_quotas defaults;
+    defaults.max_live_tasks = p_.defaults.active_task_quota;
+    auto* own = b.find_tenant(tenant);
+    auto q = scheduling::with_defaults(own ? own->quotas : scheduling::tenant_quotas{}, defaults);
+    auto over = [](const char* quota, std::uint64_t limit, std::string detail) {
+      auto e = make_error(errc::quota_exceeded, std::move(detail), quota);
+      e.limit = limit;
+      return e;
+    };
+    if (auto limit = scheduling::limit_of(q.max_live_tasks); limit && b.live_tasks(tenant) >= *limit)
+      return over("max_live_tasks", *limit,
+                  "tenant " + tenant.str() + " has " + std::to_string(*limit) + " live tasks, its max_live_tasks quota");
+    if (auto limit = scheduling::limit_of(q.max_memory_bytes); limit && spec.limits.memory_bytes > *limit)
+      return over("max_memory_bytes", *limit,
+                  "the task asks for " + std::to_string(spec.limits.memory_bytes)
+                    + " bytes of memory, more than tenant " + tenant.str() + "'s max_memory_bytes quota");
+    return {};
   }
 
   void submit_task(const api::caller& who, domain::request_task cmd, bool keyed, api::reply<api::task_created> done) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -29,6 +30,8 @@ struct error {
   errc code = errc::internal;
   std::string detail;
   std::string field; ///< The offending input field, if any.
+  /// With quota_exceeded for a tenant quota: that quota's limit (`field` names the quota).
+  std::optional<std::uint64_t> limit;
 };
 
 /// Makes an error; `field` names the offending input when there is one.

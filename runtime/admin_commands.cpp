@@ -1,4 +1,4 @@
-// `aetherium admin`: API keys, written to and read from the event log.
+// `aetherium admin`: API keys and tenants, written to and read from the event log.
 #include "runtime/admin_commands.hpp"
 
 #include <iostream>
@@ -10,6 +10,7 @@
 #include "adapters/postgres/migrations.hpp"
 #include "adapters/postgres/postgres_event_store.hpp"
 #include "runtime/commands.hpp"
+#include "runtime/tenant_commands.hpp"
 
 namespace aetherium::runtime {
 
@@ -22,10 +23,11 @@ int fail(const error& err) {
   return exit_failure;
 }
 
-/// The ports both subcommands work through.
+/// The ports the key subcommands work through.
 struct key_ports {
   std::shared_ptr<clock> time = make_system_clock();
   std::shared_ptr<id_generator> ids = make_random_id_generator();
+  std::shared_ptr<event_store> store;
   std::shared_ptr<api::api_key_store> keys;
 };
 
@@ -37,11 +39,18 @@ result<key_ports> open_keys(const config& cfg) {
   if (!store)
     return store.err();
   key_ports out;
+  out.store = *store;
   out.keys = make_event_log_api_key_store(*store, out.time, out.ids);
   return out;
 }
 
+/// A key belongs to a tenant: a key for a tenant the log does not know creates the tenant
+/// (named after its id, with the server's default quotas), so `create-key` alone still
+/// sets up a tenant as it always did.
 int create_key(const command_line& cmd, key_ports& ports, api::role role) {
+  auto owner = ensure_tenant(*ports.store, *ports.ids, *ports.time, tenant_id{cmd.get("tenant")}, "cli");
+  if (!owner)
+    return owner.err().code == errc::invalid_argument ? usage_error(owner.err().detail) : fail(owner.err());
   auto issued = http::issue_api_key(*ports.keys, *ports.time, *ports.ids, tenant_id{cmd.get("tenant")}, role,
                                     cmd.get("name"));
   if (!issued)
@@ -74,15 +83,32 @@ int list_keys(const command_line& cmd, key_ports& ports) {
   return exit_ok;
 }
 
+/// Revoking names the key's tenant: a key of another tenant is not found, like a missing
+/// one. The tenant's stream is not required: keys made before tenants were recorded have
+/// none.
+int revoke_key(const command_line& cmd, key_ports& ports) {
+  tenant_id tenant{cmd.get("tenant")};
+  auto revoked = ports.keys->revoke(tenant, apikey_id{cmd.get("id")});
+  if (!revoked)
+    return fail(revoked.err());
+  std::cout << "API key " << cmd.get("id") << " of tenant " << tenant.str() << " is revoked\n";
+  return exit_ok;
+}
+
 } // namespace
 
 int run_admin(const command_line& cmd, const config& cfg) {
+  if (cmd.words.size() >= 2 && cmd.words[1] == "tenant")
+    return run_admin_tenant(cmd, cfg);
   bool create = cmd.words.size() == 2 && cmd.words[1] == "create-key";
   bool list = cmd.words.size() == 2 && cmd.words[1] == "list-keys";
-  if (!create && !list)
-    return usage_error("admin needs one of: create-key, list-keys");
+  bool revoke = cmd.words.size() == 2 && cmd.words[1] == "revoke-key";
+  if (!create && !list && !revoke)
+    return usage_error("admin needs one of: create-key, list-keys, revoke-key, tenant");
   if (cmd.get("tenant").empty())
     return usage_error("--tenant is required");
+  if (revoke && cmd.get("id").empty())
+    return usage_error("revoke-key needs --id (the key id create-key and list-keys print)");
   api::role role = api::role::viewer;
   if (create && !api::parse_role(cmd.get("role"), role))
     return usage_error("--role must be admin, operator or viewer");
@@ -91,6 +117,8 @@ int run_admin(const command_line& cmd, const config& cfg) {
   auto ports = open_keys(cfg);
   if (!ports)
     return fail(ports.err());
+  if (revoke)
+    return revoke_key(cmd, *ports);
   return create ? create_key(cmd, *ports, role) : list_keys(cmd, *ports);
 }
 

@@ -4,8 +4,13 @@
 
 namespace aetherium::runtime {
 
-/// `aetherium admin create-key --tenant T --role admin|operator|viewer [--name N] [--json]`
-/// and `aetherium admin list-keys --tenant T [--json]`.
+/// `aetherium admin create-key --tenant T --role admin|operator|viewer [--name N] [--json]`,
+/// `aetherium admin list-keys --tenant T [--json]`, `aetherium admin revoke-key --tenant T
+/// --id K`, and `aetherium admin tenant ...` (runtime/tenant_commands.hpp).
+///
+/// Keys belong to a tenant: create-key for a tenant the log does not know creates it
+/// first (tenant.created, named after its id, no quotas of its own); revoke-key finds only
+/// keys of the tenant it names.
 ///
 /// Both work on the event log directly (migrating the schema up first), so the first
 /// admin key of a tenant exists before any server runs: no unauthenticated endpoint makes

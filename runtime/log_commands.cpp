@@ -175,7 +175,7 @@ int run_replay(const command_line& cmd, const config& cfg) {
   if (!store)
     return fail(store.err());
   auto codec = make_json_task_codec();
-  read_model::task_board board{codec, make_json_project_codec()};
+  read_model::task_board board{codec, make_json_project_codec(), make_json_tenant_codec()};
   bool ok = true;
   std::int64_t replayed = 0;
   if (cmd.has("verify")) {

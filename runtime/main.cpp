@@ -24,7 +24,10 @@ commands:
   replay [--verify]             rebuild every projection from position 0 and check it
                                 (--verify: also the hash chain and the latest checkpoint)
   admin create-key --tenant T --role admin|operator|viewer [--name N]
-  admin list-keys --tenant T
+  admin list-keys --tenant T | admin revoke-key --tenant T --id K
+  admin tenant create --tenant T [--name N] | admin tenant get --tenant T
+  admin tenant set-quota --tenant T [--max-live-tasks N] [--max-sandboxes N] [--max-memory BYTES]
+                                (N: a number, unlimited, or default: the server's)
   project create --name N --repo R [--base-ref B] [--verify CMD] | project get ID
   task create --project P --agent A [--prompt TEXT|--prompt-file F] [--follow] ...
                                 (aetherium task create --help lists every option)

@@ -26,6 +26,7 @@
 #include "actors/scheduling/heartbeat.hpp"
 #include "actors/scheduling/scheduler_actor.hpp"
 #include "actors/scheduling/scheduling_messages.hpp"
+#include "actors/scheduling/tenant_quota_feed.hpp"
 #include "actors/task_runner.hpp"
 #include "adapters/git/git_adapters.hpp"
 #include "adapters/github/github_adapters.hpp"
@@ -179,7 +180,8 @@ public:
         });
     }
     if (sys_) {
-      for (auto& a : {sampler_, heartbeat_, relay_, dispatcher_, board_, tasks_, projects_, scheduler_, journal_})
+      for (auto& a : {sampler_, heartbeat_, relay_, dispatcher_, board_, tasks_, projects_, tenant_quotas_, scheduler_,
+                     journal_})
         if (a)
           caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     }
@@ -220,7 +222,7 @@ private:
   std::shared_ptr<actors::task_control_plane> control_;
   actors::system_config caf_cfg_;
   std::unique_ptr<caf::actor_system> sys_;
-  caf::actor journal_, tasks_, projects_, board_, scheduler_, dispatcher_, relay_, heartbeat_, sampler_;
+  caf::actor journal_, tasks_, projects_, board_, scheduler_, tenant_quotas_, dispatcher_, relay_, heartbeat_, sampler_;
   std::shared_ptr<actors::projection_reader> board_reader_;
   std::shared_ptr<api::metrics_registry> metrics_;
   api::core_metrics core_metrics_;
@@ -329,6 +331,7 @@ result<void> running_server::start_actors(const config& cfg) {
   actors::scheduler_options sched;
   sched.clock = time_;
   scheduler_ = actors::spawn_scheduler(sys, sched);
+  tenant_quotas_ = actors::spawn_tenant_quota_feed(sys, store_, make_json_tenant_codec(), scheduler_);
   auto data = fs::absolute(cfg.data_dir).string();
   actors::execution_ports ports{sandboxes_, make_git_workspace_provider(65534, 65534, repos_), blobs_, logs_, time_,
                                 make_file_secret_store(data + "/secrets"), comments_};
@@ -419,7 +422,8 @@ result<void> running_server::start_integrations(const config& cfg) {
 /// The board from its latest checkpoint, or empty (to rebuild from position 0) when there is
 /// none or it cannot be used: a bad checkpoint never stops a start.
 std::unique_ptr<read_model::task_board> running_server::load_board() {
-  auto board = std::make_unique<read_model::task_board>(make_json_task_codec(), make_json_project_codec());
+  auto board = std::make_unique<read_model::task_board>(make_json_task_codec(), make_json_project_codec(),
+                                                        make_json_tenant_codec());
   auto loaded = read_model::load_checkpoint(*snapshots_, *board_codec_, *board);
   log(loaded.fallback ? log_level::warn : log_level::info, "read model start",
       {{"position", std::to_string(loaded.position)}, {"detail", loaded.note}});

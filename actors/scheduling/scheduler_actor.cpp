@@ -80,7 +80,7 @@ caf::result<node_outcome> register_node(scheduler_self* self, scheduling::node_r
   return to_node(self, reg.id.str(), register_atom::value, std::move(reg));
 }
 
-quota_outcome set_quotas(scheduler_self* self, const std::string& tenant, const scheduling::tenant_quotas& q) {
+quota_outcome set_quotas(scheduler_self* self, const std::string& tenant, const scheduling::placement_quotas& q) {
   if (tenant.empty())
     return make_error(errc::invalid_argument, "tenant must not be empty", "tenant");
   if (auto ok = scheduling::validate_quotas(q); !ok)
@@ -128,7 +128,7 @@ caf::behavior scheduler_actor(scheduler_self* self, scheduler_options options) {
     [self](drain_atom atom, const std::string& node) { return to_node(self, node, atom); },
     [self](get_atom atom, const std::string& node) { return to_node(self, node, atom); },
     [self](get_atom) { return self->state.core->summary(); },
-    [self](quota_atom, const std::string& tenant, const scheduling::tenant_quotas& q) {
+    [self](quota_atom, const std::string& tenant, const scheduling::placement_quotas& q) {
       return set_quotas(self, tenant, q);
     },
     [self](subscribe_atom) {

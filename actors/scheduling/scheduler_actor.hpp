@@ -14,7 +14,7 @@ namespace aetherium::actors {
 struct scheduler_options {
   scheduling::strategy strategy = scheduling::strategy::bin_pack;
   /// Quotas of tenants never given their own with (quota_atom, ...).
-  scheduling::tenant_quotas default_quotas = scheduling::unlimited_quotas();
+  scheduling::placement_quotas default_quotas = scheduling::unlimited_quotas();
   /// Silence after which a node is marked down (see node_actor_options).
   std::chrono::milliseconds heartbeat_timeout{15000};
   /// Stamps node events; the system clock when null.
@@ -35,7 +35,7 @@ struct scheduler_options {
 /// - (down_atom, std::string node_id, std::string reason) -> node_outcome.
 /// - (drain_atom, std::string node_id) -> node_outcome.
 /// - (get_atom, std::string node_id) -> node_outcome.
-/// - (quota_atom, std::string tenant_id, scheduling::tenant_quotas) -> quota_outcome.
+/// - (quota_atom, std::string tenant_id, scheduling::placement_quotas) -> quota_outcome.
 /// - (get_atom) -> scheduling::scheduler_summary.
 /// - (actor_atom, std::string node_id) -> caf::actor: the node's actor, or an invalid
 ///   handle for a node never registered.

@@ -32,7 +32,7 @@ using release_outcome = result<scheduling::placement>;
 /// Reply to a node command: the node after it, or why it was refused.
 using node_outcome = result<scheduling::node_state>;
 /// Reply to a quota change: the tenant's quotas now, or invalid_argument naming the quota.
-using quota_outcome = result<scheduling::tenant_quotas>;
+using quota_outcome = result<scheduling::placement_quotas>;
 
 /// Sent to every subscriber when a node goes down: where each of its sandboxes went.
 struct node_down_report {
@@ -47,7 +47,7 @@ struct node_down_report {
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::scheduling::placement_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::scheduling::node_registration)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::scheduling::node_state)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::scheduling::tenant_quotas)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::scheduling::placement_quotas)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::scheduling::scheduler_summary)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::actors::placement_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::actors::release_outcome)

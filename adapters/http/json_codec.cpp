@@ -222,7 +222,15 @@ http_response error_response(int status, std::string code, std::string message, 
 }
 
 http_response error_response(const error& err, std::int64_t retry_after_seconds) {
-  auto r = error_response(status_of(err.code), to_string(err.code), err.detail, err.field);
+  json body{{"code", to_string(err.code)}, {"message", err.detail}};
+  if (!err.field.empty())
+    body["field"] = err.field;
+  if (err.code == errc::quota_exceeded && err.limit && !err.field.empty()) {
+    // A tenant quota: which one and its limit, beside the usual fields.
+    body["quota"] = err.field;
+    body["limit"] = *err.limit;
+  }
+  auto r = json_response(status_of(err.code), body);
   if (err.code == errc::quota_exceeded)
     r.headers.emplace_back("Retry-After", std::to_string(retry_after_seconds));
   if (err.code == errc::unauthorized)

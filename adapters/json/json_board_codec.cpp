@@ -14,7 +14,7 @@ using namespace json_fields;
 namespace {
 
 /// Bump whenever the body below, or what the board folds into its state, changes.
-constexpr int format = 1;
+constexpr int format = 2; // 2: tenants and their quotas
 
 template <class T>
 json optional_json(const std::optional<T>& v) {
@@ -104,8 +104,13 @@ public:
     json prs = json::array();
     for (auto& [key, task] : b.pull_requests)
       prs.push_back({key.first, key.second, task});
+    json tenants = json::object();
+    for (auto& [id, t] : b.tenants)
+      tenants[id] = {{"exists", t.exists},          {"name", t.name},
+                     {"quotas", json_fields::quotas_json(t.quotas)}, {"created_at_us", t.created_at_us},
+                     {"updated_at_us", t.updated_at_us}};
     json body = {{"tasks", std::move(tasks)}, {"projects", std::move(projects)}, {"pull_requests", std::move(prs)},
-                 {"corrupt", b.corrupt}, {"last_corruption", b.last_corruption}};
+                 {"tenants", std::move(tenants)}, {"corrupt", b.corrupt}, {"last_corruption", b.last_corruption}};
     auto text = body.dump();
     return sha256_hex(text) + "\n" + text;
   }
@@ -127,6 +132,15 @@ public:
         b.projects[id] = project_of(p);
       for (auto& pr : body.at("pull_requests"))
         b.pull_requests[{pr.at(0).get<std::string>(), pr.at(1).get<std::int64_t>()}] = pr.at(2).get<std::string>();
+      for (auto& [id, t] : body.at("tenants").items()) {
+        auto& s = b.tenants[id];
+        s.id = tenant_id{id};
+        t.at("exists").get_to(s.exists);
+        t.at("name").get_to(s.name);
+        s.quotas = json_fields::quotas_of(t.at("quotas"));
+        t.at("created_at_us").get_to(s.created_at_us);
+        t.at("updated_at_us").get_to(s.updated_at_us);
+      }
       body.at("corrupt").get_to(b.corrupt);
       body.at("last_corruption").get_to(b.last_corruption);
       return b;

@@ -134,7 +134,36 @@ public:
   }
 };
 
+class json_tenant_codec : public tenant_codec {
+public:
+  new_event encode(const scheduling::tenant_event& e, const std::string& id, const event_metadata& md) const override {
+    using namespace scheduling;
+    if (auto* c = std::get_if<tenant_created>(&e)) {
+      json p = {{"tenant", c->id.str()}, {"name", c->name}, {"quotas", quotas_json(c->quotas)}, {"at_us", c->at_us}};
+      return stored(tenant_created::type_name, tenant_created::schema_version, p, id, md);
+    }
+    auto& q = std::get<tenant_quotas_changed>(e);
+    json p = {{"quotas", quotas_json(q.quotas)}, {"at_us", q.at_us}};
+    return stored(tenant_quotas_changed::type_name, tenant_quotas_changed::schema_version, p, id, md);
+  }
+  result<scheduling::tenant_event> decode(const recorded_event& r) const override {
+    using namespace scheduling;
+    return decode_with<tenant_event>(r, tenant_schema_version(r.type),
+                                     [](const std::string& type, const json& j) -> result<tenant_event> {
+                                       if (type == tenant_created::type_name)
+                                         return tenant_event{tenant_created{tenant_id{j.at("tenant").get<std::string>()},
+                                                                            j.at("name").get<std::string>(),
+                                                                            quotas_of(j.at("quotas")), at(j)}};
+                                       return tenant_event{tenant_quotas_changed{quotas_of(j.at("quotas")), at(j)}};
+                                     });
+  }
+};
+
 } // namespace
+
+std::shared_ptr<const tenant_codec> make_json_tenant_codec() {
+  return std::make_shared<json_tenant_codec>();
+}
 
 std::shared_ptr<const task_codec> make_json_task_codec() {
   return std::make_shared<json_task_codec>();

@@ -68,4 +68,26 @@ task_pull_request pr_of(const nlohmann::json& j) {
           j.at("commit").get<std::string>()};
 }
 
+namespace {
+
+nlohmann::json quota_json(const scheduling::quota& q) { return q ? nlohmann::json(*q) : nlohmann::json(nullptr); }
+
+scheduling::quota quota_of(const nlohmann::json& quotas, const char* key) {
+  auto it = quotas.find(key);
+  if (it == quotas.end() || it->is_null())
+    return std::nullopt;
+  return it->get<std::uint64_t>();
+}
+
+} // namespace
+
+nlohmann::json quotas_json(const scheduling::tenant_quotas& q) {
+  return {{"max_live_tasks", quota_json(q.max_live_tasks)}, {"max_sandboxes", quota_json(q.max_sandboxes)},
+          {"max_memory_bytes", quota_json(q.max_memory_bytes)}};
+}
+
+scheduling::tenant_quotas quotas_of(const nlohmann::json& j) {
+  return {quota_of(j, "max_live_tasks"), quota_of(j, "max_sandboxes"), quota_of(j, "max_memory_bytes")};
+}
+
 } // namespace aetherium::json_fields

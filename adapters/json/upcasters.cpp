@@ -1,6 +1,8 @@
 #include "adapters/json/upcasters.hpp"
 
+#include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <utility>
 
@@ -9,6 +11,20 @@ namespace aetherium {
 namespace {
 
 using step = std::function<nlohmann::json(nlohmann::json)>;
+
+/// A v1 quota at its type's largest value was unlimited: 0 in v2.
+nlohmann::json v1_quota(const nlohmann::json& q, const char* key, std::uint64_t unlimited) {
+  auto v = q.value(key, unlimited);
+  return v >= unlimited ? 0 : v;
+}
+
+nlohmann::json tenant_quotas_v1_to_v2(nlohmann::json p) {
+  auto old = p.value("quotas", nlohmann::json::object());
+  p["quotas"] = {{"max_live_tasks", nullptr},
+                 {"max_sandboxes", v1_quota(old, "max_concurrent_tasks", std::numeric_limits<std::uint32_t>::max())},
+                 {"max_memory_bytes", v1_quota(old, "memory_bytes", std::numeric_limits<std::uint64_t>::max())}};
+  return p;
+}
 
 /// (type, from version) -> the step to from version + 1.
 const std::map<std::pair<std::string, int>, step>& steps() {
@@ -23,6 +39,12 @@ const std::map<std::pair<std::string, int>, step>& steps() {
                                {"max_changed_bytes", 16 << 20}};
        return p;
      }},
+    // tenant.* v1 held {max_concurrent_tasks, cpu_millis, memory_bytes}, each at least 1
+    // (the largest value of its type meaning unlimited), counting sandboxes. v2 holds
+    // max_live_tasks, max_sandboxes and max_memory_bytes, each null (the server's default),
+    // 0 (unlimited) or a limit; tenants have no cpu quota any more.
+    {{"tenant.created", 1}, tenant_quotas_v1_to_v2},
+    {{"tenant.quotas_changed", 1}, tenant_quotas_v1_to_v2},
   };
   return table;
 }

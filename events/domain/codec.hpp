@@ -6,6 +6,7 @@
 #include "events/domain/project.hpp"
 #include "events/domain/task.hpp"
 #include "events/event.hpp"
+#include "events/scheduling/tenant.hpp"
 
 namespace aetherium::domain {
 
@@ -24,5 +25,6 @@ public:
 
 using task_codec = event_codec<task_event>;
 using project_codec = event_codec<project_event>;
+using tenant_codec = event_codec<scheduling::tenant_event>;
 
 } // namespace aetherium::domain

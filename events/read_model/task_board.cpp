@@ -16,8 +16,9 @@ bool has_prefix(const std::string& s, const char* prefix) {
 } // namespace
 
 task_board::task_board(std::shared_ptr<const domain::task_codec> tasks,
-                       std::shared_ptr<const domain::project_codec> projects)
-  : task_codec_(std::move(tasks)), project_codec_(std::move(projects)) {}
+                       std::shared_ptr<const domain::project_codec> projects,
+                       std::shared_ptr<const domain::tenant_codec> tenants)
+  : task_codec_(std::move(tasks)), project_codec_(std::move(projects)), tenant_codec_(std::move(tenants)) {}
 
 void task_board::apply(const recorded_event& e) {
   auto& stream = e.stream.str();
@@ -25,6 +26,8 @@ void task_board::apply(const recorded_event& e) {
     apply_task(e);
   else if (has_prefix(stream, "project-"))
     apply_project(e);
+  else if (has_prefix(stream, "tenant-") && tenant_codec_)
+    apply_tenant(e);
 }
 
 void task_board::restore(board_state state, std::int64_t position) {
@@ -69,6 +72,22 @@ void task_board::apply_project(const recorded_event& e) {
   }
   auto id = e.stream.str().substr(8);
   s_.projects[id] = domain::project::evolve(std::move(s_.projects[id]), *decoded);
+}
+
+void task_board::apply_tenant(const recorded_event& e) {
+  auto decoded = tenant_codec_->decode(e);
+  if (!decoded) {
+    ++s_.corrupt;
+    s_.last_corruption = decoded.err().detail;
+    return;
+  }
+  auto id = e.stream.str().substr(7);
+  s_.tenants[id] = scheduling::tenant::evolve(std::move(s_.tenants[id]), *decoded);
+}
+
+const scheduling::tenant_state* task_board::find_tenant(const tenant_id& id) const {
+  auto it = s_.tenants.find(id.str());
+  return it == s_.tenants.end() || !it->second.exists ? nullptr : &it->second;
 }
 
 const task_entry* task_board::find_task(const task_id& id) const {

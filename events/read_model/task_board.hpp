@@ -29,6 +29,7 @@ struct board_state {
   std::map<std::string, domain::project_state> projects; ///< By project id.
   /// (code_host_repo, number) -> the newest task that opened or updated that pull request.
   std::map<std::pair<std::string, std::int64_t>, std::string> pull_requests;
+  std::map<std::string, scheduling::tenant_state> tenants; ///< By tenant id: quotas set in the log.
   std::size_t corrupt = 0; ///< Events that could not be decoded.
   std::string last_corruption;
 };
@@ -40,7 +41,9 @@ struct board_state {
 /// (audit_feed.hpp reads it from the store).
 class task_board : public projection {
 public:
-  task_board(std::shared_ptr<const domain::task_codec> tasks, std::shared_ptr<const domain::project_codec> projects);
+  /// Without a tenant codec, tenant streams are ignored (every tenant has the defaults).
+  task_board(std::shared_ptr<const domain::task_codec> tasks, std::shared_ptr<const domain::project_codec> projects,
+             std::shared_ptr<const domain::tenant_codec> tenants = nullptr);
 
   void apply(const recorded_event& event) override;
 
@@ -49,6 +52,8 @@ public:
   /// The task in any tenant: for the execution plane, never for callers.
   const task_entry* find_task(const task_id& id) const;
   const domain::project_state* find_project(const tenant_id& tenant, const project_id& id) const;
+  /// The tenant as its stream made it; null when it was never created.
+  const scheduling::tenant_state* find_tenant(const tenant_id& id) const;
 
   /// Tasks of `tenant` matching `filter`, newest first. Errors: invalid_argument (limit,
   /// or a cursor this board did not hand out).
@@ -76,9 +81,11 @@ public:
 private:
   void apply_task(const recorded_event& event);
   void apply_project(const recorded_event& event);
+  void apply_tenant(const recorded_event& event);
 
   std::shared_ptr<const domain::task_codec> task_codec_;
   std::shared_ptr<const domain::project_codec> project_codec_;
+  std::shared_ptr<const domain::tenant_codec> tenant_codec_;
   board_state s_;
   std::map<std::int64_t, std::string> tasks_by_position_; ///< Derived from s_.tasks: the list order.
 };

@@ -102,7 +102,7 @@ std::size_t scheduler_summary::nodes_in_use() const {
     std::count_if(nodes.begin(), nodes.end(), [](const node_load& n) { return n.used.sandboxes > 0; }));
 }
 
-scheduler_core::scheduler_core(strategy s, tenant_quotas default_quotas)
+scheduler_core::scheduler_core(strategy s, placement_quotas default_quotas)
     : strategy_(s), default_quotas_(default_quotas) {}
 
 std::uint64_t scheduler_core::runtime_bit(const std::string& runtime) const {
@@ -160,7 +160,7 @@ std::vector<rescheduled> scheduler_core::mark_down(const node_id& id) {
   return out;
 }
 
-void scheduler_core::set_quotas(const tenant_id& tenant, const tenant_quotas& quotas) {
+void scheduler_core::set_quotas(const tenant_id& tenant, const placement_quotas& quotas) {
   tenants_[tenant].quotas = quotas;
 }
 
@@ -222,17 +222,19 @@ error scheduler_core::never_fits(const placement_request& r, const scan_result& 
 
 result<void> scheduler_core::check_quota(const placement_request& r) const {
   auto it = tenants_.find(r.tenant);
-  const tenant_quotas& q = it == tenants_.end() ? default_quotas_ : it->second.quotas;
+  const placement_quotas& q = it == tenants_.end() ? default_quotas_ : it->second.quotas;
   usage used = it == tenants_.end() ? usage{} : it->second.used;
-  auto over = [&](const char* field, const std::string& what) {
-    return make_error(errc::quota_exceeded, "tenant " + r.tenant.str() + " would exceed its " + what + " quota", field);
+  auto over = [&](const char* field, const std::string& what, std::uint64_t limit) {
+    auto e = make_error(errc::quota_exceeded, "tenant " + r.tenant.str() + " would exceed its " + what + " quota", field);
+    e.limit = limit;
+    return e;
   };
-  if (used.sandboxes + 1ull > q.max_concurrent_tasks)
-    return over("max_concurrent_tasks", "concurrent tasks (" + std::to_string(q.max_concurrent_tasks) + ")");
+  if (used.sandboxes + 1ull > q.max_sandboxes)
+    return over("max_sandboxes", "sandboxes (" + std::to_string(q.max_sandboxes) + ")", q.max_sandboxes);
   if (used.cpu_millis + r.cpu_millis > q.cpu_millis)
-    return over("cpu_millis", "cpu (" + std::to_string(q.cpu_millis) + " millicores)");
+    return over("cpu_millis", "cpu (" + std::to_string(q.cpu_millis) + " millicores)", q.cpu_millis);
   if (used.memory_bytes + r.memory_bytes > q.memory_bytes)
-    return over("memory_bytes", "memory (" + std::to_string(q.memory_bytes) + " bytes)");
+    return over("max_memory_bytes", "memory (" + std::to_string(q.memory_bytes) + " bytes)", q.memory_bytes);
   return {};
 }
 

@@ -75,7 +75,7 @@ struct node_load {
 /// One tenant's quotas and what it holds.
 struct tenant_load {
   tenant_id id;
-  tenant_quotas quotas;
+  placement_quotas quotas;
   usage used;
 };
 
@@ -95,7 +95,7 @@ struct scheduler_summary {
 /// costs one pass over the nodes plus a few hash lookups.
 class scheduler_core {
 public:
-  explicit scheduler_core(strategy s, tenant_quotas default_quotas = unlimited_quotas());
+  explicit scheduler_core(strategy s, placement_quotas default_quotas = unlimited_quotas());
 
   /// Adds a node as up, or brings a known one back up with its (possibly new) capacity and
   /// runtimes. Sandboxes it still holds stay accounted on it. At most 64 distinct runtime
@@ -112,7 +112,7 @@ public:
 
   /// Quotas for one tenant; tenants never given any get the default quotas. Lowering
   /// quotas below what a tenant holds evicts nothing; it only refuses new placements.
-  void set_quotas(const tenant_id& tenant, const tenant_quotas& quotas);
+  void set_quotas(const tenant_id& tenant, const placement_quotas& quotas);
 
   /// Places a sandbox and reserves its resources on the chosen node.
   /// Placing a task that is placed already returns its node again (idempotent retry).
@@ -123,7 +123,7 @@ public:
   ///   (field "runtime") or none is large enough (field "cpu_millis" or "memory_bytes").
   ///   Do not retry; the task cannot run on this cluster (failure reason no_capacity).
   /// - quota_exceeded: the tenant would exceed a quota; `field` names it
-  ///   ("max_concurrent_tasks", "cpu_millis" or "memory_bytes"). Retry after a release.
+  ///   ("max_sandboxes", "cpu_millis" or "max_memory_bytes"), and `limit` its limit. Retry after a release.
   /// - unavailable: no node is registered, or none that could run it has room now (all
   ///   full, down or drained). Retry later.
   result<node_id> place(const placement_request& r);
@@ -149,7 +149,7 @@ private:
     usage used;
   };
   struct tenant_slot {
-    tenant_quotas quotas;
+    placement_quotas quotas;
     usage used;
   };
   struct live_task {
@@ -168,7 +168,7 @@ private:
   void commit(const placement_request& r, std::size_t node);
 
   strategy strategy_;
-  tenant_quotas default_quotas_;
+  placement_quotas default_quotas_;
   std::vector<node_slot> nodes_;
   std::unordered_map<node_id, std::size_t> node_index_;
   std::unordered_map<std::string, int> runtime_bits_;

@@ -15,6 +15,7 @@
 #include "actors/projector.hpp"
 #include "actors/scheduling/scheduler_actor.hpp"
 #include "actors/scheduling/scheduling_messages.hpp"
+#include "actors/scheduling/tenant_quota_feed.hpp"
 #include "adapters/json/json_domain_codec.hpp"
 #include "events/api/memory_task_log.hpp"
 #include "events/read_model/task_board.hpp"
@@ -190,10 +191,12 @@ struct in_memory_core::impl {
     tasks = actors::spawn_task_registry(sys, journal, ids, make_json_task_codec());
     projects = actors::spawn_project_registry(sys, journal, ids, make_json_project_codec());
     std::tie(board, board_reader) = actors::spawn_readable_projector(
-      sys, store, std::make_unique<read_model::task_board>(make_json_task_codec(), make_json_project_codec()));
+      sys, store, std::make_unique<read_model::task_board>(make_json_task_codec(), make_json_project_codec(),
+                                                   make_json_tenant_codec()));
     actors::scheduler_options sched;
     sched.clock = time;
     scheduler = actors::spawn_scheduler(sys, sched);
+    quota_feed = actors::spawn_tenant_quota_feed(sys, store, make_json_tenant_codec(), scheduler);
     dispatcher = sys.spawn(recording_dispatcher, record, options.on_run);
     actors::control_plane_parts parts{tasks, projects, board, dispatcher, scheduler, logs, store, time, ids, {},
                                       board_reader};
@@ -206,7 +209,7 @@ struct in_memory_core::impl {
   /// nodes), so the actor system finishes without waiting for idle timeouts.
   ~impl() {
     control.reset();
-    for (auto& a : {dispatcher, board, tasks, projects, scheduler, journal})
+    for (auto& a : {dispatcher, board, tasks, projects, quota_feed, scheduler, journal})
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   }
 
@@ -227,7 +230,7 @@ struct in_memory_core::impl {
   std::shared_ptr<execution_record> record = std::make_shared<execution_record>();
   actors::system_config cfg;
   caf::actor_system sys;
-  caf::actor journal, tasks, projects, board, scheduler, dispatcher;
+  caf::actor journal, tasks, projects, board, scheduler, quota_feed, dispatcher;
   std::shared_ptr<actors::projection_reader> board_reader;
   std::shared_ptr<actors::task_control_plane> control;
 };
@@ -286,6 +289,44 @@ result<void> in_memory_core::advance(const task_id& task, task_status status, st
 
 result<void> in_memory_core::append_log(const task_id& task, const std::string& stream, const std::string& text) {
   return impl_->logs->append(task, stream, text);
+}
+
+result<void> in_memory_core::record_tenant(const tenant_id& id, scheduling::tenant_command command) {
+  using scheduling::tenant;
+  auto stream = tenant::stream_of(id.str());
+  auto stored = impl_->store->read_stream(stream, 0);
+  if (!stored)
+    return stored.err();
+  auto codec = make_json_tenant_codec();
+  tenant::state state;
+  for (auto& e : *stored)
+    state = tenant::evolve(std::move(state), *codec->decode(e));
+  auto decided = tenant::decide(state, command);
+  if (!decided)
+    return decided.err();
+  if (decided->empty())
+    return {};
+  append_request req{stream, expected_version::exactly(static_cast<std::int64_t>(stored->size())), {}};
+  auto ids = make_random_id_generator();
+  for (auto& e : *decided)
+    req.events.push_back(codec->encode(e, ids->next_uuid(), {}));
+  auto appended = impl_->store->append(std::move(req));
+  if (!appended)
+    return appended.err();
+  caf::scoped_actor self{impl_->sys};
+  result<void> out;
+  self->request(impl_->board, answer_deadline, actors::get_atom::value, appended->last_position)
+    .receive([](std::int64_t) {}, [&](caf::error& e) { out = make_error(errc::unavailable, caf::to_string(e)); });
+  return out;
+}
+
+result<node_id> in_memory_core::place(scheduling::placement_request request) {
+  caf::scoped_actor self{impl_->sys};
+  result<node_id> out = make_error(errc::unavailable, "no answer");
+  self->request(impl_->scheduler, answer_deadline, actors::place_atom::value, std::move(request))
+    .receive([&](actors::placement_outcome& o) { out = std::move(o); },
+             [&](caf::error& e) { out = make_error(errc::unavailable, caf::to_string(e)); });
+  return out;
 }
 
 result<void> in_memory_core::register_node(scheduling::node_registration node) {

@@ -17,6 +17,8 @@
 #include "events/domain/task.hpp"
 #include "events/event_store.hpp"
 #include "events/scheduling/node.hpp"
+#include "events/scheduling/scheduler.hpp"
+#include "events/scheduling/tenant.hpp"
 
 namespace aetherium::testing {
 
@@ -76,6 +78,15 @@ public:
 
   /// Adds output to the task's log. Errors: invalid_transition (the log is closed).
   result<void> append_log(const task_id& task, const std::string& stream, const std::string& text);
+
+  /// Decides `command` on tenant `tenant`'s stream and appends what it decided, as
+  /// `aetherium admin tenant` does; answers once the task board has folded it. The
+  /// scheduler learns it through its quota feed shortly after. Errors: those of the tenant
+  /// aggregate.
+  result<void> record_tenant(const tenant_id& tenant, scheduling::tenant_command command);
+
+  /// Asks the scheduler to place a sandbox (see scheduler_core::place).
+  result<node_id> place(scheduling::placement_request request);
 
   /// Registers a node with the scheduler; answers once it is registered.
   result<void> register_node(scheduling::node_registration node);

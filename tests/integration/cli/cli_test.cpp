@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "adapters/postgres/migrations.hpp"
 #include "adapters/postgres/postgres_event_store.hpp"
@@ -57,6 +58,65 @@ TEST(cli, usage_errors_exit_2_and_unreachable_databases_exit_1) {
   auto down = run_command(aetherium_cmd("host=127.0.0.1 port=1 connect_timeout=2", "events verify"));
   EXPECT_EQ(down.exit_code, 1) << down.output;
   EXPECT_NE(down.output.find("unavailable"), std::string::npos) << down.output;
+}
+
+/// The JSON object `out` printed last.
+nlohmann::json printed(const std::string& out) {
+  auto at = out.rfind("\n{");
+  return nlohmann::json::parse(out.substr(at == std::string::npos ? out.find('{') : at + 1));
+}
+
+TEST(cli, tenants_are_created_read_and_given_quotas_with_clear_errors) {
+  aetherium::testing::pg_test_database db;
+  auto made = run_command(aetherium_cmd(db.url(), "admin tenant create --tenant acme --name Acme --max-sandboxes 2"));
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  EXPECT_NE(made.output.find("max_sandboxes     2"), std::string::npos) << made.output;
+  EXPECT_EQ(run_command(aetherium_cmd(db.url(), "admin tenant create --tenant acme")).exit_code, 1);
+
+  auto set = run_command(aetherium_cmd(db.url(), "admin tenant set-quota --tenant acme --max-live-tasks 3 --max-memory 1g"));
+  ASSERT_EQ(set.exit_code, 0) << set.output;
+  auto got = run_command(aetherium_cmd(db.url(), "admin tenant get --tenant acme --json"));
+  ASSERT_EQ(got.exit_code, 0) << got.output;
+  auto t = printed(got.output);
+  EXPECT_EQ(t.at("name"), "Acme");
+  EXPECT_EQ(t.at("quotas").at("max_live_tasks"), 3);
+  EXPECT_EQ(t.at("quotas").at("max_sandboxes"), 2) << "options not given keep their values";
+  EXPECT_EQ(t.at("quotas").at("max_memory_bytes"), 1ull << 30);
+  ASSERT_EQ(run_command(aetherium_cmd(db.url(), "admin tenant set-quota --tenant acme --max-live-tasks unlimited "
+                                                "--max-sandboxes default")).exit_code, 0);
+  t = printed(run_command(aetherium_cmd(db.url(), "admin tenant get --tenant acme --json")).output);
+  EXPECT_EQ(t.at("quotas").at("max_live_tasks"), 0);
+  EXPECT_TRUE(t.at("quotas").at("max_sandboxes").is_null());
+
+  auto unknown = run_command(aetherium_cmd(db.url(), "admin tenant get --tenant nobody"));
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.output.find("not_found: no tenant nobody"), std::string::npos) << unknown.output;
+  EXPECT_EQ(run_command(aetherium_cmd(db.url(), "admin tenant set-quota --tenant nobody --max-live-tasks 1")).exit_code, 1);
+  auto bad = run_command(aetherium_cmd(db.url(), "admin tenant set-quota --tenant acme --max-live-tasks -1"));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.output.find("--max-live-tasks: '-1' is not a number"), std::string::npos) << bad.output;
+  EXPECT_EQ(run_command(aetherium_cmd(db.url(), "admin tenant set-quota --tenant acme --max-memory 12x")).exit_code, 2);
+  EXPECT_EQ(run_command(aetherium_cmd(db.url(), "admin tenant set-quota --tenant acme")).exit_code, 2);
+  EXPECT_EQ(run_command(aetherium_cmd(db.url(), "admin tenant get")).exit_code, 2);
+  EXPECT_EQ(run_command(aetherium_cmd(db.url(), "admin tenant rename --tenant acme")).exit_code, 2);
+}
+
+TEST(cli, a_key_for_an_unknown_tenant_creates_the_tenant_and_is_revoked_only_through_it) {
+  aetherium::testing::pg_test_database db;
+  auto key = run_command(aetherium_cmd(db.url(), "admin create-key --tenant globex --role admin --json"));
+  ASSERT_EQ(key.exit_code, 0) << key.output;
+  auto id = printed(key.output).at("id").get<std::string>();
+  auto tenant = run_command(aetherium_cmd(db.url(), "admin tenant get --tenant globex --json"));
+  ASSERT_EQ(tenant.exit_code, 0) << tenant.output;
+  EXPECT_EQ(printed(tenant.output).at("name"), "globex");
+  EXPECT_TRUE(printed(tenant.output).at("quotas").at("max_live_tasks").is_null()) << "the server's default";
+
+  EXPECT_EQ(run_command(aetherium_cmd(db.url(), "admin revoke-key --tenant acme --id " + id)).exit_code, 1);
+  EXPECT_EQ(run_command(aetherium_cmd(db.url(), "admin revoke-key --tenant globex")).exit_code, 2);
+  auto revoked = run_command(aetherium_cmd(db.url(), "admin revoke-key --tenant globex --id " + id));
+  EXPECT_EQ(revoked.exit_code, 0) << revoked.output;
+  auto listed = run_command(aetherium_cmd(db.url(), "admin list-keys --tenant globex"));
+  EXPECT_NE(listed.output.find("revoked"), std::string::npos) << listed.output;
 }
 
 } // namespace

@@ -14,6 +14,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "adapters/notify/curl_webhook_sender.hpp"
+#include "events/notifications/subscription_secrets.hpp"
+#include "events/notifications/subscription_service.hpp"
+#include "events/notifications/subscription_store.hpp"
 #include "adapters/http/auth/authenticator.hpp"
 #include "adapters/http/http_server.hpp"
 #include "adapters/http/metrics/prometheus_registry.hpp"
@@ -86,6 +90,13 @@ int main() {
   options.port = static_cast<std::uint16_t>(std::stoi(env("AETHERIUM_TEST_PORT", "0")));
   options.rate_per_second = std::stod(env("AETHERIUM_TEST_RATE", "100000"));
   options.rate_burst = options.rate_per_second * 2;
+  // Subscriptions over in-memory stores, with the real address guard (loopback allowed,
+  // so the fuzzer's URLs reach validation rather than name resolution alone).
+  curl_webhook_options guard;
+  guard.allow_private = true;
+  options.subscriptions = std::make_shared<notifications::subscription_service>(
+    notifications::make_memory_subscription_store(), std::make_shared<notifications::memory_subscription_secrets>(),
+    make_curl_webhook_sender(guard), clock, ids);
   auto sink = std::make_shared<signature_checking_sink>(env("AETHERIUM_TEST_WEBHOOK_SECRET", "test-webhook-secret"));
   auto server = http::make_http_server(options, core.control(), auth,
                                        http::make_prometheus_registry(), sink);

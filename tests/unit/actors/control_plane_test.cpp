@@ -1,5 +1,7 @@
 // The control plane keeps its port's contract (events/api/control_plane.hpp) over the real
 // actors: tenancy, idempotency keys, transitions, the audit trail, nodes and task logs.
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include <future>
@@ -339,6 +341,76 @@ TEST_F(control_plane_test, the_tenant_quota_counts_live_tasks) {
   EXPECT_TRUE(create(globex_, project(globex_).id).ok()) << "quotas are per tenant";
   ASSERT_TRUE(core_->advance(first->task.id, task_status::completed).ok());
   EXPECT_TRUE(create(acme_, p.id).ok());
+}
+
+TEST_F(control_plane_test, a_tenant_quota_from_the_log_overrides_the_server_default_and_names_its_limit) {
+  in_memory_core_options o;
+  o.active_task_quota = 5;
+  cp_.reset();
+  core_ = std::make_unique<in_memory_core>(o);
+  cp_ = core_->control();
+  using scheduling::tenant_quotas;
+  ASSERT_TRUE(core_->record_tenant(acme_.tenant, scheduling::create_tenant{acme_.tenant, "Acme", {2, {}, {}}, 1}).ok());
+  auto p = project(acme_);
+  auto first = create(acme_, p.id);
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(create(acme_, p.id).ok());
+  auto refused = create(acme_, p.id);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.err().code, errc::quota_exceeded);
+  EXPECT_EQ(refused.err().field, "max_live_tasks");
+  EXPECT_EQ(refused.err().limit, std::optional<std::uint64_t>{2});
+
+  // Lowered below what it holds: its tasks stay, new ones wait for room.
+  ASSERT_TRUE(core_->record_tenant(acme_.tenant, scheduling::change_quotas{{1, {}, {}}, 2}).ok());
+  EXPECT_EQ(create(acme_, p.id).err().limit, std::optional<std::uint64_t>{1});
+  EXPECT_EQ(get(acme_, first->task.id)->status, task_status::requested);
+  ASSERT_TRUE(core_->advance(first->task.id, task_status::completed).ok());
+  EXPECT_FALSE(create(acme_, p.id).ok()) << "one live task is still its limit";
+
+  // 0 is unlimited; unset falls back to the server's default (5 here).
+  ASSERT_TRUE(core_->record_tenant(acme_.tenant, scheduling::change_quotas{{0, {}, {}}, 3}).ok());
+  for (int i = 0; i < 5; ++i)
+    EXPECT_TRUE(create(acme_, p.id).ok()) << i;
+  ASSERT_TRUE(core_->record_tenant(acme_.tenant, scheduling::change_quotas{{}, 4}).ok());
+  EXPECT_EQ(create(acme_, p.id).err().limit, std::optional<std::uint64_t>{5});
+  EXPECT_TRUE(create(globex_, project(globex_).id).ok()) << "another tenant has the default";
+}
+
+TEST_F(control_plane_test, a_task_asking_more_memory_than_its_tenant_may_hold_is_refused_at_once) {
+  ASSERT_TRUE(core_->record_tenant(acme_.tenant,
+                                   scheduling::create_tenant{acme_.tenant, "Acme", {{}, {}, 256ull << 20}, 1}).ok());
+  auto p = project(acme_);
+  auto r = request(p.id);
+  r.limits.memory_bytes = 512ull << 20;
+  auto refused = ask<task_created>([&](auto done) { cp_->create_task(acme_, r, "", done); });
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.err().code, errc::quota_exceeded);
+  EXPECT_EQ(refused.err().field, "max_memory_bytes");
+  EXPECT_EQ(refused.err().limit, std::optional<std::uint64_t>{256ull << 20});
+  r.limits.memory_bytes = 256ull << 20;
+  EXPECT_TRUE(ask<task_created>([&](auto done) { cp_->create_task(acme_, r, "", done); }).ok());
+}
+
+TEST_F(control_plane_test, sandbox_and_memory_quotas_reach_the_scheduler_from_the_log) {
+  ASSERT_TRUE(core_->register_node({node_id{"n1"}, {64000, 64ull << 30, 64}, {"crun"}, ""}).ok());
+  auto place = [&](const char* task, std::uint64_t memory = 1ull << 30) {
+    auto placed = core_->place({task_id{task}, acme_.tenant, "crun", 1000, memory});
+    return placed ? std::string{"placed"} : std::string{"error:"} + to_string(placed.err().code) + ":" + placed.err().field;
+  };
+  EXPECT_EQ(place("t1"), "placed");
+  ASSERT_TRUE(core_->record_tenant(acme_.tenant, scheduling::create_tenant{acme_.tenant, "Acme", {{}, 2, 3ull << 30}, 1}).ok());
+  // The feed follows the log on its own: poll with a deadline.
+  std::string second;
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+       std::chrono::steady_clock::now() < deadline;) {
+    if ((second = place("t2", 3ull << 30)) == "error:quota_exceeded:max_memory_bytes")
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(second, "error:quota_exceeded:max_memory_bytes");
+  EXPECT_EQ(place("t2"), "placed");
+  EXPECT_EQ(place("t3"), "error:quota_exceeded:max_sandboxes");
 }
 
 TEST_F(control_plane_test, readiness_needs_the_event_store) {

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "runtime/cli_options.hpp"
+#include "runtime/tenant_commands.hpp"
 
 namespace aetherium::testing {
 namespace {
@@ -71,9 +72,25 @@ TEST(cli_options, every_documented_option_is_accepted) {
             "(accepted)");
   EXPECT_EQ(refusal({"admin", "create-key", "--tenant", "t", "--role", "admin", "--name", "n", "--json"}),
             "(accepted)");
+  EXPECT_EQ(refusal({"admin", "revoke-key", "--tenant", "t", "--id", "k"}), "(accepted)");
+  EXPECT_EQ(refusal({"admin", "tenant", "set-quota", "--tenant", "t", "--max-live-tasks", "1", "--max-sandboxes", "2",
+                     "--max-memory", "1g", "--json"}),
+            "(accepted)");
+  EXPECT_EQ(refusal({"admin", "tenant", "create", "--tenant", "t", "--name", "T"}), "(accepted)");
   EXPECT_EQ(refusal({"migrate", "down", "--steps", "2", "--database-url", "x"}), "(accepted)");
   EXPECT_EQ(refusal({"replay", "--verify"}), "(accepted)");
   EXPECT_EQ(refusal({"server", "--listen", "127.0.0.1:1", "--max-tasks", "2", "--repo-roots", "/srv"}), "(accepted)");
+}
+
+TEST(cli_options, a_quota_is_a_number_unlimited_or_default) {
+  EXPECT_EQ(*runtime::parse_quota("3", false), std::optional<std::uint64_t>{3});
+  EXPECT_EQ(*runtime::parse_quota("unlimited", false), std::optional<std::uint64_t>{0});
+  EXPECT_EQ(*runtime::parse_quota("0", false), std::optional<std::uint64_t>{0});
+  EXPECT_EQ(*runtime::parse_quota("default", false), std::nullopt);
+  EXPECT_EQ(*runtime::parse_quota("2g", true), std::optional<std::uint64_t>{2ull << 30});
+  for (auto bad : {"", "-1", "2g", "1.5", "lots", "99999999999999999999"})
+    EXPECT_FALSE(runtime::parse_quota(bad, false).ok()) << bad;
+  EXPECT_FALSE(runtime::parse_quota("12x", true).ok());
 }
 
 TEST(cli_options, task_create_help_lists_every_option_it_takes) {

@@ -184,8 +184,11 @@ TEST_F(bad_input, tenant_quota_is_429_with_retry_after) {
   auto p = project();
   task(p);
   auto r = post_task(task_body(p));
-  expect_error(r, 429, "quota_exceeded");
+  expect_error(r, 429, "quota_exceeded", "max_live_tasks");
   EXPECT_EQ(r.header("retry-after"), "30");
+  EXPECT_EQ(r.body.value("quota", ""), "max_live_tasks") << r.raw.body;
+  EXPECT_EQ(r.body.value("limit", 0), 1) << r.raw.body;
+  EXPECT_NE(r.body.value("message", "").find("1 live tasks"), std::string::npos) << r.raw.body;
 }
 
 TEST_F(bad_input, a_bad_idempotency_key_is_400) {

@@ -157,7 +157,7 @@ TEST(json_task_codec, every_event_is_written_with_the_schema_version_its_struct_
 
 TEST(json_task_codec, upcasters_lead_every_old_version_to_the_declared_one) {
   for (auto& [type, from] : upcast_steps()) {
-    auto current = task_schema_version(type);
+    auto current = task_schema_version(type) ? task_schema_version(type) : scheduling::tenant_schema_version(type);
     EXPECT_LT(from, current) << type << " has a step from " << from << " past its struct's schema_version";
     for (int v = 1; v < current; ++v)
       EXPECT_TRUE(upcast(type, v, current, nlohmann::json::object()).ok()) << type << " from " << v;
@@ -195,6 +195,47 @@ TEST(json_project_codec, created_round_trips) {
   EXPECT_EQ(c.name, "web");
   EXPECT_EQ(c.verify_command, "make test");
   EXPECT_EQ(c.at_us, 5);
+}
+
+TEST(json_tenant_codec, events_round_trip_with_unset_unlimited_and_set_quotas) {
+  using namespace scheduling;
+  auto codec = make_json_tenant_codec();
+  tenant_quotas q{std::nullopt, 0, 3ull << 30};
+  for (tenant_event e : {tenant_event{tenant_created{tenant_id{"acme"}, "Acme", q, 5}},
+                         tenant_event{tenant_quotas_changed{{2, 3, std::nullopt}, 6}}}) {
+    auto stored = codec->encode(e, "00000000-0000-4000-8000-000000000003", {});
+    EXPECT_EQ(stored.type, type_name(e));
+    EXPECT_EQ(stored.schema_version, 2);
+    auto back = codec->decode(as_recorded(stored));
+    ASSERT_TRUE(back) << back.err().detail;
+    EXPECT_EQ(back->index(), e.index());
+    if (auto* c = std::get_if<tenant_created>(&*back)) {
+      EXPECT_EQ(c->id.str(), "acme");
+      EXPECT_EQ(c->name, "Acme");
+      EXPECT_EQ(c->quotas, q);
+      EXPECT_EQ(c->at_us, 5);
+    } else {
+      EXPECT_EQ(std::get<tenant_quotas_changed>(*back).quotas, (tenant_quotas{2, 3, std::nullopt}));
+    }
+  }
+  EXPECT_NE(codec->encode(tenant_created{tenant_id{"a"}, "A", {}, 1}, "00000000-0000-4000-8000-000000000004", {})
+              .payload.find("\"max_live_tasks\": null"),
+            std::string::npos)
+    << "an unset quota is stored as null";
+}
+
+TEST(json_tenant_codec, a_version_1_quota_set_is_upcast_to_sandboxes_and_memory) {
+  using namespace scheduling;
+  auto codec = make_json_tenant_codec();
+  recorded_event r;
+  r.stream = stream_id{"tenant-acme"};
+  r.type = "tenant.quotas_changed";
+  r.schema_version = 1;
+  r.payload = R"({"at_us": 4, "quotas": {"cpu_millis": 8000, "max_concurrent_tasks": 3, "memory_bytes": 18446744073709551615}})";
+  auto back = codec->decode(r);
+  ASSERT_TRUE(back) << back.err().detail;
+  EXPECT_EQ(std::get<tenant_quotas_changed>(*back).quotas, (tenant_quotas{std::nullopt, 3, 0}))
+    << "the largest value was unlimited: 0 now";
 }
 
 } // namespace

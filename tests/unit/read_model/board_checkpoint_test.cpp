@@ -117,7 +117,7 @@ std::vector<std::string> described(const task_board& b) {
 class board_checkpoint_test : public ::testing::Test {
 protected:
   std::unique_ptr<task_board> board() {
-    return std::make_unique<task_board>(make_json_task_codec(), make_json_project_codec());
+    return std::make_unique<task_board>(make_json_task_codec(), make_json_project_codec(), make_json_tenant_codec());
   }
   static void fold(task_board& b, const std::vector<recorded_event>& log, std::size_t from, std::size_t to) {
     for (auto i = from; i < to; ++i) {

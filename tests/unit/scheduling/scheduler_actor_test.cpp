@@ -83,11 +83,11 @@ TEST_F(scheduler_actor_test, placement_errors_carry_the_code_and_the_field) {
   EXPECT_EQ(node_of(place(sched, "t1")), "error:unavailable:") << "no node yet";
   (void)register_node(sched, "n1");
   EXPECT_EQ(node_of(place(sched, "t1", "acme", 8000)), "error:invalid_argument:cpu_millis");
-  auto set = ask<quota_outcome>(sched, quota_atom::value, std::string{"acme"}, tenant_quotas{1, 100000, 100 * gib});
+  auto set = ask<quota_outcome>(sched, quota_atom::value, std::string{"acme"}, placement_quotas{1, 100000, 100 * gib});
   ASSERT_TRUE(set.ok());
   EXPECT_EQ(node_of(place(sched, "t1")), "n1");
-  EXPECT_EQ(node_of(place(sched, "t2")), "error:quota_exceeded:max_concurrent_tasks");
-  auto bad = ask<quota_outcome>(sched, quota_atom::value, std::string{"acme"}, tenant_quotas{1, 0, gib});
+  EXPECT_EQ(node_of(place(sched, "t2")), "error:quota_exceeded:max_sandboxes");
+  auto bad = ask<quota_outcome>(sched, quota_atom::value, std::string{"acme"}, placement_quotas{1, 0, gib});
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.err().field, "cpu_millis");
 }

@@ -122,7 +122,7 @@ TEST(scheduler_core, sandbox_slots_bound_a_node) {
   EXPECT_EQ(place(core, req("t3", 10)), "b");
 }
 
-TEST(scheduler_core, quotas_bind_by_concurrent_tasks) {
+TEST(scheduler_core, quotas_bind_by_sandboxes) {
   auto core = three_nodes(strategy::spread);
   core.set_quotas(tenant_id{"acme"}, {2, 100000, 100 * gib});
   EXPECT_EQ(place(core, req("t1", 100)), "a");
@@ -130,8 +130,9 @@ TEST(scheduler_core, quotas_bind_by_concurrent_tasks) {
   auto refused = core.place(req("t3", 100));
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.err().code, errc::quota_exceeded);
-  EXPECT_EQ(refused.err().field, "max_concurrent_tasks");
-  EXPECT_NE(refused.err().detail.find("concurrent tasks"), std::string::npos) << refused.err().detail;
+  EXPECT_EQ(refused.err().field, "max_sandboxes");
+  EXPECT_NE(refused.err().detail.find("sandboxes (2)"), std::string::npos) << refused.err().detail;
+  EXPECT_EQ(refused.err().limit, std::optional<std::uint64_t>{2});
   EXPECT_EQ(place(core, req("u1", 100, gib, "globex")), "c") << "other tenants are not bound";
   ASSERT_TRUE(core.release(task_id{"t1"}).ok());
   EXPECT_EQ(place(core, req("t3", 100)), "a") << "a release gives the quota back";
@@ -142,7 +143,7 @@ TEST(scheduler_core, quotas_bind_by_cpu_and_by_memory) {
   core.set_quotas(tenant_id{"acme"}, {10, 3000, 3 * gib});
   EXPECT_EQ(place(core, req("t1", 2000, gib)), "a");
   EXPECT_EQ(place(core, req("t2", 1500, gib)), "error:quota_exceeded:cpu_millis");
-  EXPECT_EQ(place(core, req("t2", 1000, 3 * gib)), "error:quota_exceeded:memory_bytes");
+  EXPECT_EQ(place(core, req("t2", 1000, 3 * gib)), "error:quota_exceeded:max_memory_bytes");
   EXPECT_EQ(place(core, req("t2", 1000, 2 * gib)), "b") << "exactly at the quota is allowed";
   auto acme = core.summary().tenants.front();
   EXPECT_EQ(acme.id.str(), "acme");
@@ -155,7 +156,7 @@ TEST(scheduler_core, tenants_without_quotas_of_their_own_get_the_default) {
   scheduler_core core{strategy::bin_pack, {1, 100000, 100 * gib}};
   core.add_node(node("a", 4000, 8, 10));
   EXPECT_EQ(place(core, req("t1")), "a");
-  EXPECT_EQ(place(core, req("t2")), "error:quota_exceeded:max_concurrent_tasks");
+  EXPECT_EQ(place(core, req("t2")), "error:quota_exceeded:max_sandboxes");
   core.set_quotas(tenant_id{"acme"}, {5, 100000, 100 * gib});
   EXPECT_EQ(place(core, req("t2")), "a");
 }
@@ -251,7 +252,7 @@ TEST(scheduler_core, never_fitting_comes_before_quota_and_quota_before_no_room) 
   core.add_node(node("a", 2000, 2, 1));
   EXPECT_EQ(place(core, req("t1", 2000)), "a");
   EXPECT_EQ(place(core, req("t2", 4000)), "error:invalid_argument:cpu_millis");
-  EXPECT_EQ(place(core, req("t2", 1000)), "error:quota_exceeded:max_concurrent_tasks");
+  EXPECT_EQ(place(core, req("t2", 1000)), "error:quota_exceeded:max_sandboxes");
   EXPECT_EQ(place(core, req("u1", 1000, gib, "globex")), "error:unavailable:");
 }
 
