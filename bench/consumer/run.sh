@@ -22,8 +22,10 @@ pause_ms="${2:-10}"
 
 work=$(mktemp -d /tmp/aetherium-consumer-bench.XXXXXX)
 chmod 755 "$work"
+bench_pid=
 cleanup() {
   set +e
+  [ -n "$bench_pid" ] && kill -TERM "$bench_pid" 2>/dev/null && wait "$bench_pid"
   kafka_stop "$work/kafka"
   postgres_stop immediate
   rm -rf "$work"
@@ -37,4 +39,9 @@ if [ "${AETHERIUM_BENCH_KAFKA:-1}" != 0 ]; then
   kafka_start "$work/kafka"
   brokers="$KAFKA_BROKERS"
 fi
-"$bin" "$AETHERIUM_PG_ADMIN_URL" "$brokers" "$events" "$pause_ms"
+# In the background, so a signal to this script is handled at once (bash runs traps only
+# between commands) and the cleanup stops the bench before the services.
+"$bin" "$AETHERIUM_PG_ADMIN_URL" "$brokers" "$events" "$pause_ms" &
+bench_pid=$!
+wait "$bench_pid"
+bench_pid=
