@@ -29,3 +29,6 @@ run actors "$AETHERIUM_PG_ADMIN_URL"
 run sandbox
 run http "$AETHERIUM_PG_ADMIN_URL"
 run task "$AETHERIUM_PG_ADMIN_URL"
+# Without a broker: the NOTIFY floor and the embedded log consumer (bench/consumer/run.sh
+# adds the Kafka legs).
+run consumer "$AETHERIUM_PG_ADMIN_URL" -
