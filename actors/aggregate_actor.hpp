@@ -204,12 +204,11 @@ caf::behavior aggregate_actor(caf::stateful_actor<aggregate_state<Aggregate, Cod
       auto answer = [self, promise]() mutable {
         promise.deliver(reply_t{std::vector<typename Aggregate::event>{}, self->state.model, self->state.version});
       };
-      if (self->state.loaded)
-        answer();
-      else
-        load_then(self, answer, [self, promise](const error& e) mutable {
-          promise.deliver(reply_t{e, self->state.model, self->state.version});
-        });
+      // Read from the stream every time: integrations (the code-host loop) append to it
+      // too, so what this actor last decided may not be the stream's end.
+      load_then(self, answer, [self, promise](const error& e) mutable {
+        promise.deliver(reply_t{e, self->state.model, self->state.version});
+      });
       return promise;
     },
     caf::after(idle) >> [self] { self->quit(); },

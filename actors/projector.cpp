@@ -1,5 +1,7 @@
 #include "actors/projector.hpp"
 
+#include <utility>
+
 #include <map>
 #include <vector>
 
@@ -53,6 +55,11 @@ void maybe_save(projector_actor_t* self) {
   auto& st = self->state;
   if (st.saving || !st.checkpoints.capture)
     return;
+  if (st.since_save == 0) { // nothing folded since the last save: it is the model
+    for (auto& p : std::exchange(st.asked, {}))
+      p.deliver(true);
+    return;
+  }
   bool due_by_count = st.checkpoints.every_events > 0 && st.since_save >= st.checkpoints.every_events;
   if (!st.asked.empty() || due_by_count)
     start_save(self);
@@ -113,7 +120,10 @@ caf::behavior projector_actor(projector_actor_t* self, std::shared_ptr<event_sto
       if (st.since_save == 0 && !st.saving)
         return true; // the saved checkpoint is the model
       auto promise = self->make_response_promise();
-      st.asked.push_back(promise);
+      if (st.since_save == 0)
+        st.saving_for.push_back(promise); // the save under way covers everything folded
+      else
+        st.asked.push_back(promise);
       maybe_save(self);
       return promise;
     },

@@ -80,6 +80,14 @@ public:
   virtual result<std::vector<recorded_event>>
   read_all(std::int64_t after_position, std::size_t max_count) = 0;
 
+  /// Reads up to max_count committed events of the streams of `category` (stream ids
+  /// "<category>-…") with position > after_position, in position order: how a follower of
+  /// one small category (API keys, tenants, subscriptions) catches up without reading the
+  /// whole log. The default pages through read_all; stores override it with an indexed
+  /// read. Errors: as read_all; invalid_argument for an empty category.
+  virtual result<std::vector<recorded_event>> read_category(const std::string& category, std::int64_t after_position,
+                                                            std::size_t max_count);
+
   /// Position of the last committed event (0 for an empty log).
   virtual result<std::int64_t> head_position() = 0;
 
@@ -89,6 +97,13 @@ public:
   virtual std::unique_ptr<subscription>
   subscribe(std::int64_t after_position, event_handler handler) = 0;
 };
+
+/// Delivers the events of the streams of `category` to `handler`: the stored ones through
+/// read_category on the calling thread, then new ones as they commit (a subscription from
+/// the head that drops other streams on its own thread). Errors: as head_position and
+/// read_category.
+result<std::unique_ptr<subscription>> follow_category(event_store& store, const std::string& category,
+                                                      event_store::event_handler handler);
 
 /// An in-memory store for unit tests: same contract, nothing durable.
 std::shared_ptr<event_store> make_memory_event_store(std::shared_ptr<class clock> clock);

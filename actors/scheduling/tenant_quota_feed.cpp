@@ -1,5 +1,6 @@
 #include "actors/scheduling/tenant_quota_feed.hpp"
 
+#include <mutex>
 #include <string>
 #include <unordered_map>
 
@@ -21,17 +22,22 @@ struct feed_state {
   std::unordered_map<std::string, scheduling::tenant_state> tenants;
 };
 
-caf::behavior tenant_quota_feed(caf::stateful_actor<feed_state>* self, std::shared_ptr<event_store> store,
+/// The feed's subscription, set once it is made (after the actor, whose handle it needs).
+struct feed_holder {
+  std::mutex mtx;
+  std::unique_ptr<subscription> feed;
+  bool stopped = false;
+  void stop() {
+    std::lock_guard<std::mutex> lock{mtx};
+    stopped = true;
+    if (feed)
+      feed->stop();
+  }
+};
+
+caf::behavior tenant_quota_feed(caf::stateful_actor<feed_state>* self, std::shared_ptr<feed_holder> holder,
                                 std::shared_ptr<const domain::tenant_codec> codec, caf::actor scheduler) {
-  // The subscription thread drops every other stream, so a busy log costs this actor nothing.
-  caf::weak_actor_ptr me = self->ctrl();
-  std::shared_ptr<subscription> feed = store->subscribe(0, [me](const recorded_event& e) {
-    if (e.stream.str().rfind(tenant_prefix, 0) != 0)
-      return;
-    if (auto strong = me.lock())
-      caf::anon_send(caf::actor_cast<caf::actor>(strong), tenant_event_atom::value, e);
-  });
-  self->attach_functor([feed] { feed->stop(); });
+  self->attach_functor([holder] { holder->stop(); });
   return {
     [self, codec, scheduler](tenant_event_atom, const recorded_event& e) {
       auto decoded = codec->decode(e);
@@ -49,7 +55,25 @@ caf::behavior tenant_quota_feed(caf::stateful_actor<feed_state>* self, std::shar
 
 caf::actor spawn_tenant_quota_feed(caf::actor_system& sys, std::shared_ptr<event_store> store,
                                    std::shared_ptr<const domain::tenant_codec> codec, caf::actor scheduler) {
-  return sys.spawn(tenant_quota_feed, std::move(store), std::move(codec), std::move(scheduler));
+  auto holder = std::make_shared<feed_holder>();
+  auto actor = sys.spawn(tenant_quota_feed, holder, std::move(codec), std::move(scheduler));
+  // Tenant streams only: read by category at start (never the whole log), then followed;
+  // the subscription thread drops every other stream.
+  caf::weak_actor_ptr me = actor->ctrl();
+  auto deliver = [me](const recorded_event& e) {
+    if (auto strong = me.lock())
+      caf::anon_send(caf::actor_cast<caf::actor>(strong), tenant_event_atom::value, e);
+  };
+  auto feed = follow_category(*store, "tenant", deliver);
+  std::unique_ptr<subscription> made = feed ? std::move(*feed) : store->subscribe(0, [deliver](const recorded_event& e) {
+    if (e.stream.str().rfind(tenant_prefix, 0) == 0)
+      deliver(e);
+  });
+  std::lock_guard<std::mutex> lock{holder->mtx};
+  if (holder->stopped)
+    made->stop();
+  holder->feed = std::move(made);
+  return actor;
 }
 
 } // namespace aetherium::actors

@@ -9,8 +9,9 @@
 
 namespace aetherium::actors {
 
-/// Spawns the follower that keeps the scheduler's tenant quotas those of the log: it
-/// subscribes to `store` from its start, folds every `tenant-<id>` stream with the tenant
+/// Spawns the follower that keeps the scheduler's tenant quotas those of the log: it reads
+/// the tenant streams of `store` by category (on the caller's thread, before it returns)
+/// and then follows the log, folds every `tenant-<id>` stream with the tenant
 /// aggregate's evolve, and after each tenant event sends `scheduler`
 /// (quota_atom, tenant id, placement_quotas_of(its quotas)). A quota the tenant never set
 /// (or set to 0) does not bind at placement; --max-tasks and the nodes' capacity still do.

@@ -135,18 +135,23 @@ public:
       feed_->stop();
   }
 
-  /// Folds the log up to its current head, then follows it from there.
+  /// Folds the key streams up to the log's head (read by category, not the whole log),
+  /// then follows the log from there.
   void start() {
     std::int64_t at = 0;
     if (auto head = store_->head_position()) {
       while (at < *head) {
-        auto page = store_->read_all(at, catch_up_page);
+        auto page = store_->read_category(std::string{category}, at, catch_up_page);
         if (!page || page->empty())
           break;
         for (auto& e : *page)
-          apply(e);
+          if (e.position <= *head)
+            apply(e);
         at = page->back().position;
       }
+      at = *head;
+      for (auto seen = seen_.load(); seen < at && !seen_.compare_exchange_weak(seen, at);)
+        ;
     }
     feed_ = store_->subscribe(at, [this](const recorded_event& e) { apply(e); });
   }
@@ -217,7 +222,7 @@ private:
     if (now - last < std::chrono::nanoseconds(catch_up_interval).count()
         || !last_catch_up_.compare_exchange_strong(last, now))
       return false;
-    auto page = store_->read_all(seen_.load(), catch_up_page);
+    auto page = store_->read_category(std::string{category}, seen_.load(), catch_up_page);
     if (!page)
       return false;
     for (auto& e : *page)

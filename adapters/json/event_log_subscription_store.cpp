@@ -17,7 +17,6 @@ using json = nlohmann::json;
 using namespace notifications;
 
 constexpr std::string_view category = "subscription";
-constexpr std::size_t catch_up_page = 1000;
 
 json payload_of(const subscription_created& e) {
   return {{"id", e.id.str()}, {"tenant", e.tenant.str()}, {"url", e.url}, {"events", e.events}, {"at_us", e.at_us}};
@@ -63,20 +62,13 @@ public:
       feed_->stop();
   }
 
-  /// Folds the log up to its current head, then follows it from there.
+  /// Folds the subscription streams up to the log's head, then follows them from there.
   void start() {
-    std::int64_t at = 0;
-    if (auto head = store_->head_position()) {
-      while (at < *head) {
-        auto page = store_->read_all(at, catch_up_page);
-        if (!page || page->empty())
-          break;
-        for (auto& e : *page)
-          apply(e);
-        at = page->back().position;
-      }
-    }
-    feed_ = store_->subscribe(at, [this](const recorded_event& e) { apply(e); });
+    auto feed = follow_category(*store_, "subscription", [this](const recorded_event& e) { apply(e); });
+    if (feed)
+      feed_ = std::move(*feed);
+    else // the database is down at start: follow everything from the start, as it comes back
+      feed_ = store_->subscribe(0, [this](const recorded_event& e) { apply(e); });
   }
 
   result<void> record(const subscription_id& id, const tenant_id& tenant, const std::string& principal,

@@ -127,6 +127,23 @@ public:
       readers_, [&](pqxx::connection& c) { return read_page(c, after_position, max_count); });
   }
 
+  result<std::vector<recorded_event>> read_category(const std::string& category, std::int64_t after_position,
+                                                    std::size_t max_count) override {
+    if (category.empty() || category.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos)
+      return event_store::read_category(category, after_position, max_count); // rare names: the generic read
+    std::string pattern; // '_' is a LIKE wildcard: matched literally here
+    for (char ch : category)
+      pattern += ch == '_' ? std::string{"\\_"} : std::string(1, ch);
+    pattern += "-%";
+    return postgres::with_connection<std::vector<recorded_event>>(readers_, [&](pqxx::connection& c) {
+      pqxx::read_transaction tx{c};
+      // The prefix is matched on the (stream_id text_pattern_ops) index of migration 4.
+      return decode_all(tx.exec(std::string{"SELECT "} + event_columns + " FROM events WHERE stream_id LIKE "
+                                + tx.quote(pattern) + " AND position > " + std::to_string(after_position)
+                                + " ORDER BY position LIMIT " + std::to_string(max_count)));
+    });
+  }
+
   result<std::int64_t> head_position() override {
     return postgres::with_connection<std::int64_t>(readers_, [](pqxx::connection& c) {
       pqxx::read_transaction tx{c};

@@ -27,6 +27,10 @@ public:
   result<std::vector<recorded_event>> read_all(std::int64_t after_position, std::size_t max_count) override {
     return inner_->read_all(after_position, max_count);
   }
+  result<std::vector<recorded_event>> read_category(const std::string& category, std::int64_t after_position,
+                                                    std::size_t max_count) override {
+    return inner_->read_category(category, after_position, max_count);
+  }
   result<std::int64_t> head_position() override { return inner_->head_position(); }
   std::unique_ptr<subscription> subscribe(std::int64_t after_position, event_handler handler) override {
     return inner_->subscribe(after_position, std::move(handler));

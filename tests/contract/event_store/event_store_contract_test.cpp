@@ -166,6 +166,40 @@ TEST_F(event_store_contract, read_all_pages_through_the_log_in_position_order) {
     EXPECT_EQ(seen[i], static_cast<std::int64_t>(i + 1));
 }
 
+TEST_F(event_store_contract, read_category_pages_through_one_category_in_position_order) {
+  // Interleaved: tenants, tasks, and a stream whose name only starts like the category.
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(store_->append(request("tenant-" + std::to_string(i % 2), expected_version::any(), 1)).ok());
+    ASSERT_TRUE(store_->append(request("task-" + std::to_string(i), expected_version::any(), 2)).ok());
+    ASSERT_TRUE(store_->append(request("tenants_archive-1", expected_version::any(), 1)).ok());
+  }
+  std::vector<std::int64_t> seen;
+  std::int64_t after = 0;
+  for (;;) {
+    auto page = store_->read_category("tenant", after, 3);
+    ASSERT_TRUE(page.ok()) << page.err().detail;
+    if (page->empty())
+      break;
+    EXPECT_LE(page->size(), 3u);
+    for (auto& e : *page) {
+      EXPECT_EQ(stream_category(e.stream), "tenant") << e.stream.str();
+      EXPECT_GT(e.position, after);
+      seen.push_back(after = e.position);
+    }
+  }
+  EXPECT_EQ(seen, (std::vector<std::int64_t>{1, 5, 9, 13}));
+  // '_' in a category is a character, not a wildcard.
+  ASSERT_TRUE(store_->append(request("api_key-1", expected_version::any(), 1)).ok());
+  ASSERT_TRUE(store_->append(request("apiXkey-1", expected_version::any(), 1)).ok());
+  auto keys = store_->read_category("api_key", 0, 10);
+  ASSERT_TRUE(keys.ok());
+  ASSERT_EQ(keys->size(), 1u);
+  EXPECT_EQ(keys->front().stream.str(), "api_key-1");
+  auto none = store_->read_category("project", 0, 10);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
 TEST_F(event_store_contract, every_event_links_to_the_previous_one_by_hash) {
   for (int i = 0; i < 4; ++i)
     ASSERT_TRUE(store_->append(request("task-1", expected_version::any(), 2)).ok());

@@ -191,6 +191,16 @@ TEST_F(aggregate_actor_test, a_write_by_someone_else_is_read_before_the_command_
   EXPECT_EQ(store_->read_stream(stream_id{"counter-1"})->size(), 3u) << "an event was overwritten or lost";
 }
 
+TEST_F(aggregate_actor_test, a_get_answers_what_another_writer_appended_too) {
+  auto a = spawn_counter("2");
+  add(a, 1);
+  ASSERT_TRUE(store_->append({stream_id{"counter-2"}, expected_version::any(),
+                              {codec_->encode({5}, ids_->next_uuid(), {})}}).ok());
+  auto r = ask<reply>(a, get_atom::value);
+  EXPECT_EQ(r.state.value, 6) << "the actor answered from what it decided itself";
+  EXPECT_EQ(r.version, 2);
+}
+
 TEST_F(aggregate_actor_test, a_stream_that_cannot_be_read_answers_the_waiting_command_with_the_error) {
   auto lossy = std::make_shared<lossy_store>(store_);
   auto journal = spawn_journal(sys_, lossy, {false});
