@@ -108,9 +108,8 @@ protected:
     ASSERT_NO_FATAL_FAILURE(server_->start());
     key_ = server_->admin_key("acme");
     api_ = std::make_unique<http::api_client>(http::client_options{server_->base_url(), key_});
-    auto project = api_->create_project(json{{"name", "sample"}, {"repo", repo_}}.dump());
-    ASSERT_TRUE(project.ok()) << project.err().detail;
-    project_ = json::parse(*project).at("id");
+    project_ = create_sample_project(*api_, repo_);
+    ASSERT_FALSE(project_.empty());
   }
 
   void TearDown() override {

@@ -26,9 +26,8 @@ protected:
     key_ = server_->admin_key("acme");
     ASSERT_FALSE(key_.empty());
     connect();
-    auto project = api_->create_project(json{{"name", "sample"}, {"repo", repo_}}.dump());
-    ASSERT_TRUE(project.ok()) << project.err().detail;
-    project_ = json::parse(*project).at("id");
+    project_ = create_sample_project(*api_, repo_);
+    ASSERT_FALSE(project_.empty());
   }
 
   void TearDown() override {

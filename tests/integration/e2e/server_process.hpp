@@ -83,6 +83,14 @@ inline nlohmann::json wait_for_task(http::api_client& api, const std::string& id
 }
 
 /// The types of task `id`'s events, in order; fails the test when they cannot be read.
+/// Creates the project "sample" over `repo` and returns its id ("" and a test failure
+/// when it cannot).
+inline std::string create_sample_project(http::api_client& api, const std::string& repo) {
+  auto project = api.create_project(nlohmann::json{{"name", "sample"}, {"repo", repo}}.dump());
+  EXPECT_TRUE(project.ok()) << (project.ok() ? "" : project.err().detail);
+  return project.ok() ? nlohmann::json::parse(*project).at("id").get<std::string>() : "";
+}
+
 inline std::vector<std::string> task_event_types(http::api_client& api, const std::string& id) {
   std::vector<std::string> out;
   auto r = api.task_events(id);

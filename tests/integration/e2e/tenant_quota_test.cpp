@@ -30,9 +30,8 @@ protected:
     auto key = server_->admin_key("acme");
     ASSERT_FALSE(key.empty());
     api_ = std::make_unique<http::api_client>(http::client_options{server_->base_url(), key});
-    auto project = api_->create_project(json{{"name", "sample"}, {"repo", repo_}}.dump());
-    ASSERT_TRUE(project.ok()) << project.err().detail;
-    project_ = json::parse(*project).at("id");
+    project_ = create_sample_project(*api_, repo_);
+    ASSERT_FALSE(project_.empty());
   }
 
   void TearDown() override {

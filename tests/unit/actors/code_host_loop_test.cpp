@@ -147,16 +147,20 @@ protected:
     return store_->read_stream(stream)->back();
   }
 
+  static domain::task_spec spec() {
+    domain::task_spec s;
+    s.agent_type = "script";
+    s.script = "true";
+    s.repo = "/srv/acme/repo.git";
+    s.base_ref = "main";
+    s.verify_command = "make test";
+    return s;
+  }
+
   /// Task `id` with its output stored (a patch when `changed`) and, when `verify`, its
   /// verification passed; returns the last event.
   recorded_event ready(const std::string& id, bool changed = true, std::optional<task_id> parent = {}) {
-    domain::task_spec spec;
-    spec.agent_type = "script";
-    spec.script = "true";
-    spec.repo = "/srv/acme/repo.git";
-    spec.base_ref = "main";
-    spec.verify_command = "make test";
-    run(id, domain::request_task{task_id{id}, tenant_id{"acme"}, project_id{"p"}, parent, spec, 1});
+    run(id, domain::request_task{task_id{id}, tenant_id{"acme"}, project_id{"p"}, parent, spec(), 1});
     run(id, domain::schedule_task{node_id{"local"}, 2});
     run(id, domain::record_sandbox{"s", 3, true});
     domain::task_output out;
@@ -293,13 +297,7 @@ TEST_F(code_host_loop_test, a_cancel_after_the_run_ended_terminates_the_task_and
 
 TEST_F(code_host_loop_test, a_task_still_verifying_is_left_alone) {
   ready("t1");
-  domain::task_spec spec;
-  spec.agent_type = "script";
-  spec.script = "true";
-  spec.repo = "/srv/acme/repo.git";
-  spec.base_ref = "main";
-  spec.verify_command = "make test";
-  run("t2", domain::request_task{task_id{"t2"}, tenant_id{"acme"}, project_id{"p"}, {}, spec, 1});
+  run("t2", domain::request_task{task_id{"t2"}, tenant_id{"acme"}, project_id{"p"}, {}, spec(), 1});
   run("t2", domain::schedule_task{node_id{"local"}, 2});
   run("t2", domain::record_sandbox{"s", 3, true});
   auto collected = run("t2", domain::collect_output{{}, 4});
