@@ -62,9 +62,11 @@ private:
       recorded_event next;
       {
         std::unique_lock<std::mutex> lock{mtx_};
-        if (queue_.empty() && unsaved > 0) {
+        // Caught up: the checkpoint follows once the log has been quiet for a moment, not
+        // after every event (that would be one more write per event appended).
+        if (unsaved > 0 && !wake_.wait_for(lock, options_.save_when_idle, [this] { return stopping_ || !queue_.empty(); })) {
           lock.unlock();
-          save(); // caught up: keep the checkpoint close to the log's head
+          save();
           unsaved = 0;
           lock.lock();
         }

@@ -18,9 +18,10 @@ struct log_consumer_options {
   /// Wait before the first retry of a failed event; doubles per retry up to max_backoff.
   std::chrono::milliseconds backoff{200};
   std::chrono::milliseconds max_backoff{10'000};
-  /// The checkpoint is saved after this many handled events, and whenever the consumer
-  /// has caught up with the log.
+  /// The checkpoint is saved after this many handled events, and once the consumer has
+  /// caught up with the log and no event came for `save_when_idle`.
   std::size_t save_every = 50;
+  std::chrono::milliseconds save_when_idle{200};
 };
 
 /// A running log consumer, with where it is for lag metrics.
