@@ -295,7 +295,8 @@ result<std::vector<comment_info>> github_api::list_comments(const repo_name& rep
     auto& id = at(item, {"id"});
     auto& body = at(item, {"body"});
     if (id.is_number_integer() && body.is_string())
-      out.push_back({id.get<std::int64_t>(), string_at(item, {"user", "login"}), body.get<std::string>()});
+      out.push_back({id.get<std::int64_t>(), string_at(item, {"user", "login"}), string_at(item, {"author_association"}),
+                     body.get<std::string>()});
   }
   return out;
 }

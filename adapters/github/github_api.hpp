@@ -46,6 +46,7 @@ struct pull_info {
 struct comment_info {
   std::int64_t id = 0;
   std::string author; ///< user.login
+  std::string author_association; ///< OWNER, MEMBER, COLLABORATOR, CONTRIBUTOR, NONE, ...
   std::string body;
 };
 

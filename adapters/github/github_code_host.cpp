@@ -4,6 +4,7 @@
 
 #include "adapters/github/github_adapters.hpp"
 #include "adapters/github/github_api.hpp"
+#include "events/github/webhook_decision.hpp"
 
 namespace aetherium {
 
@@ -180,9 +181,12 @@ public:
     auto comments = api_.list_comments(*repo, number);
     if (!comments)
       return comments.err();
+    // Anyone may comment on a public repository: only those with write access (who may
+    // also run commands) reach the agent, so an outsider cannot steer a follow-up.
     std::vector<std::pair<std::string, std::string>> said;
     for (auto& c : *comments)
-      said.emplace_back(c.author, c.body);
+      if (github::may_run_commands(c.author_association))
+        said.emplace_back(c.author, c.body);
     return github::conversation_markdown(pull->title, pull->body, said);
   }
 

@@ -208,6 +208,12 @@ nlohmann::json github_stub::state(const std::string& repo, const std::string& re
 
 nlohmann::json github_stub::pulls(const std::string& repo) { return call_json("GET", "/_stub/repos/" + repo + "/pulls"); }
 
+void github_stub::add_comment_as(const std::string& repo, std::int64_t number, const std::string& login,
+                                 const std::string& association, const std::string& body) {
+  call_json("POST", "/_stub/repos/" + repo + "/comments",
+            {{"issue_number", number}, {"login", login}, {"author_association", association}, {"body", body}});
+}
+
 std::string base64_decode(const std::string& text) {
   auto value = [](char c) -> int {
     if (c >= 'A' && c <= 'Z') return c - 'A';

@@ -51,6 +51,10 @@ public:
   nlohmann::json state(const std::string& repo, const std::string& ref);
   /// {"pulls": [...], "comments": [...]} of `repo`.
   nlohmann::json pulls(const std::string& repo);
+  /// Adds a comment on issue or pull request `number` as `login` with `association`
+  /// (OWNER, CONTRIBUTOR, NONE, ...): one written by someone else on GitHub.
+  void add_comment_as(const std::string& repo, std::int64_t number, const std::string& login,
+                      const std::string& association, const std::string& body);
 
 private:
   /// Sends a request to the stub; returns the status and fills `body`.

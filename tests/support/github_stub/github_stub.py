@@ -19,6 +19,8 @@ Server's "/api/v3" prefix. Stub-only endpoints (not recorded):
                                              "files_base64": {"p": "..."}} -> {"commit": sha, "tree": sha}
     GET    /_stub/repos/{owner}/{repo}/state?ref=refs/heads/x   the commit, its parents and files
     GET    /_stub/repos/{owner}/{repo}/pulls                    pull requests and comments
+    POST   /_stub/repos/{owner}/{repo}/comments                 {"issue_number", "body", "login", "author_association"}:
+                                                              a comment someone else wrote
 """
 import argparse
 import base64
@@ -190,6 +192,14 @@ class Stub:
             self.model.repos[repo.full_name] = repo
             commit, tree = repo.seed(repo.default_branch, files, body.get("commit_sha"))
             return 201, {"commit": commit, "tree": tree}
+        m = re.match(r"^/_stub/repos/([^/]+)/([^/]+)/comments$", path)
+        if m and method == "POST":  # a comment written by someone else on GitHub
+            repo = self.model.repo({"owner": m[1], "repo": m[2]})
+            self.model.comment_ids += 1
+            repo.comments.append({"id": self.model.comment_ids, "issue_number": body["issue_number"],
+                                  "body": body["body"], "login": body.get("login", "someone"),
+                                  "author_association": body.get("author_association", "NONE")})
+            return 201, {"id": self.model.comment_ids}
         m = re.match(r"^/_stub/repos/([^/]+)/([^/]+)/(state|pulls)$", path)
         if m and method == "GET":
             repo = self.model.repo({"owner": m[1], "repo": m[2]})

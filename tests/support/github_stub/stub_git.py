@@ -265,7 +265,8 @@ class GitHubModel:
         if number not in repo.pulls:
             raise StubError(404, "Not Found")
         self.comment_ids += 1
-        repo.comments.append({"id": self.comment_ids, "issue_number": number, "body": body["body"]})
+        repo.comments.append({"id": self.comment_ids, "issue_number": number, "body": body["body"],
+                              "login": "aetherium-bot", "author_association": "OWNER"})
         out = self.example("issues/create-comment")
         out.update(id=self.comment_ids, body=body["body"],
                    url=self.url(repo, "/issues/comments/%d" % self.comment_ids),
@@ -308,6 +309,8 @@ class GitHubModel:
         number = int(params["issue_number"]) if params["issue_number"].isdigit() else -1
         if number not in repo.pulls:
             raise StubError(404, "Not Found")
-        out = [{"id": c["id"], "body": c["body"], "url": self.url(repo, "/issues/comments/%d" % c["id"])}
+        out = [{"id": c["id"], "body": c["body"], "user": {"login": c.get("login", "")},
+                "author_association": c.get("author_association", "NONE"),
+                "url": self.url(repo, "/issues/comments/%d" % c["id"])}
                for c in repo.comments if c["issue_number"] == number]
         return 200, out[:int(params.get("_query", {}).get("per_page", ["30"])[0])], {}
