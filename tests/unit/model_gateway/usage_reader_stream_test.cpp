@@ -264,15 +264,27 @@ TEST(usage_reader_sse, an_oversized_text_event_is_skipped_and_usage_still_read) 
 }
 
 TEST(usage_reader_sse, an_oversized_usage_event_makes_the_stream_unreadable) {
-  std::string body = "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"pad\":\"" +
+  // The counts read before it are not the total: no usage rather than too little.
+  std::string body = "event: message_start\n"
+                     R"(data: {"type":"message_start","message":{"model":"m","usage":{"input_tokens":7,"output_tokens":1}}})"
+                     "\n\n"
+                     "event: message_delta\ndata: {\"type\":\"message_delta\",\"pad\":\"" +
                      std::string(usage_reader::max_body_bytes, 'a') +
-                     R"(","model":"gpt-5","usage":{"input_tokens":1,"output_tokens":2}}})" "\n\n";
-  EXPECT_FALSE(read_in_chunks(provider::openai, sse, body, 65536));
+                     R"(","usage":{"output_tokens":9}})" "\n\n";
+  EXPECT_FALSE(read_in_chunks(provider::anthropic, sse, body, 65536));
   // Spread over many data lines it is just as big.
   std::string lines = "event: response.completed\n";
   for (int i = 0; i < 9; ++i) lines += "data: " + std::string(1 << 20, ' ') + "\n";
   lines += R"(data: {"type":"response.completed","response":{"model":"gpt-5","usage":{"input_tokens":1,"output_tokens":2}}})" "\n\n";
   EXPECT_FALSE(read_in_chunks(provider::openai, sse, lines, 65536));
+}
+
+TEST(usage_reader_sse, an_oversized_unnamed_event_makes_the_stream_unreadable) {
+  // Gemini names no events: any chunk may carry the final usage.
+  std::string body = R"(data: {"usageMetadata": {"promptTokenCount": 5,"candidatesTokenCount": 1}})" "\n\n"
+                     "data: {\"pad\":\"" + std::string(usage_reader::max_body_bytes, 'a') +
+                     R"(","usageMetadata": {"promptTokenCount": 5,"candidatesTokenCount": 900}})" "\n\n";
+  EXPECT_FALSE(read_in_chunks(provider::gemini, sse, body, 65536));
 }
 
 TEST(usage_reader_sse, a_long_stream_of_small_events_is_read_to_the_end) {
