@@ -27,6 +27,8 @@ using run_atom = caf::atom_constant<caf::atom("run")>;
 using actor_atom = caf::atom_constant<caf::atom("actor")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using checkpoint_atom = caf::atom_constant<caf::atom("checkpoint")>;
+using model_atom = caf::atom_constant<caf::atom("model")>;
+using tree_atom = caf::atom_constant<caf::atom("tree")>;
 
 /// Reply to an append: where it landed, or why not.
 using append_outcome = result<append_result>;

@@ -69,7 +69,7 @@ void spawn_runner(dispatcher_actor* self, const std::string& id, run_mode mode, 
     self->monitor(r);
   } else {
     r = self->spawn<caf::detached + caf::monitored>([cx, id, mode, placed](caf::blocking_actor* me) {
-      run_placed_task(me, cx->tasks, cx->scheduler, placed, cx->ports, cx->options, cx->node, id, mode);
+      run_placed_task(me, cx->tasks, cx->scheduler, cx->board, placed, cx->ports, cx->options, cx->node, id, mode);
     });
   }
   if (cancel)

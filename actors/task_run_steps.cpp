@@ -147,11 +147,14 @@ private:
   bool checkout(const std::string& ref, const std::string& into, std::string& commit);
   /// Makes the (empty, bounded) workspace and fills it on a thread of its own while the
   /// agent's sandbox starts: `job.ready` waits for it. False when the task failed already.
-  bool start_checkout(sandbox_job& job);
+  bool start_checkout(sandbox_job& job, task_files files);
   /// Waits for the checkout (stopping it when it is still running) and returns its commit.
   result<std::string> finish_checkout();
   sandbox_spec sandbox_for(const std::string& workspace, bool with_agent_access, std::string& missing);
   bool run_agent();
+  /// Opens the task's model gateway session when it names providers, and points the
+  /// sandbox and the agent's command at it. False when the task was failed.
+  bool open_gateway(sandbox_job& job, std::unique_ptr<models::gateway_session>& session, model_poster posts);
   bool collect();
   /// Verifies (when asked), then ends the run: the code-host loop publishes what the
   /// events say is ready (see code_host_loop), and completes the task.
@@ -305,7 +308,7 @@ bool task_run::checkout(const std::string& ref, const std::string& into, std::st
   return true;
 }
 
-bool task_run::start_checkout(sandbox_job& job) {
+bool task_run::start_checkout(sandbox_job& job, task_files files) {
   ports_.workspaces->release(dir());
   say("checking out " + state_.spec.repo + " at " + state_.spec.base_ref);
   checkout_stop_ = job.cancelled;
@@ -316,7 +319,6 @@ bool task_run::start_checkout(sandbox_job& job) {
     fail(failure_reason::workspace_error, made.err().detail);
     return false;
   }
-  task_files files{state_.spec.prompt, state_.spec.script, conversation()};
   workspace_ = std::async(std::launch::async, [ws = ports_.workspaces, request, files]() -> result<std::string> {
                  try {
                    auto commit = ws->checkout(request);
@@ -376,6 +378,71 @@ sandbox_spec task_run::sandbox_for(const std::string& workspace, bool agent_acce
   return spec;
 }
 
+/// The agent's command, run by a shell that first points each provider's base URL at the
+/// gateway (its address is known inside the sandbox only) and then execs the template's argv.
+std::vector<std::string> through_gateway(const std::vector<std::string>& providers, std::vector<std::string> argv) {
+  std::string exports;
+  for (auto& [name, value] : models::agent_environment(providers))
+    exports += "export " + name + "=\"" + value + "\"; ";
+  std::vector<std::string> out{"/bin/sh", "-c", exports + "exec \"$@\"", "aetherium-agent"};
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
+}
+
+std::uint64_t saturating_mul(std::uint64_t a, std::uint64_t b) {
+  return b != 0 && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
+
+std::string cents(std::uint64_t microcents) {
+  auto whole = std::to_string(microcents / 1'000'000);
+  auto frac = std::to_string(microcents % 1'000'000 / 10'000 + 100).substr(1);
+  return whole + "." + frac + " cents";
+}
+
+bool task_run::open_gateway(sandbox_job& job, std::unique_ptr<models::gateway_session>& session, model_poster posts) {
+  auto& providers = state_.spec.model_providers;
+  if (providers.empty())
+    return true;
+  if (!ports_.gateway) {
+    fail(failure_reason::sandbox_error, "the task names model providers and this server runs no model gateway");
+    return false;
+  }
+  models::session_spec spec;
+  spec.task = id_;
+  spec.providers = providers;
+  for (auto& p : providers) {
+    auto name = p + "_api_key";
+    auto key = ports_.secrets ? ports_.secrets->get(state_.tenant, name) : make_error(errc::not_found, name);
+    if (!key) {
+      fail(failure_reason::sandbox_error, "secret " + name + " is not configured, and the task uses " + p);
+      return false;
+    }
+    spec.keys[p] = *key;
+    secret_values_.push_back(*key);
+  }
+  spec.budget_microcents = saturating_mul(state_.spec.budgets.max_cost_cents, 1'000'000);
+  spec.spent_microcents = host_.tree_spend_microcents(state_);
+  if (spec.budget_microcents != 0 && spec.spent_microcents >= spec.budget_microcents) {
+    fail(failure_reason::budget_exceeded, "the task's tree has spent " + cents(spec.spent_microcents)
+                                            + " on models, its cost budget is " + cents(spec.budget_microcents));
+    return false;
+  }
+  spec.on_call = [post = posts.call](const models::call_record& r) {
+    post(r);
+    return result<void>{};
+  };
+  spec.on_exhausted = [post = posts.exhausted](const std::string& why) { post(why); };
+  auto opened = ports_.gateway->open(std::move(spec));
+  if (!opened) {
+    fail(failure_reason::sandbox_error, "the model gateway: " + opened.err().detail);
+    return false;
+  }
+  session = std::move(*opened);
+  job.spec.gateway_socket = session->socket_path();
+  job.argv = through_gateway(providers, std::move(job.argv));
+  return true;
+}
+
 bool task_run::run_agent() {
   auto agent = opts_.agents.find(state_.spec.agent_type);
   if (agent == opts_.agents.end()) {
@@ -393,12 +460,12 @@ bool task_run::run_agent() {
     fail(failure_reason::sandbox_error, "secret " + missing + " is not configured");
     return false;
   }
-  // The workspace is filled while the sandbox starts; the agent starts once both are done.
-  if (!start_checkout(job))
-    return false;
+  job.env = agent->second.env;
+  job.env["HOME"] = agent_home;
   std::uint64_t log_bytes = 0;
   bool over_budget = false;
   bool refused = false;
+  std::string spend_stop; // why the gateway stopped the agent
   sandbox_callbacks cb;
   cb.on_output = [&](output_stream s, const std::string& text) {
     log_bytes += text.size();
@@ -415,11 +482,40 @@ bool task_run::run_agent() {
       say("agent " + state_.spec.agent_type + " started in sandbox " + sandbox_id + " (" + state_.spec.runtime + ")");
     return !refused;
   };
+  cb.on_model_call = [&](const models::call_record& r) {
+    domain::task_model_used used{r.provider, r.model, r.input_tokens, r.output_tokens, r.cost_microcents,
+                                 r.priced, r.read, now()};
+    if (host_.command(id_, domain::record_model_usage{used}, md_))
+      state_ = host_.last_state();
+    say("model call: " + r.provider + " " + r.model + ", " + std::to_string(r.input_tokens) + " tokens in, "
+        + std::to_string(r.output_tokens) + " out, " + (r.read ? cents(r.cost_microcents) : "usage unreadable"));
+    return true;
+  };
+  cb.on_model_budget = [&](const std::string& why) {
+    if (spend_stop.empty())
+      spend_stop = why;
+    return false;
+  };
+  std::unique_ptr<models::gateway_session> gateway;
+  if (!open_gateway(job, gateway, host_.model_posts(cb)))
+    return false;
+  // The workspace is filled while the sandbox starts; the agent starts once both are done.
+  task_files files{state_.spec.prompt, state_.spec.script, conversation(), agent->second.home_files};
+  if (!start_checkout(job, std::move(files)))
+    return false;
   auto run = host_.run_sandbox(ports_.sandboxes, std::move(job), cb);
+  gateway.reset(); // waits for the calls in flight, whose usage is then posted
+  host_.drain_model_posts(cb);
   auto& o = run.outcome;
   auto workspace = finish_checkout();
   if (run.cancelled || host_.cancel_pending() || host_.last_state().status == task_status::cancel_requested) {
     terminate();
+    return false;
+  }
+  if (!spend_stop.empty()) {
+    fail(failure_reason::budget_exceeded, "the model gateway stopped the agent: " + spend_stop + " (spent "
+                                            + cents(state_.spend.cost_microcents) + " in "
+                                            + std::to_string(state_.spend.calls) + " calls)");
     return false;
   }
   if (!workspace) {

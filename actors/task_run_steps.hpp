@@ -12,6 +12,7 @@
 #include "actors/task_runner.hpp"
 #include "events/domain/task.hpp"
 #include "events/event.hpp"
+#include "events/models/model_gateway.hpp"
 #include "events/scheduling/scheduler.hpp"
 
 namespace aetherium::actors {
@@ -20,6 +21,17 @@ namespace aetherium::actors {
 struct sandbox_callbacks {
   std::function<bool(output_stream, const std::string&)> on_output;
   std::function<bool(const std::string& sandbox_id)> on_provisioned;
+  /// A model call the gateway saw (posted through run_host::model_poster).
+  std::function<bool(const models::call_record&)> on_model_call;
+  /// The gateway refuses further calls: the budget is reached or spend is unknown.
+  std::function<bool(const std::string& why)> on_model_budget;
+};
+
+/// Thread-safe: what the model gateway's threads post to the run, which handles it on its
+/// own thread (while its sandbox runs, or in run_host::drain_model_posts after).
+struct model_poster {
+  std::function<void(models::call_record)> call;
+  std::function<void(std::string why)> exhausted;
 };
 
 /// How a supervised sandbox ended.
@@ -53,6 +65,18 @@ public:
   virtual bool wait(std::chrono::milliseconds pause) = 0;
   /// True once a cancel of the task has arrived, or the server is stopping.
   virtual bool cancel_pending() = 0;
+  /// Where the model gateway posts to this run. The default delivers at once, on the
+  /// gateway's thread (for hosts that run the steps on one thread of their own in tests).
+  virtual model_poster model_posts(sandbox_callbacks& cb) {
+    auto* callbacks = &cb;
+    return {[callbacks](models::call_record r) { callbacks->on_model_call(r); },
+            [callbacks](std::string why) { callbacks->on_model_budget(why); }};
+  }
+  /// Hands what the gateway posted after the sandbox ended to `cb`.
+  virtual void drain_model_posts(sandbox_callbacks& cb) { (void)cb; }
+  /// Model spend of the tree `state` belongs to (its root, the root's follow-ups and
+  /// theirs), in millionths of a cent, from the read model; the task's own spend included.
+  virtual std::uint64_t tree_spend_microcents(const domain::task_state& state) { return state.spend.cost_microcents; }
   /// True once the server is stopping: the run records why it ends (a task still waiting
   /// to be placed is left as it is, to run at the next start) and ends.
   virtual bool interrupted() = 0;

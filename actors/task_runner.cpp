@@ -21,6 +21,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::actors::projection_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::actors::sandbox_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::actors::sandbox_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::output_stream)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aetherium::models::call_record)
 
 namespace aetherium::actors {
 
@@ -36,8 +37,44 @@ void report_retry(const std::string& task, const char* what, const error& why, s
 /// supervisor, and calls the blocking ports directly (it has its own thread).
 class runner : public run_host {
 public:
-  runner(caf::blocking_actor* self, caf::actor tasks, caf::actor scheduler, placement_outcome placed)
-    : self_(self), tasks_(std::move(tasks)), scheduler_(std::move(scheduler)), placed_(std::move(placed)) {}
+  runner(caf::blocking_actor* self, caf::actor tasks, caf::actor scheduler, caf::actor board, placement_outcome placed)
+    : self_(self), tasks_(std::move(tasks)), scheduler_(std::move(scheduler)), board_(std::move(board)),
+      placed_(std::move(placed)) {}
+
+  model_poster model_posts(sandbox_callbacks&) override {
+    auto me = caf::actor_cast<caf::actor>(self_);
+    return {[me](models::call_record r) { caf::anon_send(me, model_atom::value, std::move(r)); },
+            [me](std::string why) { caf::anon_send(me, model_atom::value, std::move(why)); }};
+  }
+
+  void drain_model_posts(sandbox_callbacks& cb) override {
+    for (bool more = true; more;) {
+      more = false;
+      std::vector<models::call_record> calls;
+      std::string why;
+      self_->receive([&](model_atom, models::call_record& r) { calls.push_back(std::move(r)); more = true; },
+                     [&](model_atom, std::string& w) { why = std::move(w); more = true; },
+                     caf::after(std::chrono::seconds(0)) >> [] {});
+      for (auto& r : calls)
+        if (cb.on_model_call)
+          cb.on_model_call(r);
+      if (!why.empty() && cb.on_model_budget)
+        cb.on_model_budget(why);
+    }
+  }
+
+  std::uint64_t tree_spend_microcents(const domain::task_state& state) override {
+    auto me = caf::actor_cast<caf::actor>(self_);
+    auto id = state.id;
+    caf::anon_send(board_, get_atom::value, projection_query{[me, id](const projection& p) {
+      auto spend = static_cast<const read_model::task_board&>(p).tree_spend_microcents(id);
+      caf::anon_send(me, tree_atom::value, spend);
+    }});
+    std::uint64_t out = state.spend.cost_microcents;
+    self_->receive([&](tree_atom, std::uint64_t spend) { out = std::max(out, spend); },
+                   caf::after(std::chrono::seconds(30)) >> [] {});
+    return out;
+  }
 
   result<domain::task_state> load(const std::string& id) override {
     for (std::chrono::milliseconds pause{200};; pause = std::min(pause * 2, max_pause)) {
@@ -88,8 +125,12 @@ public:
                                         std::move(job));
     bool finished = false;
     std::string provisioned;
+    std::vector<models::call_record> calls;
+    std::string exhausted;
     while (!finished) {
       self_->receive(
+        [&](model_atom, models::call_record& r) { calls.push_back(std::move(r)); },
+        [&](model_atom, std::string& why) { exhausted = std::move(why); },
         [&](sandbox_atom, const std::string& sandbox_id) { provisioned = sandbox_id; },
         [&](log_atom, output_stream s, const std::string& text) {
           if (cb.on_output && !cb.on_output(s, text))
@@ -114,6 +155,11 @@ public:
           self_->send(sup, cancel_atom::value);
         provisioned.clear();
       }
+      for (auto& r : std::exchange(calls, {}))
+        if (cb.on_model_call && !cb.on_model_call(r))
+          self_->send(sup, cancel_atom::value);
+      if (!exhausted.empty() && cb.on_model_budget && !cb.on_model_budget(std::exchange(exhausted, {})))
+        self_->send(sup, cancel_atom::value);
     }
     return run;
   }
@@ -156,6 +202,7 @@ private:
   caf::blocking_actor* self_;
   caf::actor tasks_;
   caf::actor scheduler_;
+  caf::actor board_;
   placement_outcome placed_; ///< What the dispatcher obtained before it started the run.
   domain::task_state last_state_;
   bool cancelled_ = false;
@@ -206,9 +253,9 @@ void sweep_workspaces(caf::blocking_actor* self, caf::actor board, execution_por
 }
 
 void run_placed_task(caf::blocking_actor* self, const caf::actor& tasks, const caf::actor& scheduler,
-                     placement_outcome placed, const execution_ports& ports, const execution_options& options,
-                     const node_id& node, const std::string& id, run_mode mode) {
-  runner host{self, tasks, scheduler, std::move(placed)};
+                     const caf::actor& board, placement_outcome placed, const execution_ports& ports,
+                     const execution_options& options, const node_id& node, const std::string& id, run_mode mode) {
+  runner host{self, tasks, scheduler, board, std::move(placed)};
   run_task(host, ports, options, node, id, mode);
 }
 

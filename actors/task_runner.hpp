@@ -14,6 +14,7 @@
 #include "events/code_host.hpp"
 #include "events/github/pull_request_comments.hpp"
 #include "events/ids.hpp"
+#include "events/models/model_gateway.hpp"
 #include "events/result.hpp"
 #include "events/sandbox_runtime.hpp"
 #include "events/secret_store.hpp"
@@ -32,6 +33,8 @@ struct execution_ports {
   std::shared_ptr<secret_store> secrets; ///< Called on a runner's thread (it may block).
   /// Where a follow-up's agent reads its pull request's conversation; null: it does not.
   std::shared_ptr<github::pull_request_comments> conversations;
+  /// The sandboxes' route to model APIs; null: a task naming model providers fails.
+  std::shared_ptr<models::model_gateway> gateway;
 };
 
 /// How tasks run on this node.

@@ -15,9 +15,10 @@ namespace aetherium::actors {
 
 /// Runs task `id` to its end on the calling runner's thread (see spawn_task_dispatcher):
 /// `placed` is the node the dispatcher obtained, or why none. Steps go to `tasks`; the
-/// placement is given back to `scheduler` when the run ends.
+/// placement is given back to `scheduler` when the run ends; `board` tells a task tree's
+/// model spend.
 void run_placed_task(caf::blocking_actor* self, const caf::actor& tasks, const caf::actor& scheduler,
-                     placement_outcome placed, const execution_ports& ports, const execution_options& options,
+                     const caf::actor& board, placement_outcome placed, const execution_ports& ports, const execution_options& options,
                      const node_id& node, const std::string& id, run_mode mode);
 
 /// At start: removes what a previous process left under the workspace root for tasks that

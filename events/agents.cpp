@@ -4,36 +4,63 @@ namespace aetherium {
 
 namespace {
 
-// The CLIs read their API key from the environment; the key itself stays a file on tmpfs
-// and only enters the agent process's environment inside the sandbox. The prompt is read
-// from its file by the quoted "$(cat ...)" expansion, never spliced into the script text.
-std::vector<std::string> shell_agent(const std::string& key_env, const std::string& secret,
-                                     const std::string& command) {
-  return {"/bin/sh", "-c",
-          "if [ -r /run/secrets/" + secret + " ]; then export " + key_env + "=\"$(cat /run/secrets/" + secret
-            + ")\"; fi; exec " + command};
-}
-
 void replace_all(std::string& s, const std::string& from, const std::string& to) {
   for (std::size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
     s.replace(at, from.size(), to);
 }
 
+/// A CLI run through the shell so the prompt is read from its file by the quoted
+/// "$(cat ...)" expansion, never spliced into the script text.
+std::vector<std::string> shell_agent(const std::string& command) { return {"/bin/sh", "-c", "exec " + command}; }
+
 } // namespace
 
 std::map<std::string, agent_template> default_agent_templates() {
   std::map<std::string, agent_template> out;
-  out["claude"] = {"claude",
-                   shell_agent("ANTHROPIC_API_KEY", "anthropic_api_key",
-                               "claude -p \"$(cat {prompt_file})\" --dangerously-skip-permissions"),
-                   "claude", {"api.anthropic.com"}, {"anthropic_api_key"}};
-  out["gemini"] = {"gemini",
-                   shell_agent("GEMINI_API_KEY", "gemini_api_key", "gemini --yolo -p \"$(cat {prompt_file})\""),
-                   "gemini", {"generativelanguage.googleapis.com"}, {"gemini_api_key"}};
-  out["codex"] = {"codex",
-                  shell_agent("OPENAI_API_KEY", "openai_api_key", "codex exec --full-auto \"$(cat {prompt_file})\""),
-                  "codex", {"api.openai.com"}, {"openai_api_key"}};
-  out["script"] = {"script", {"/bin/sh", "{script_file}"}, "/bin/sh", {}, {}};
+  agent_template claude;
+  claude.name = "claude";
+  claude.argv = shell_agent("claude -p \"$(cat {prompt_file})\" --dangerously-skip-permissions");
+  claude.executable = "claude";
+  claude.model_providers = {"anthropic"};
+  claude.env = {{"DISABLE_AUTOUPDATER", "1"}, {"DISABLE_TELEMETRY", "1"}, {"DISABLE_ERROR_REPORTING", "1"}, {"LANG", "C.UTF-8"},
+                {"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"}};
+  out["claude"] = claude;
+
+  agent_template gemini;
+  gemini.name = "gemini";
+  gemini.argv = shell_agent("gemini --yolo --skip-trust -p \"$(cat {prompt_file})\"");
+  gemini.executable = "gemini";
+  gemini.model_providers = {"gemini"};
+  gemini.env = {{"GEMINI_CLI_NO_RELAUNCH", "true"}};
+  // API-key auth against the gateway's base URL, no usage statistics, telemetry, updates
+  // or IDE integration: the gateway is the CLI's only peer.
+  gemini.home_files[".gemini/settings.json"] =
+    R"({"security":{"auth":{"selectedType":"gemini-api-key"}},"privacy":{"usageStatisticsEnabled":false},)"
+    R"("telemetry":{"enabled":false},"general":{"enableAutoUpdate":false,"enableAutoUpdateNotification":false},)"
+    R"("ide":{"enabled":false}})";
+  out["gemini"] = gemini;
+
+  agent_template codex;
+  codex.name = "codex";
+  // Codex reads its endpoint from a model provider of its configuration, not from
+  // OPENAI_BASE_URL: the gateway's one is given on the command line (its address is known
+  // in the sandbox only), the rest in ~/.codex/config.toml.
+  codex.argv = shell_agent(
+    "codex exec --dangerously-bypass-approvals-and-sandbox --skip-git-repo-check -c model_provider=aetherium "
+    "-c \"model_providers.aetherium={name=\\\"Aetherium model gateway\\\", base_url=\\\"$OPENAI_BASE_URL\\\", "
+    "env_key=\\\"OPENAI_API_KEY\\\", wire_api=\\\"responses\\\", supports_websockets=false}\" "
+    "\"$(cat {prompt_file})\" </dev/null");
+  codex.executable = "codex";
+  codex.model_providers = {"openai"};
+  codex.home_files[".codex/config.toml"] = "check_for_update_on_startup = false\n\n[analytics]\nenabled = false\n\n"
+                                           "[features]\nplugins = false\nremote_plugin = false\n";
+  out["codex"] = codex;
+
+  agent_template script;
+  script.name = "script";
+  script.argv = {"/bin/sh", "{script_file}"};
+  script.executable = "/bin/sh";
+  out["script"] = script;
   return out;
 }
 

@@ -19,9 +19,19 @@ struct agent_template {
   std::string name;
   std::vector<std::string> argv;
   std::string executable;                 ///< Must exist in the image ("" = argv[0]).
-  std::vector<std::string> allowed_hosts; ///< The provider's API hosts: the default egress.
+  std::vector<std::string> allowed_hosts; ///< Hosts the agent needs besides model APIs.
   std::vector<std::string> secrets;       ///< Secret names the agent reads from /run/secrets.
+  /// Model providers the agent calls through the model gateway, by default: a task that
+  /// names none gets these. The sandbox sees the gateway and placeholder keys only.
+  std::vector<std::string> model_providers;
+  std::map<std::string, std::string> env; ///< Added to the agent's environment.
+  /// Files the agent's CLI needs in its home directory (relative path -> content).
+  std::map<std::string, std::string> home_files;
 };
+
+/// The agent's home directory inside the sandbox: in the workspace, so what the CLI keeps
+/// there lives as long as the task's workspace, and outside the collected change.
+inline constexpr const char* agent_home = "/workspace/.aetherium/home";
 
 /// claude (Claude Code, non-interactive, permissions skipped), gemini (Gemini CLI, yolo),
 /// codex (Codex CLI exec, full auto) and script (a shell script given with the task).

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,9 @@ struct task_files {
   /// A follow-up's pull request conversation (description and comments), written to
   /// conversation.md when not empty.
   std::string conversation;
+  /// Files of the agent's home directory, `.aetherium/home` (which is always made): path
+  /// relative to it -> content. Paths are plain relative paths without "." or "..".
+  std::map<std::string, std::string> home_files;
 };
 
 /// Prepares task workspaces from repositories and reads back what an agent changed.

@@ -10,7 +10,7 @@ namespace {
 // Options that are switches: they never take a value.
 const std::set<std::string> boolean_flags = {"json", "follow", "f", "verify", "help", "keep", "notify-allow-loopback"};
 // Options that may be given more than once: the values add up (as a comma-separated list).
-const std::set<std::string> list_options = {"allow", "secret"};
+const std::set<std::string> list_options = {"allow", "secret", "model-upstream"};
 
 /// Records `key` = `value`; a list option given again adds to its list, any other option
 /// given twice is an error (the second would silently win).
@@ -95,6 +95,8 @@ config load_config(const command_line& cmd) {
   setting(cmd, "notify-max-attempts", "AETHERIUM_NOTIFY_MAX_ATTEMPTS", c.notify_max_attempts);
   setting(cmd, "notify-retry-delay-ms", "AETHERIUM_NOTIFY_RETRY_DELAY_MS", c.notify_retry_delay_ms);
   setting(cmd, "notify-retry-max-delay-ms", "AETHERIUM_NOTIFY_RETRY_MAX_DELAY_MS", c.notify_retry_max_delay_ms);
+  setting(cmd, "model-upstream", "AETHERIUM_MODEL_UPSTREAMS", c.model_upstreams);
+  setting(cmd, "model-prices", "AETHERIUM_MODEL_PRICES", c.model_prices);
   return c;
 }
 

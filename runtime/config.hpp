@@ -35,6 +35,10 @@ struct config {
   std::string notify_max_attempts = "5";    ///< Attempts per notification before it is dead-lettered.
   std::string notify_retry_delay_ms = "1000";    ///< Wait before the first retry; doubles after each.
   std::string notify_retry_max_delay_ms = "60000"; ///< Longest wait between two attempts.
+  /// ','-separated NAME=URL: where the model gateway sends each provider's calls (the
+  /// public APIs over TLS for those not named). --model-upstream may be given per provider.
+  std::string model_upstreams;
+  std::string model_prices; ///< JSON file of prices per provider and model; empty: built-in list prices.
 };
 
 /// The command line split into the command words and the --key value options.

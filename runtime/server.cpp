@@ -39,6 +39,8 @@
 #include "adapters/kafka/kafka_event_consumer.hpp"
 #include "adapters/json/event_log_subscription_store.hpp"
 #include "adapters/logs/file_task_log.hpp"
+#include "adapters/model_gateway/http_gateway.hpp"
+#include "adapters/model_gateway/price_config.hpp"
 #include "adapters/notify/curl_webhook_sender.hpp"
 #include "adapters/secrets/file_subscription_secrets.hpp"
 #include "adapters/secrets/file_secret_store.hpp"
@@ -63,6 +65,30 @@ namespace aetherium::runtime {
 namespace fs = std::filesystem;
 
 namespace {
+
+/// The model gateway: upstreams from --model-upstream / AETHERIUM_MODEL_UPSTREAMS over the
+/// public defaults, prices from --model-prices or the built-in list, one socket per agent
+/// run under <data>/gateway.
+result<std::shared_ptr<models::model_gateway>> make_model_gateway(const config& cfg, const std::string& data) {
+  model_gateway::gateway_options options;
+  options.socket_dir = data + "/gateway";
+  if (auto parsed = model_gateway::parse_upstreams(cfg.model_upstreams, options.upstreams); !parsed)
+    return parsed.err();
+  if (!cfg.model_prices.empty()) {
+    std::ifstream in{cfg.model_prices, std::ios::binary};
+    std::stringstream text;
+    if (!(text << in.rdbuf()))
+      return make_error(errc::invalid_argument, "cannot read " + cfg.model_prices, "model-prices");
+    auto prices = model_gateway::parse_price_table(text.str());
+    if (!prices)
+      return make_error(errc::invalid_argument, cfg.model_prices + ": " + prices.err().detail, "model-prices");
+    options.prices = std::move(*prices);
+  }
+  for (auto& [name, url] : options.upstreams)
+    log(log_level::info, "model gateway upstream", {{"provider", name}, {"url", url}});
+  return model_gateway::make_http_model_gateway(std::move(options));
+}
+
 
 const node_id local_node{"local"};
 
@@ -335,6 +361,10 @@ result<void> running_server::start_actors(const config& cfg) {
   auto data = fs::absolute(cfg.data_dir).string();
   actors::execution_ports ports{sandboxes_, make_git_workspace_provider(65534, 65534, repos_), blobs_, logs_, time_,
                                 make_file_secret_store(data + "/secrets"), comments_};
+  auto gateway = make_model_gateway(cfg, data);
+  if (!gateway)
+    return gateway.err();
+  ports.gateway = *gateway;
   actors::execution_options exec;
   exec.workspace_root = data + "/workspaces";
   exec.rootfs = image_;

@@ -113,8 +113,36 @@ public:
       ok = static_cast<bool>(std::ofstream{at + "/conversation.md", std::ios::binary} << files.conversation) && ok;
     for (auto* p : {"", "/prompt.md", "/script.sh", "/conversation.md"})
       (void)::chown((at + p).c_str(), uid_, gid_);
+    if (auto home = write_home(at + "/home", files.home_files); !home)
+      return home;
     if (!ok)
       return make_error(errc::unavailable, "cannot write the task's files in " + at);
+    return {};
+  }
+
+  /// The agent's home: made fresh by root in a directory just made, owned by the sandbox user.
+  result<void> write_home(const std::string& home, const std::map<std::string, std::string>& files) {
+    std::error_code ec;
+    fs::create_directories(home, ec);
+    (void)::chown(home.c_str(), uid_, gid_);
+    for (auto& [rel, content] : files) {
+      fs::path path{rel};
+      bool plain = !rel.empty() && path.is_relative();
+      for (auto& part : path)
+        plain = plain && part != "." && part != ".." && !part.empty();
+      if (!plain)
+        return make_error(errc::invalid_argument, "not a plain relative path: " + rel, "home_files");
+      std::string made = home;
+      for (auto part = path.begin(); std::next(part) != path.end(); ++part) {
+        made += "/" + part->string();
+        fs::create_directory(made, ec);
+        (void)::chown(made.c_str(), uid_, gid_);
+      }
+      auto file = home + "/" + rel;
+      if (!(std::ofstream{file, std::ios::binary} << content))
+        return make_error(errc::unavailable, "cannot write " + file);
+      (void)::chown(file.c_str(), uid_, gid_);
+    }
     return {};
   }
 

@@ -111,11 +111,20 @@ void write_task(json_writer& w, const api::task_view& t) {
   w.key("secrets").begin_array();
   for (const auto& name : t.secrets) w.string(name);
   w.end_array();
+  w.key("model_providers").begin_array();
+  for (const auto& name : t.model_providers) w.string(name);
+  w.end_array();
   w.key("verify_command").string(t.verify_command);
   w.key("parent_task_id");
   if (t.parent) w.string(t.parent->str());
   else w.null();
   w.key("failure_reason").string_or_null(t.failure_reason);
+  w.key("failure_detail").string_or_null(t.failure_detail);
+  w.key("spend");
+  write_numbers(w, {{"calls", t.spend.calls}, {"input_tokens", t.spend.input_tokens},
+                    {"output_tokens", t.spend.output_tokens}, {"cost_microcents", t.spend.cost_microcents},
+                    {"cost_cents", t.spend.cost_microcents / 1'000'000 + (t.spend.cost_microcents % 1'000'000 != 0)},
+                    {"unread_calls", t.spend.unread_calls}});
   w.key("node").string_or_null(t.node);
   w.key("created_at").string(rfc3339(t.created_at_us));
   w.key("updated_at").string(rfc3339(t.updated_at_us));

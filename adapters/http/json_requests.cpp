@@ -212,6 +212,7 @@ result<api::create_task_request> parse_create_task(std::string_view text) {
   body.text("runtime", r.runtime, false);
   read_limits(body, r);
   body.texts("secrets", r.secrets);
+  body.texts("model_providers", r.model_providers);
   body.text("verify_command", r.verify_command, false, true);
   body.text("parent_task_id", parent, false);
   if (auto ok = body.finish(); !ok)

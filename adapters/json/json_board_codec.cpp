@@ -14,7 +14,7 @@ using namespace json_fields;
 namespace {
 
 /// Bump whenever the body below, or what the board folds into its state, changes.
-constexpr int format = 2; // 2: tenants and their quotas
+constexpr int format = 3; // 2: tenants and their quotas; 3: model spend
 
 template <class T>
 json optional_json(const std::optional<T>& v) {
@@ -31,7 +31,10 @@ json state_json(const task_state& s) {
           {"failure", s.failure ? json(to_string(*s.failure)) : json(nullptr)},
           {"failure_detail", s.failure_detail}, {"created_at_us", s.created_at_us},
           {"updated_at_us", s.updated_at_us}, {"started_at_us", s.started_at_us},
-          {"finished_at_us", s.finished_at_us}};
+          {"finished_at_us", s.finished_at_us},
+          {"spend", {{"calls", s.spend.calls}, {"input_tokens", s.spend.input_tokens},
+                     {"output_tokens", s.spend.output_tokens}, {"cost_microcents", s.spend.cost_microcents},
+                     {"unread_calls", s.spend.unread_calls}}}};
 }
 
 /// Throws std::runtime_error on a value this build does not know.
@@ -66,6 +69,12 @@ task_state state_of(const json& j) {
   j.at("updated_at_us").get_to(s.updated_at_us);
   j.at("started_at_us").get_to(s.started_at_us);
   j.at("finished_at_us").get_to(s.finished_at_us);
+  auto& spend = j.at("spend");
+  spend.at("calls").get_to(s.spend.calls);
+  spend.at("input_tokens").get_to(s.spend.input_tokens);
+  spend.at("output_tokens").get_to(s.spend.output_tokens);
+  spend.at("cost_microcents").get_to(s.spend.cost_microcents);
+  spend.at("unread_calls").get_to(s.spend.unread_calls);
   return s;
 }
 

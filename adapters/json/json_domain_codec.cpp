@@ -34,6 +34,11 @@ json task_payload(const task_event& e) {
         return {{"reason", to_string(x.reason)}, {"detail", x.detail}, {"at_us", x.at_us}};
       },
       [](const task_cancel_requested& x) -> json { return {{"by", x.by}, {"at_us", x.at_us}}; },
+      [](const task_model_used& x) -> json {
+        return {{"provider", x.provider}, {"model", x.model}, {"input_tokens", x.input_tokens},
+                {"output_tokens", x.output_tokens}, {"cost_microcents", x.cost_microcents},
+                {"priced", x.priced}, {"read", x.read}, {"at_us", x.at_us}};
+      },
       [](const auto& x) -> json { return {{"at_us", x.at_us}}; },
     },
     e);
@@ -76,6 +81,12 @@ result<task_event> task_event_of(const std::string& type, const json& j) {
     return task_event{task_cancel_requested{j.at("by").get<std::string>(), at(j)}};
   if (type == task_terminated::type_name)
     return task_event{task_terminated{at(j)}};
+  if (type == task_model_used::type_name)
+    return task_event{task_model_used{j.at("provider").get<std::string>(), j.at("model").get<std::string>(),
+                                      j.at("input_tokens").get<std::uint64_t>(),
+                                      j.at("output_tokens").get<std::uint64_t>(),
+                                      j.at("cost_microcents").get<std::uint64_t>(), j.at("priced").get<bool>(),
+                                      j.at("read").get<bool>(), at(j)}};
   return make_error(errc::corrupt, "unknown event type " + type);
 }
 

@@ -5,7 +5,7 @@ namespace aetherium::json_fields {
 using namespace domain;
 
 nlohmann::json spec_json(const task_spec& s) {
-  return {{"agent_type", s.agent_type}, {"prompt", s.prompt}, {"script", s.script}, {"repo", s.repo},
+  nlohmann::json j = {{"agent_type", s.agent_type}, {"prompt", s.prompt}, {"script", s.script}, {"repo", s.repo},
           {"base_ref", s.base_ref}, {"runtime", s.runtime},
           {"limits", {{"memory_bytes", s.limits.memory_bytes}, {"pids", s.limits.pids},
                       {"cpu_millis", s.limits.cpu_millis}, {"disk_bytes", s.limits.disk_bytes}}},
@@ -13,6 +13,12 @@ nlohmann::json spec_json(const task_spec& s) {
                        {"max_changed_bytes", s.budgets.max_changed_bytes}}},
           {"allowed_hosts", s.allowed_hosts}, {"secrets", s.secrets}, {"verify_command", s.verify_command},
           {"open_pr_on_failed_verification", s.open_pr_on_failed_verification}};
+  // Written only when set, so a task without them is stored as it was before they existed.
+  if (s.budgets.max_cost_cents != 0)
+    j["budgets"]["max_cost_cents"] = s.budgets.max_cost_cents;
+  if (!s.model_providers.empty())
+    j["model_providers"] = s.model_providers;
+  return j;
 }
 
 task_spec spec_of(const nlohmann::json& j) {
@@ -32,6 +38,10 @@ task_spec spec_of(const nlohmann::json& j) {
   b.at("max_seconds").get_to(s.budgets.max_seconds);
   b.at("max_log_bytes").get_to(s.budgets.max_log_bytes);
   b.at("max_changed_bytes").get_to(s.budgets.max_changed_bytes);
+  if (b.contains("max_cost_cents"))
+    b.at("max_cost_cents").get_to(s.budgets.max_cost_cents);
+  if (j.contains("model_providers"))
+    j.at("model_providers").get_to(s.model_providers);
   j.at("allowed_hosts").get_to(s.allowed_hosts);
   j.at("secrets").get_to(s.secrets);
   j.at("verify_command").get_to(s.verify_command);

@@ -58,7 +58,7 @@ struct resource_limits {
 /// How long and how much a task may spend. Zero means "the server's default".
 struct task_budgets {
   std::uint32_t max_seconds = 0;
-  std::uint64_t max_cost_cents = 0;    ///< Accepted, not enforced: no cost accounting yet (views show 0).
+  std::uint64_t max_cost_cents = 0;    ///< Model spend of the task's tree that ends it; 0 = none.
   std::uint64_t max_log_bytes = 0;     ///< Agent output kept before the run is stopped.
   std::uint64_t max_changed_bytes = 0; ///< Size of the collected diff before the run fails.
 };
@@ -121,9 +121,12 @@ struct task_view {
   task_budgets budgets;
   network_access network;
   std::vector<std::string> secrets; ///< Names only; values never leave the secret store.
+  std::vector<std::string> model_providers; ///< Providers the agent may call through the gateway.
   std::string verify_command;
   std::optional<task_id> parent;   ///< The task this one follows up.
   std::string failure_reason;      ///< Set when status is failed.
+  std::string failure_detail;      ///< Why, in words; set when status is failed.
+  domain::task_spend spend;        ///< Model calls of the task's own agent.
   std::string node;                ///< The node it was scheduled on; "" before that.
   std::int64_t created_at_us = 0;
   std::int64_t updated_at_us = 0;
@@ -147,6 +150,7 @@ struct create_task_request {
   task_budgets budgets;
   network_access network;
   std::vector<std::string> secrets;
+  std::vector<std::string> model_providers; ///< Empty: the agent template's.
   std::string verify_command;
   std::optional<task_id> parent;
 };

@@ -1,4 +1,5 @@
 #include "events/api/validation.hpp"
+#include "events/domain/task.hpp"
 
 #include <algorithm>
 #include <climits>
@@ -177,6 +178,12 @@ result<void> validate(const create_task_request& r) {
   if ((r.network.kind == network_access::mode::allow_list) == r.network.allowed_hosts.empty())
     return invalid("network.allowed_hosts", "must be non-empty exactly when the mode is allow_list");
   if (auto ok = check_names(r.secrets, limits::secrets, valid_secret_name, "secrets"); !ok)
+    return ok;
+  for (auto& name : r.secrets)
+    if (name == "anthropic_api_key" || name == "openai_api_key" || name == "gemini_api_key")
+      return invalid("secrets", name + " is the model gateway's and never enters a sandbox: name the provider in "
+                                       "model_providers instead");
+  if (auto ok = check_names(r.model_providers, 3, domain::known_model_provider, "model_providers"); !ok)
     return ok;
   if (auto ok = check_text(r.verify_command, 0, limits::command_chars, "verify_command"); !ok)
     return ok;

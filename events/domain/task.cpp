@@ -95,6 +95,11 @@ result<events> decide_live(const task_state& s, const task_command& c) {
           return transition(s, "complete");
         return events{task_completed{x.now_us}};
       },
+      [&](const record_model_usage& x) -> result<events> {
+        if (x.usage.provider.empty())
+          return make_error(errc::invalid_argument, "provider must not be empty", "provider");
+        return events{x.usage};
+      },
       [&](const fail_task& x) -> result<events> {
         return events{task_failed{x.reason, x.detail, x.now_us}};
       },
@@ -109,6 +114,20 @@ result<events> decide_live(const task_state& s, const task_command& c) {
 }
 
 } // namespace
+
+bool known_model_provider(std::string_view name) noexcept {
+  return name == "anthropic" || name == "openai" || name == "gemini";
+}
+
+void add_usage(task_spend& spend, const task_model_used& u) noexcept {
+  auto sat = [](std::uint64_t a, std::uint64_t b) { return a + b < a ? UINT64_MAX : a + b; };
+  spend.calls = sat(spend.calls, 1);
+  spend.input_tokens = sat(spend.input_tokens, u.input_tokens);
+  spend.output_tokens = sat(spend.output_tokens, u.output_tokens);
+  spend.cost_microcents = sat(spend.cost_microcents, u.cost_microcents);
+  if (!u.read)
+    spend.unread_calls = sat(spend.unread_calls, 1);
+}
 
 result<void> validate_task_spec(const task_spec& spec) {
   auto bad = [](const char* field, const std::string& why) { return make_error(errc::invalid_argument, why, field); };
@@ -139,6 +158,9 @@ result<void> validate_task_spec(const task_spec& spec) {
   for (auto& h : spec.allowed_hosts)
     if (h.empty() || h.size() > 253 || h.find_first_of(" /:@") != std::string::npos)
       return bad("allowed_hosts", "not a host name: " + h);
+  for (auto& p : spec.model_providers)
+    if (!known_model_provider(p))
+      return bad("model_providers", "not a model provider: " + p + " (anthropic, openai, gemini)");
   return {};
 }
 
@@ -184,6 +206,8 @@ int task_schema_version(std::string_view type) noexcept {
 result<std::vector<task_event>> task::decide(const state& s, const command& c) {
   if (!s.exists && !std::holds_alternative<request_task>(c))
     return make_error(errc::not_found, "no such task");
+  if (s.exists && std::holds_alternative<record_model_usage>(c))
+    return decide_live(s, c);
   if (s.exists && is_terminal(s.status) && !std::holds_alternative<cancel_task>(c)
       && !std::holds_alternative<request_task>(c))
     return transition(s, "change");
@@ -225,6 +249,7 @@ task_state task::evolve(state s, const event& e) {
                },
                [&](const task_cancel_requested&) { s.status = task_status::cancel_requested; },
                [&](const task_terminated& x) { s.status = task_status::terminated; s.finished_at_us = x.at_us; },
+               [&](const task_model_used& x) { add_usage(s.spend, x); },
              },
              e);
   std::visit([&](const auto& x) { s.updated_at_us = x.at_us; }, e);

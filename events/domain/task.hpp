@@ -88,9 +88,23 @@ struct task_terminated {
   std::int64_t at_us = 0;
 };
 
+/// One model call of the agent, as the model gateway saw it.
+struct task_model_used {
+  static constexpr const char* type_name = "task.model_usage_recorded";
+  static constexpr int schema_version = 1;
+  std::string provider; ///< "anthropic", "openai", "gemini".
+  std::string model;
+  std::uint64_t input_tokens = 0;
+  std::uint64_t output_tokens = 0;
+  std::uint64_t cost_microcents = 0;
+  bool priced = true; ///< False: no price was configured for the model (cost 0).
+  bool read = true;   ///< False: the answer showed no usage (tokens and cost 0).
+  std::int64_t at_us = 0;
+};
+
 using task_event = std::variant<task_requested, task_scheduled, task_sandbox_provisioned, task_started,
                                 task_output_collected, task_verified, task_pr_recorded, task_completed,
-                                task_failed, task_cancel_requested, task_terminated>;
+                                task_failed, task_cancel_requested, task_terminated, task_model_used>;
 
 /// The wire name of any task event.
 const char* type_name(const task_event& e) noexcept;
@@ -123,10 +137,13 @@ struct complete_task { std::int64_t now_us = 0; };
 struct fail_task { failure_reason reason = failure_reason::agent_failed; std::string detail; std::int64_t now_us = 0; };
 struct cancel_task { std::string by; std::int64_t now_us = 0; };
 struct terminate_task { std::int64_t now_us = 0; };
+/// Taken in any status once the task exists: a call the agent made is recorded even when
+/// the task ended while the answer was on its way.
+struct record_model_usage { task_model_used usage; };
 
 using task_command = std::variant<request_task, schedule_task, record_sandbox, start_task, collect_output,
                                   record_verification, record_pull_request, complete_task, fail_task,
-                                  cancel_task, terminate_task>;
+                                  cancel_task, terminate_task, record_model_usage>;
 
 /// A task as its events made it.
 struct task_state {
@@ -145,6 +162,7 @@ struct task_state {
   std::optional<task_pull_request> pr;
   std::optional<failure_reason> failure;
   std::string failure_detail;
+  task_spend spend;
   std::int64_t created_at_us = 0;
   std::int64_t updated_at_us = 0;
   std::int64_t started_at_us = 0;
@@ -174,6 +192,12 @@ struct task {
   /// Never fails, never validates.
   static state evolve(state s, const event& e);
 };
+
+/// True for "anthropic", "openai" and "gemini".
+bool known_model_provider(std::string_view name) noexcept;
+
+/// Adds one recorded model call to `spend` (saturating).
+void add_usage(task_spend& spend, const task_model_used& u) noexcept;
 
 /// Checks a task spec the way request_task does. Errors: invalid_argument with the field.
 result<void> validate_task_spec(const task_spec& spec);

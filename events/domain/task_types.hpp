@@ -78,6 +78,18 @@ struct task_budgets {
   std::uint32_t max_seconds = 1800;
   std::uint64_t max_log_bytes = 8ull << 20;
   std::uint64_t max_changed_bytes = 16ull << 20;
+  /// Model spend of the task's tree (the task, its follow-ups and theirs) in cents that
+  /// ends the task once reached; 0 = no cost budget (spend is still recorded).
+  std::uint64_t max_cost_cents = 0;
+};
+
+/// What a task's agent spent on model calls through the model gateway.
+struct task_spend {
+  std::uint64_t calls = 0;
+  std::uint64_t input_tokens = 0;
+  std::uint64_t output_tokens = 0;
+  std::uint64_t cost_microcents = 0; ///< Millionths of a cent.
+  std::uint64_t unread_calls = 0;    ///< Calls whose usage the provider's answer did not show.
 };
 
 /// What a task asks for. Filled with the project's and server's defaults before it is
@@ -93,6 +105,9 @@ struct task_spec {
   task_budgets budgets;
   std::vector<std::string> allowed_hosts; ///< Empty: no network.
   std::vector<std::string> secrets;       ///< Names only.
+  /// Model providers ("anthropic", "openai", "gemini") the agent may call through the
+  /// model gateway; filled from the agent template when the request names none.
+  std::vector<std::string> model_providers;
   std::string verify_command;       ///< Empty: no shadow verification.
   bool open_pr_on_failed_verification = false;
 };

@@ -23,6 +23,7 @@ void follow_up_on_comment(std::shared_ptr<api::control_plane> control, pull_requ
     r.budgets = parent->budgets;
     r.network = parent->network;
     r.secrets = parent->secrets;
+    r.model_providers = parent->model_providers;
     r.verify_command = parent->verify_command;
     r.parent = parent->id;
     auto key = follow_up_key(f.comment_id);

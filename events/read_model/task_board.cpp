@@ -149,6 +149,34 @@ std::vector<task_id> task_board::all_task_ids() const {
   return out;
 }
 
+std::uint64_t task_board::tree_spend_microcents(const task_id& id) const {
+  std::map<std::string, std::string> roots; // task -> root, filled as the walk goes
+  auto root_of = [&](const std::string& start) {
+    std::vector<std::string> chain;
+    std::string at = start;
+    for (std::size_t hops = 0; hops <= s_.tasks.size(); ++hops) {
+      if (auto known = roots.find(at); known != roots.end()) {
+        at = known->second;
+        break;
+      }
+      chain.push_back(at);
+      auto it = s_.tasks.find(at);
+      if (it == s_.tasks.end() || !it->second.state.parent)
+        break;
+      at = it->second.state.parent->str();
+    }
+    for (auto& t : chain)
+      roots[t] = at;
+    return at;
+  };
+  auto root = root_of(id.str());
+  std::uint64_t total = 0;
+  for (auto& [task, entry] : s_.tasks)
+    if (entry.state.spend.cost_microcents != 0 && root_of(task) == root)
+      total = total + entry.state.spend.cost_microcents < total ? UINT64_MAX : total + entry.state.spend.cost_microcents;
+  return total;
+}
+
 std::vector<task_id> task_board::live_task_ids() const {
   std::vector<task_id> out;
   for (auto& [position, id] : tasks_by_position_)
@@ -173,14 +201,18 @@ api::task_view to_view(const task_entry& entry) {
   v.budgets.max_seconds = s.spec.budgets.max_seconds;
   v.budgets.max_log_bytes = s.spec.budgets.max_log_bytes;
   v.budgets.max_changed_bytes = s.spec.budgets.max_changed_bytes;
+  v.budgets.max_cost_cents = s.spec.budgets.max_cost_cents;
   v.network.kind = s.spec.allowed_hosts.empty() ? api::network_access::mode::none
                                                 : api::network_access::mode::allow_list;
   v.network.allowed_hosts = s.spec.allowed_hosts;
   v.secrets = s.spec.secrets;
+  v.model_providers = s.spec.model_providers;
   v.verify_command = s.spec.verify_command;
   v.parent = s.parent;
   if (s.failure)
     v.failure_reason = domain::to_string(*s.failure);
+  v.failure_detail = s.failure_detail;
+  v.spend = s.spend;
   v.node = s.node.str();
   v.created_at_us = s.created_at_us;
   v.updated_at_us = s.updated_at_us;

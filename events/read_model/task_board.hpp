@@ -69,6 +69,10 @@ public:
   /// The newest task that opened or updated pull request `number` of `repo` (as
   /// code_host_repo names it): the parent of a follow-up asked for on that pull request.
   const task_entry* find_by_pull_request(const std::string& repo, std::int64_t number) const;
+  /// Model spend of the tree task `id` belongs to: its root (following parents up) and
+  /// every task whose chain of parents leads there, in millionths of a cent. Walks every
+  /// task: for a run's start, not for a request path.
+  std::uint64_t tree_spend_microcents(const task_id& id) const;
   /// Events that could not be decoded so far, with the last reason.
   std::size_t corrupt_events() const { return s_.corrupt; }
   const std::string& last_corruption() const { return s_.last_corruption; }

@@ -2,6 +2,7 @@
 
 #include <tuple>
 
+#include "events/agents.hpp"
 #include "events/sha256.hpp"
 
 namespace aetherium::read_model {
@@ -18,14 +19,14 @@ auto limits_tuple(const domain::task_limits& l) {
 }
 
 auto budgets_tuple(const domain::task_budgets& b) {
-  return std::make_tuple(b.max_seconds, b.max_log_bytes, b.max_changed_bytes);
+  return std::make_tuple(b.max_seconds, b.max_log_bytes, b.max_changed_bytes, b.max_cost_cents);
 }
 
 bool same_spec(const domain::task_spec& a, const domain::task_spec& b) {
   return std::tie(a.agent_type, a.prompt, a.script, a.repo, a.base_ref, a.runtime, a.allowed_hosts, a.secrets,
-                  a.verify_command, a.open_pr_on_failed_verification)
+                  a.model_providers, a.verify_command, a.open_pr_on_failed_verification)
            == std::tie(b.agent_type, b.prompt, b.script, b.repo, b.base_ref, b.runtime, b.allowed_hosts, b.secrets,
-                       b.verify_command, b.open_pr_on_failed_verification)
+                       b.model_providers, b.verify_command, b.open_pr_on_failed_verification)
          && limits_tuple(a.limits) == limits_tuple(b.limits) && budgets_tuple(a.budgets) == budgets_tuple(b.budgets);
 }
 
@@ -51,9 +52,16 @@ domain::task_spec resolve_spec(const api::create_task_request& r, const domain::
   s.budgets.max_seconds = or_default(r.budgets.max_seconds, d.budgets.max_seconds);
   s.budgets.max_log_bytes = or_default(r.budgets.max_log_bytes, d.budgets.max_log_bytes);
   s.budgets.max_changed_bytes = or_default(r.budgets.max_changed_bytes, d.budgets.max_changed_bytes);
+  s.budgets.max_cost_cents = or_default(r.budgets.max_cost_cents, d.budgets.max_cost_cents);
   if (r.network.kind == api::network_access::mode::allow_list)
     s.allowed_hosts = r.network.allowed_hosts;
   s.secrets = r.secrets;
+  s.model_providers = r.model_providers;
+  if (s.model_providers.empty()) {
+    auto templates = default_agent_templates();
+    if (auto agent = templates.find(r.agent_type); agent != templates.end())
+      s.model_providers = agent->second.model_providers;
+  }
   s.verify_command = r.verify_command.empty() ? project.fields.verify_command : r.verify_command;
   return s;
 }

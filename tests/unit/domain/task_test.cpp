@@ -179,6 +179,40 @@ TEST(task, cancel_then_terminate_and_cancel_is_idempotent) {
   EXPECT_EQ(s.finished_at_us, 50);
 }
 
+TEST(task, model_usage_is_recorded_in_any_status_and_adds_up_without_changing_it) {
+  task_model_used call{"anthropic", "claude-x", 1000, 40, 360000, true, true, 20};
+  auto running = given(up_to_running());
+  EXPECT_EQ(then_type(running, record_model_usage{call}), "task.model_usage_recorded");
+  // An answer still on its way when the task ended is recorded all the same.
+  for (auto s : {given({request(), fail_task{failure_reason::budget_exceeded}}),
+                 given({request(), schedule_task{node_id{"n1"}}, record_sandbox{"sb"}, start_task{}, cancel_task{"a"}})}) {
+    auto before = s.status;
+    auto events = task::decide(s, record_model_usage{call});
+    ASSERT_TRUE(events.ok()) << events.err().detail;
+    s = task::evolve(s, events->front());
+    EXPECT_EQ(s.status, before);
+  }
+  auto s = task::evolve(task::evolve(running, call), task_model_used{"anthropic", "claude-x", 5, 1, 0, true, false, 21});
+  EXPECT_EQ(s.status, task_status::running);
+  EXPECT_EQ(s.spend.calls, 2u);
+  EXPECT_EQ(s.spend.input_tokens, 1005u);
+  EXPECT_EQ(s.spend.output_tokens, 41u);
+  EXPECT_EQ(s.spend.cost_microcents, 360000u);
+  EXPECT_EQ(s.spend.unread_calls, 1u);
+  EXPECT_EQ(then_type({}, record_model_usage{call}), "error:not_found");
+  EXPECT_EQ(then_type(running, record_model_usage{}), "error:invalid_argument");
+}
+
+TEST(task, a_task_names_only_known_model_providers) {
+  auto r = request();
+  r.spec.model_providers = {"anthropic", "openai", "gemini"};
+  EXPECT_TRUE(task::decide({}, r).ok());
+  r.spec.model_providers = {"mistral"};
+  auto refused = task::decide({}, r);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.err().field, "model_providers");
+}
+
 TEST(task, commands_for_a_task_that_does_not_exist_are_not_found) {
   EXPECT_EQ(then_type({}, schedule_task{node_id{"n"}}), "error:not_found");
   EXPECT_EQ(then_type({}, cancel_task{}), "error:not_found");

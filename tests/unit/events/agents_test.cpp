@@ -14,8 +14,19 @@ TEST(agents, every_default_agent_reads_its_prompt_from_the_prompt_file) {
       joined += a + " ";
     EXPECT_NE(joined.find(prompt_path), std::string::npos) << name;
     EXPECT_EQ(joined.find("evil"), std::string::npos) << name << ": the prompt reached the command line";
-    EXPECT_FALSE(agents.at(name).allowed_hosts.empty()) << name;
-    EXPECT_FALSE(agents.at(name).secrets.empty()) << name;
+  }
+}
+
+TEST(agents, the_model_clis_reach_their_provider_only_through_the_gateway_and_hold_no_key) {
+  auto agents = default_agent_templates();
+  std::map<std::string, std::string> provider{{"claude", "anthropic"}, {"gemini", "gemini"}, {"codex", "openai"}};
+  for (auto& [name, p] : provider) {
+    auto& agent = agents.at(name);
+    EXPECT_EQ(agent.model_providers, std::vector<std::string>{p}) << name;
+    EXPECT_TRUE(agent.allowed_hosts.empty()) << name << ": a model CLI needs no host besides the gateway";
+    EXPECT_TRUE(agent.secrets.empty()) << name << ": a provider key must never be mounted into the sandbox";
+    for (auto& [var, value] : agent.env)
+      EXPECT_EQ(var.find("API_KEY"), std::string::npos) << name << " sets " << var;
   }
 }
 

@@ -78,6 +78,7 @@ TEST(json_writer, writes_a_task_view_with_every_field) {
   t.diff = api::diff_summary{2, 10, 3, "2 files changed"};
   t.pr_url = "https://github.com/o/r/pull/7";
   t.version = 9;
+  t.spend = {3, 1000, 40, 1'500'001, 1};
   auto j = json::parse(task_json(t));
   EXPECT_EQ(j["id"], "t-1");
   EXPECT_EQ(j["status"], "completed");
@@ -100,7 +101,13 @@ TEST(json_writer, writes_a_task_view_with_every_field) {
   EXPECT_EQ(j["diff"]["summary"], "2 files changed");
   EXPECT_EQ(j["pr_url"], "https://github.com/o/r/pull/7");
   EXPECT_EQ(j["version"], 9);
-  EXPECT_EQ(j.size(), 24u) << j.dump();
+  EXPECT_EQ(j["model_providers"], json::array());
+  EXPECT_TRUE(j["failure_detail"].is_null());
+  EXPECT_EQ(j["spend"]["calls"], 3);
+  EXPECT_EQ(j["spend"]["cost_microcents"], 1'500'001);
+  EXPECT_EQ(j["spend"]["cost_cents"], 2) << "a started cent counts";
+  EXPECT_EQ(j["spend"]["unread_calls"], 1);
+  EXPECT_EQ(j.size(), 27u) << j.dump();
   api::task_view fresh;
   auto empty = json::parse(task_json(fresh));
   EXPECT_TRUE(empty["parent_task_id"].is_null());

@@ -13,7 +13,7 @@ TEST_F(tasks_http, creating_a_task_answers_202_with_the_task_and_its_location) {
   body["limits"] = {{"memory_bytes", 512 << 20}, {"pids", 64}};
   body["budgets"] = {{"max_seconds", 600}, {"max_log_bytes", 65536}, {"max_changed_bytes", 1 << 20}};
   body["network"] = {{"allowed_hosts", {"api.anthropic.com", ".github.com"}}};
-  body["secrets"] = {"anthropic_api_key"};
+  body["secrets"] = {"deploy_token"};
   auto r = call(operator_, "POST", "/v1/tasks", body.dump());
   ASSERT_EQ(r.status, 202) << r.raw.body;
   auto id = r.body.value("id", "");
@@ -28,7 +28,7 @@ TEST_F(tasks_http, creating_a_task_answers_202_with_the_task_and_its_location) {
   EXPECT_EQ(r.body["budgets"]["max_log_bytes"], 65536);
   EXPECT_EQ(r.body["budgets"]["max_changed_bytes"], 1 << 20);
   EXPECT_EQ(r.body["network"]["mode"], "allow_list");
-  EXPECT_EQ(r.body["secrets"][0], "anthropic_api_key");
+  EXPECT_EQ(r.body["secrets"][0], "deploy_token");
   EXPECT_TRUE(r.body["parent_task_id"].is_null());
   EXPECT_TRUE(r.body["finished_at"].is_null());
   EXPECT_EQ(r.body["created_at"].get<std::string>().back(), 'Z');

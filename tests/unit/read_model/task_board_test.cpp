@@ -114,3 +114,55 @@ TEST(task_requests, derived_ids_are_stable_and_github_urls_name_the_repository) 
 }
 
 } // namespace
+
+namespace {
+
+class task_tree_spend : public task_board_test {
+protected:
+  void child(const std::string& id, const std::string& parent) {
+    domain::task_spec spec;
+    spec.agent_type = "script";
+    spec.prompt = "true";
+    spec.repo = "/srv/r.git";
+    record("task-" + id,
+           domain::task_requested{task_id{id}, tenant_id{"acme"}, project_id{"p"}, task_id{parent}, spec, 1}, "acme");
+  }
+  void spend(const std::string& id, std::uint64_t microcents, bool read = true) {
+    record("task-" + id, domain::task_model_used{"anthropic", "m", 10, 2, microcents, true, read, 2}, "acme");
+  }
+};
+
+TEST_F(task_tree_spend, a_tree_sums_its_root_and_every_follow_up_and_nothing_of_other_trees) {
+  request("root", "acme");
+  child("a", "root");
+  child("b", "root");
+  child("a1", "a");
+  request("other", "acme");
+  spend("root", 100);
+  spend("a", 20);
+  spend("a1", 3);
+  spend("b", 4000);
+  spend("other", 50000);
+  for (auto id : {"root", "a", "b", "a1"})
+    EXPECT_EQ(board_.tree_spend_microcents(task_id{id}), 4123u) << id;
+  EXPECT_EQ(board_.tree_spend_microcents(task_id{"other"}), 50000u);
+  auto* a = board_.find_task(task_id{"a"});
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->state.spend.calls, 1u);
+  EXPECT_EQ(a->state.spend.input_tokens, 10u);
+  EXPECT_EQ(a->state.spend.cost_microcents, 20u);
+}
+
+TEST_F(task_tree_spend, the_view_shows_the_spend_and_the_calls_whose_usage_was_unreadable) {
+  request("t", "acme");
+  spend("t", 7);
+  spend("t", 0, false);
+  auto view = board_.list_tasks(tenant_id{"acme"}, api::task_filter{});
+  ASSERT_TRUE(view.ok());
+  ASSERT_EQ(view->tasks.size(), 1u);
+  EXPECT_EQ(view->tasks[0].spend.calls, 2u);
+  EXPECT_EQ(view->tasks[0].spend.unread_calls, 1u);
+  EXPECT_EQ(view->tasks[0].spend.cost_microcents, 7u);
+}
+
+} // namespace
