@@ -152,6 +152,12 @@ private:
   result<std::string> finish_checkout();
   sandbox_spec sandbox_for(const std::string& workspace, bool with_agent_access, std::string& missing);
   bool run_agent();
+  /// For a follow-up whose parent ran the same CLI: the parent's session files, added to
+  /// `home`, and the id to resume; "" when there is none.
+  std::string resumed_session(const agent_template& agent, std::map<std::string, std::string>& home);
+  /// Stores the CLI's session files (read from the workspace as data) with the output.
+  void keep_session(domain::task_output& out);
+  static constexpr std::size_t max_session_bytes = 16u << 20;
   /// Opens the task's model gateway session when it names providers, and points the
   /// sandbox and the agent's command at it. False when the task was failed.
   bool open_gateway(sandbox_job& job, std::unique_ptr<models::gateway_session>& session, model_poster posts);
@@ -443,13 +449,62 @@ bool task_run::open_gateway(sandbox_job& job, std::unique_ptr<models::gateway_se
   return true;
 }
 
+std::string task_run::resumed_session(const agent_template& agent, std::map<std::string, std::string>& home) {
+  if (!state_.parent || agent.session_dir.empty())
+    return {};
+  auto parent = host_.load(state_.parent->str());
+  if (!parent || !parent->output || parent->output->session_ref.empty() || parent->spec.agent_type != agent.name)
+    return {};
+  auto packed = persist("the agent's session", [&] { return ports_.blobs->get(parent->output->session_ref); });
+  auto files = packed ? unpack_agent_files(*packed) : result<std::vector<agent_file>>{packed.err()};
+  if (!files) {
+    say("the session of task " + state_.parent->str() + " could not be read (" + files.err().detail
+        + "); the agent starts a new one");
+    return {};
+  }
+  for (auto& f : *files)
+    home[agent.session_dir + "/" + f.name] = std::move(f.content);
+  say("the agent resumes its session " + parent->output->session_id + " of task " + state_.parent->str());
+  return parent->output->session_id;
+}
+
+void task_run::keep_session(domain::task_output& out) {
+  auto agent = opts_.agents.find(state_.spec.agent_type);
+  if (agent == opts_.agents.end() || agent->second.session_dir.empty())
+    return;
+  auto& a = agent->second;
+  auto files = ports_.workspaces->read_agent_files(dir(), a.session_dir, max_session_bytes);
+  if (!files || files->empty())
+    return;
+  // Only files named like sessions; the newest is the one a follow-up resumes.
+  std::vector<agent_file> kept;
+  for (auto& f : *files)
+    if (f.name.size() > a.session_suffix.size() && f.name.find('/') == std::string::npos
+        && f.name.compare(f.name.size() - a.session_suffix.size(), a.session_suffix.size(), a.session_suffix) == 0)
+      kept.push_back(std::move(f));
+  if (kept.empty())
+    return;
+  auto id = kept.front().name.substr(0, kept.front().name.size() - a.session_suffix.size());
+  if (!agent_command(a, "", id)) // not an id a command may carry
+    return;
+  auto ref = persist("the agent's session", [&] { return ports_.blobs->put(pack_agent_files(kept)); });
+  if (!ref) {
+    say("the agent's session could not be stored (" + ref.err().detail + "); a follow-up starts a new one");
+    return;
+  }
+  out.session_ref = *ref;
+  out.session_id = id;
+}
+
 bool task_run::run_agent() {
   auto agent = opts_.agents.find(state_.spec.agent_type);
   if (agent == opts_.agents.end()) {
     fail(failure_reason::agent_missing, "no agent template named " + state_.spec.agent_type);
     return false;
   }
-  auto argv = agent_command(agent->second, state_.spec.prompt);
+  auto home_files = agent->second.home_files;
+  auto session = resumed_session(agent->second, home_files);
+  auto argv = agent_command(agent->second, state_.spec.prompt, session);
   if (!argv) {
     fail(failure_reason::agent_missing, argv.err().detail);
     return false;
@@ -500,7 +555,7 @@ bool task_run::run_agent() {
   if (!open_gateway(job, gateway, host_.model_posts(cb)))
     return false;
   // The workspace is filled while the sandbox starts; the agent starts once both are done.
-  task_files files{state_.spec.prompt, state_.spec.script, conversation(), agent->second.home_files};
+  task_files files{state_.spec.prompt, state_.spec.script, conversation(), std::move(home_files)};
   if (!start_checkout(job, std::move(files)))
     return false;
   auto run = host_.run_sandbox(ports_.sandboxes, std::move(job), cb);
@@ -575,6 +630,7 @@ bool task_run::collect() {
     }
     out.patch_ref = *ref;
   }
+  keep_session(out);
   say("collected " + std::to_string(out.files_changed) + " changed file(s), +" + std::to_string(out.insertions)
       + " -" + std::to_string(out.deletions));
   return step(domain::collect_output{out, now()});

@@ -1,5 +1,7 @@
 #include "events/agents.hpp"
 
+#include <cctype>
+
 namespace aetherium {
 
 namespace {
@@ -22,6 +24,11 @@ std::map<std::string, agent_template> default_agent_templates() {
   claude.argv = shell_agent("claude -p \"$(cat {prompt_file})\" --dangerously-skip-permissions");
   claude.executable = "claude";
   claude.model_providers = {"anthropic"};
+  // Its sessions live under the project directory's name (every non-alphanumeric character
+  // of /workspace made a '-'); a follow-up resumes its parent's.
+  claude.session_dir = ".claude/projects/-workspace";
+  claude.session_suffix = ".jsonl";
+  claude.resume = " --resume {session}";
   claude.env = {{"DISABLE_AUTOUPDATER", "1"}, {"DISABLE_TELEMETRY", "1"}, {"DISABLE_ERROR_REPORTING", "1"}, {"LANG", "C.UTF-8"},
                 {"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"}};
   out["claude"] = claude;
@@ -64,7 +71,8 @@ std::map<std::string, agent_template> default_agent_templates() {
   return out;
 }
 
-result<std::vector<std::string>> agent_command(const agent_template& agent, const std::string& prompt) {
+result<std::vector<std::string>> agent_command(const agent_template& agent, const std::string& prompt,
+                                               const std::string& session) {
   if (agent.argv.empty())
     return make_error(errc::invalid_argument, "agent " + agent.name + " has no command", "agent_type");
   auto out = agent.argv;
@@ -73,6 +81,45 @@ result<std::vector<std::string>> agent_command(const agent_template& agent, cons
     replace_all(arg, "{script_file}", script_path);
     if (arg == "{prompt}")
       arg = prompt;
+  }
+  if (!session.empty() && !agent.resume.empty()) {
+    bool plain = session.size() <= 128;
+    for (char c : session)
+      plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
+    if (!plain)
+      return make_error(errc::invalid_argument, "not a session id: " + session, "session");
+    auto resume = agent.resume;
+    replace_all(resume, "{session}", session);
+    out.back() += resume;
+  }
+  return out;
+}
+
+std::string pack_agent_files(const std::vector<agent_file>& files) {
+  std::string out;
+  for (auto& f : files)
+    out += f.name + "\n" + std::to_string(f.content.size()) + "\n" + f.content;
+  return out;
+}
+
+result<std::vector<agent_file>> unpack_agent_files(std::string_view packed) {
+  std::vector<agent_file> out;
+  while (!packed.empty()) {
+    auto name_end = packed.find('\n');
+    auto size_end = name_end == std::string_view::npos ? name_end : packed.find('\n', name_end + 1);
+    if (size_end == std::string_view::npos)
+      return make_error(errc::corrupt, "packed agent files end inside a header");
+    agent_file f;
+    f.name = std::string(packed.substr(0, name_end));
+    auto digits = packed.substr(name_end + 1, size_end - name_end - 1);
+    if (digits.empty() || digits.size() > 12 || digits.find_first_not_of("0123456789") != std::string_view::npos)
+      return make_error(errc::corrupt, "packed agent files have a bad size");
+    auto size = std::stoull(std::string(digits));
+    if (packed.size() - size_end - 1 < size)
+      return make_error(errc::corrupt, "packed agent files end inside " + f.name);
+    f.content = std::string(packed.substr(size_end + 1, size));
+    packed.remove_prefix(size_end + 1 + size);
+    out.push_back(std::move(f));
   }
   return out;
 }

@@ -37,6 +37,13 @@ struct task_files {
   std::map<std::string, std::string> home_files;
 };
 
+/// A file an agent's CLI left in its home directory, read back as data.
+struct agent_file {
+  std::string name;
+  std::string content;
+  std::int64_t mtime_ns = 0;
+};
+
 /// Prepares task workspaces from repositories and reads back what an agent changed.
 ///
 /// A workspace is hostile once a sandbox has run in it: implementations keep their own
@@ -87,6 +94,16 @@ public:
   /// Errors: invalid_argument (field disk_bytes) when the workspace's filesystem is full:
   /// whatever the agent did last, it ran out of its disk limit.
   virtual result<void> check_space(const std::string& dir) = 0;
+
+  /// The regular files directly in `.aetherium/home/<rel_dir>` of the workspace at `dir`,
+  /// newest first, as many of the newest as fit in `max_bytes` together. Links,
+  /// directories and special files are skipped and nothing is followed; a missing
+  /// directory gives none. (What a CLI keeps between runs, such as its sessions.)
+  virtual result<std::vector<agent_file>> read_agent_files(const std::string& dir, const std::string& rel_dir,
+                                                            std::size_t max_bytes) {
+    (void)dir, (void)rel_dir, (void)max_bytes;
+    return std::vector<agent_file>{};
+  }
 
   /// The names of the entries directly under `root`: the workspaces there and what is kept
   /// beside them (for the clean-up at start). Empty when `root` cannot be read.

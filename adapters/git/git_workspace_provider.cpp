@@ -1,3 +1,7 @@
+#include <algorithm>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -144,6 +148,66 @@ public:
       (void)::chown(file.c_str(), uid_, gid_);
     }
     return {};
+  }
+
+  result<std::vector<agent_file>> read_agent_files(const std::string& dir, const std::string& rel_dir,
+                                                    std::size_t max_bytes) override {
+    // The agent owned this tree: walk it one component at a time, following no link.
+    std::vector<agent_file> out;
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+      return make_error(errc::not_found, "no workspace at " + dir);
+    for (auto& part : fs::path(".aetherium/home/" + rel_dir)) {
+      if (part.empty() || part == "." || part == "..") {
+        ::close(fd);
+        return make_error(errc::invalid_argument, "not a plain relative path: " + rel_dir, "rel_dir");
+      }
+      int next = ::openat(fd, part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      ::close(fd);
+      if (next < 0)
+        return out; // missing, or not a plain directory: nothing kept
+      fd = next;
+    }
+    struct candidate {
+      std::string name;
+      std::int64_t mtime_ns;
+      std::size_t size;
+    };
+    std::vector<candidate> found;
+    if (DIR* d = ::fdopendir(::dup(fd))) {
+      while (auto* e = ::readdir(d)) {
+        struct stat st {};
+        if (std::string_view{e->d_name} == "." || std::string_view{e->d_name} == ".."
+            || ::fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+          continue;
+        found.push_back({e->d_name, st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec,
+                         static_cast<std::size_t>(st.st_size)});
+      }
+      ::closedir(d);
+    }
+    std::sort(found.begin(), found.end(), [](auto& a, auto& b) { return a.mtime_ns > b.mtime_ns; });
+    std::size_t total = 0;
+    for (auto& c : found) {
+      if (c.size > max_bytes - total)
+        continue;
+      int f = ::openat(fd, c.name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+      struct stat st {};
+      if (f < 0 || ::fstat(f, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (f >= 0)
+          ::close(f);
+        continue;
+      }
+      std::string content(std::min<std::size_t>(static_cast<std::size_t>(st.st_size), max_bytes - total), '\0');
+      std::size_t got = 0;
+      for (ssize_t n; got < content.size() && (n = ::read(f, content.data() + got, content.size() - got)) > 0;)
+        got += static_cast<std::size_t>(n);
+      ::close(f);
+      content.resize(got);
+      total += got;
+      out.push_back({c.name, std::move(content), c.mtime_ns});
+    }
+    ::close(fd);
+    return out;
   }
 
   result<change_set> collect(const std::string& dir, const std::string& base, std::size_t max_bytes) override {

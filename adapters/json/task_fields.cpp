@@ -50,9 +50,12 @@ task_spec spec_of(const nlohmann::json& j) {
 }
 
 nlohmann::json output_json(const task_output& o) {
-  return {{"files_changed", o.files_changed}, {"insertions", o.insertions}, {"deletions", o.deletions},
+  nlohmann::json j = {{"files_changed", o.files_changed}, {"insertions", o.insertions}, {"deletions", o.deletions},
           {"changed_bytes", o.changed_bytes}, {"exit_code", o.exit_code}, {"duration_ms", o.duration_ms},
           {"base_commit", o.base_commit}, {"summary", o.summary}, {"patch_ref", o.patch_ref}};
+  if (!o.session_ref.empty()) // written only when set: older outputs read back as they were stored
+    j["session"] = {{"ref", o.session_ref}, {"id", o.session_id}};
+  return j;
 }
 
 task_output output_of(const nlohmann::json& j) {
@@ -66,6 +69,10 @@ task_output output_of(const nlohmann::json& j) {
   j.at("base_commit").get_to(o.base_commit);
   j.at("summary").get_to(o.summary);
   j.at("patch_ref").get_to(o.patch_ref);
+  if (j.contains("session")) {
+    j.at("session").at("ref").get_to(o.session_ref);
+    j.at("session").at("id").get_to(o.session_id);
+  }
   return o;
 }
 

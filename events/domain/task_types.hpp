@@ -123,6 +123,10 @@ struct task_output {
   std::string base_commit;
   std::string summary;   ///< The agent's last lines of output.
   std::string patch_ref; ///< Where the full change is stored (an object id).
+  /// Where the agent CLI's session files are stored ("" = none), and the session's id, so
+  /// a follow-up's agent resumes the conversation.
+  std::string session_ref;
+  std::string session_id;
 };
 
 /// A pull request as recorded on the task.

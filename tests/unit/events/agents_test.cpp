@@ -45,3 +45,27 @@ TEST(agents, a_prompt_placeholder_becomes_one_whole_argument) {
   EXPECT_EQ(*argv, (std::vector<std::string>{"echo", "two words; and more"}));
   EXPECT_FALSE(agent_command(agent_template{}, "x").ok());
 }
+
+TEST(agents, a_follow_up_resumes_a_session_by_an_id_that_cannot_reach_the_shell) {
+  auto claude = default_agent_templates().at("claude");
+  auto argv = agent_command(claude, "p", "2f1c-ab_9");
+  ASSERT_TRUE(argv.ok());
+  EXPECT_NE(argv->back().find("--resume 2f1c-ab_9"), std::string::npos) << argv->back();
+  EXPECT_EQ(agent_command(claude, "p")->back().find("--resume"), std::string::npos);
+  for (auto bad : {"x; rm -rf /", "$(id)", "a b", std::string(129, 'a').c_str()})
+    EXPECT_FALSE(agent_command(claude, "p", bad).ok()) << bad;
+}
+
+TEST(agents, session_files_pack_into_one_blob_and_back) {
+  std::vector<agent_file> files{{"a.jsonl", "line\n\n12\nx", 1}, {"b.jsonl", "", 2}, {"c", std::string(3, '\0'), 3}};
+  auto back = unpack_agent_files(pack_agent_files(files));
+  ASSERT_TRUE(back.ok());
+  ASSERT_EQ(back->size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ((*back)[i].name, files[i].name);
+    EXPECT_EQ((*back)[i].content, files[i].content);
+  }
+  EXPECT_FALSE(unpack_agent_files("a.jsonl\n10\nshort").ok());
+  EXPECT_FALSE(unpack_agent_files("a.jsonl\nx\n").ok());
+  EXPECT_FALSE(unpack_agent_files("no header").ok());
+}
