@@ -11,6 +11,15 @@ source "$root/deploy/lib/postgres.sh"
 [ "$(id -u)" = 0 ] || die "the test suite runs sandboxes and must run as root"
 bash "$root/deploy/setup.sh"
 bash "$root/deploy/build.sh"
+# The agent image with the pinned agent CLIs, for the tests labelled agents (cached: a few
+# minutes the first time, at once afterwards). AETHERIUM_TEST_AGENT_IMAGE set by the
+# caller names another image instead.
+if [ -z "${AETHERIUM_TEST_AGENT_IMAGE:-}" ]; then
+  log "agent image (deploy/images/build-agent-rootfs.sh)"
+  AETHERIUM_TEST_AGENT_IMAGE=$(sh "$root/deploy/images/build-agent-rootfs.sh") ||
+    die "the agent image could not be built (output above)"
+fi
+export AETHERIUM_TEST_AGENT_IMAGE
 
 work=$(mktemp -d /tmp/aetherium-test.XXXXXX)
 chmod 755 "$work"
