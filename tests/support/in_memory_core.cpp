@@ -329,6 +329,10 @@ result<node_id> in_memory_core::place(scheduling::placement_request request) {
   return out;
 }
 
+void in_memory_core::release(const task_id& task) {
+  caf::anon_send(impl_->scheduler, actors::release_atom::value, task.str());
+}
+
 result<void> in_memory_core::register_node(scheduling::node_registration node) {
   caf::scoped_actor self{impl_->sys};
   result<void> out = make_error(errc::unavailable, "no answer");

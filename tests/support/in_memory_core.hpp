@@ -88,6 +88,9 @@ public:
   /// Asks the scheduler to place a sandbox (see scheduler_core::place).
   result<node_id> place(scheduling::placement_request request);
 
+  /// Gives a task's placement back (the scheduler takes it before any later place).
+  void release(const task_id& task);
+
   /// Registers a node with the scheduler; answers once it is registered.
   result<void> register_node(scheduling::node_registration node);
 

@@ -406,6 +406,8 @@ TEST_F(control_plane_test, sandbox_and_memory_quotas_reach_the_scheduler_from_th
        std::chrono::steady_clock::now() < deadline;) {
     if ((second = place("t2", 3ull << 30)) == "error:quota_exceeded:max_memory_bytes")
       break;
+    if (second == "placed") // the quota has not reached the scheduler yet
+      core_->release(task_id{"t2"});
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(second, "error:quota_exceeded:max_memory_bytes");
