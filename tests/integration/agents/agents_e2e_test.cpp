@@ -174,6 +174,23 @@ TEST_F(agents_e2e, codex_writes_a_file_with_its_own_tool_and_the_change_becomes_
   a_cli_edits_a_file_and_opens_a_pull_request("codex", "openai");
 }
 
+TEST_F(agents_e2e, a_claude_follow_up_resumes_its_parents_session) {
+  auto parent = run({{"agent_type", "claude"}, {"prompt", "Create the file AGENT_NOTE.md that says: written by the agent"}});
+  ASSERT_EQ(parent.value("status", ""), "completed") << parent.dump() << "\n" << log_of(parent);
+  auto before = stubs_.at("anthropic")->requests().size();
+  auto child = run({{"agent_type", "claude"}, {"prompt", "Now say which file you wrote before"},
+                    {"parent_task_id", parent.value("id", "")}});
+  auto log = log_of(child);
+  EXPECT_TRUE(ended(child)) << child.dump();
+  EXPECT_NE(log.find("resumes its session"), std::string::npos) << log;
+  auto seen = stubs_.at("anthropic")->requests();
+  ASSERT_GT(seen.size(), before) << "the follow-up's agent made no call";
+  // The follow-up's first call carries the parent's conversation, then the new prompt.
+  auto first = seen[before]["body"].dump();
+  EXPECT_NE(first.find("Create the file AGENT_NOTE.md"), std::string::npos) << first.substr(0, 2000);
+  EXPECT_NE(first.find("Now say which file you wrote before"), std::string::npos) << first.substr(0, 2000);
+}
+
 /// A script agent that looks for the keys everywhere a prompt-injected agent could, and
 /// calls the gateway as the CLIs do.
 constexpr const char* snoop = R"(set +e
