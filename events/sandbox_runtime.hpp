@@ -83,6 +83,15 @@ struct sandbox_spec {
   /// Free-form labels kept with the sandbox's state (e.g. "task" -> task id) and returned
   /// by list(), so a restarted control plane can tell what each sandbox was for.
   std::map<std::string, std::string> labels;
+  /// Absolute path of a host UNIX socket (the model gateway of this sandbox). Non-empty:
+  /// every exec gets env AETHERIUM_MODEL_GATEWAY=http://<address>:<port> (an address only
+  /// this sandbox reaches, relayed byte for byte to the socket) and that address in
+  /// NO_PROXY/no_proxy; a sandbox with network none then gets an allow-list network that
+  /// admits no host, so the gateway is its only way out.
+  /// The socket need not exist at provision: each connection connects to it anew. A
+  /// relative path is invalid_argument ("gateway_socket"). Such sandboxes never come from
+  /// a warm pool.
+  std::string gateway_socket;
 };
 
 /// Identifies a provisioned sandbox. Cheap to copy; valid until destroy.
