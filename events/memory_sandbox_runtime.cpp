@@ -21,6 +21,8 @@ public:
       return make_error(errc::invalid_argument, "sandboxes never run as root", "uid");
     if (spec.rootfs_dir.empty())
       return make_error(errc::invalid_argument, "rootfs_dir is required", "rootfs_dir");
+    if (!spec.gateway_socket.empty() && spec.gateway_socket[0] != '/')
+      return make_error(errc::invalid_argument, "gateway_socket must be an absolute path", "gateway_socket");
     std::lock_guard<std::mutex> guard{mtx_};
     sandbox_handle h{"mem-" + std::to_string(++next_), spec.runtime};
     boxes_[h.id] = memory_sandbox{spec, {}, false};
@@ -49,6 +51,12 @@ public:
         line += (i > 1 ? " " : "") + req.argv[i];
       lock.unlock();
       say(output_stream::out, line + "\n");
+    } else if (cmd == "env") {
+      std::string text;
+      for (const auto& [name, value] : environment(it->second.spec, req))
+        text += name + "=" + value + "\n";
+      lock.unlock();
+      say(output_stream::out, text);
     } else if (cmd == "false") {
       st.exit_code = 1;
     } else if (cmd == "exit") {
@@ -134,6 +142,15 @@ public:
   }
 
 private:
+  /// What a command sees: the request's variables, and the gateway a real sandbox would
+  /// reach over TCP named here by its socket.
+  static std::map<std::string, std::string> environment(const sandbox_spec& spec, const exec_request& req) {
+    auto env = req.env;
+    if (!spec.gateway_socket.empty())
+      env["AETHERIUM_MODEL_GATEWAY"] = "unix:" + spec.gateway_socket;
+    return env;
+  }
+
   result<void> exists(const sandbox_handle& h) {
     std::lock_guard<std::mutex> guard{mtx_};
     if (!boxes_.count(h.id))

@@ -88,6 +88,9 @@ struct sandbox_spec {
   /// this sandbox reaches, relayed byte for byte to the socket) and that address in
   /// NO_PROXY/no_proxy; a sandbox with network none then gets an allow-list network that
   /// admits no host, so the gateway is its only way out.
+  /// The socket need not exist at provision: each connection connects to it anew. A
+  /// relative path is invalid_argument ("gateway_socket"). Such sandboxes never come from
+  /// a warm pool.
   std::string gateway_socket;
 };
 

@@ -27,17 +27,28 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int proxy_port = 3128;
+constexpr int gateway_port = 3129;
 constexpr int slot_count = 4096; ///< /30 networks in 169.254.64.0/18.
 
-/// Rules that keep sandboxes off every host port except their proxy, and off forwarding.
-/// One table for all sandboxes, matched by interface name prefix.
+/// Rules that keep sandboxes off every host port except their own proxy, and off
+/// forwarding. One table for all sandboxes, matched by interface name prefix:
+/// - a packet to any address but the one on the interface it came in by is dropped, so a
+///   sandbox that found a route to another sandbox's host end (whose proxy would relay to
+///   that sandbox's gateway) still cannot reach it;
+/// - a connection to the proxy and gateway ports is opened only to a socket bound to that
+///   address, the proxy's: a host service listening on a wildcard address at those ports
+///   stays out of reach. The check is on the opening SYN (the handshake's last ACK meets a
+///   half-open request socket, which `socket` does not describe); the other segments to
+///   those ports pass and reach only connections whose SYN passed (strays get a reset).
 constexpr const char* nft_rules =
     "table inet aetherium_egress\n"
     "delete table inet aetherium_egress\n"
     "table inet aetherium_egress {\n"
     "  chain input {\n"
     "    type filter hook input priority -10; policy accept;\n"
-    "    iifname \"aeh*\" tcp dport 3128 accept\n"
+    "    iifname \"aeh*\" fib daddr . iif type != local drop\n"
+    "    iifname \"aeh*\" tcp dport { 3128, 3129 } tcp flags & (syn | ack) == syn socket wildcard 0 accept\n"
+    "    iifname \"aeh*\" tcp dport { 3128, 3129 } tcp flags & (syn | ack) != syn accept\n"
     "    iifname \"aeh*\" drop\n"
     "  }\n"
     "  chain forward {\n"
@@ -129,11 +140,14 @@ result<void> wait_for_proxy(pid_t pid, const std::string& address) {
 }
 
 result<pid_t> start_proxy(const egress_tools& tools, const std::string& dir,
-                          const std::string& listen, const std::vector<std::string>& hosts) {
+                          const std::string& listen, const std::vector<std::string>& hosts,
+                          const std::string& gateway_socket) {
   egress_proxy_config config;
   config.listen_address = listen;
   config.port = proxy_port;
   config.allowed_hosts = hosts;
+  config.gateway_socket = gateway_socket;
+  config.gateway_port = gateway_port;
   config.allowed_private_ranges = tools.allowed_private_ranges;
   config.hosts_file = tools.hosts_file;
   std::ofstream(proxy_config_path(dir)) << format_proxy_config(config);
@@ -191,7 +205,10 @@ std::string egress_netns_path(const std::string& id) { return "/run/netns/" + id
 
 result<egress_setup> setup_egress(const egress_tools& tools, const std::string& id,
                                   const std::string& egress_root,
-                                  const std::vector<std::string>& allowed_hosts) {
+                                  const std::vector<std::string>& allowed_hosts,
+                                  const std::string& gateway_socket) {
+  if (!gateway_socket.empty() && !valid_gateway_socket(gateway_socket))
+    return make_error(errc::invalid_argument, "bad gateway socket path", "gateway_socket");
   for (const auto* tool : {&tools.ip, &tools.proxy, &tools.nft})
     if (tool->empty())
       return make_error(errc::unavailable, "allow-list networks need ip, nft and aetherium-egress-proxy",
@@ -205,9 +222,12 @@ result<egress_setup> setup_egress(const egress_tools& tools, const std::string& 
   auto slot = claim_slot(egress_root, id);
   if (!slot) return slot.err();
   if (auto wired = wire_namespace(tools, id, *slot); !wired) return wired.err();
-  auto proxy = start_proxy(tools, dir, slot_address(*slot, 1), allowed_hosts);
+  std::string host_end = slot_address(*slot, 1);
+  auto proxy = start_proxy(tools, dir, host_end, allowed_hosts, gateway_socket);
   if (!proxy) return proxy.err();
-  return egress_setup{"http://" + slot_address(*slot, 1) + ":" + std::to_string(proxy_port)};
+  egress_setup setup{"http://" + host_end + ":" + std::to_string(proxy_port), {}};
+  if (!gateway_socket.empty()) setup.gateway_url = "http://" + host_end + ":" + std::to_string(gateway_port);
+  return setup;
 }
 
 result<void> teardown_egress(const egress_tools& tools, const std::string& id,

@@ -9,6 +9,10 @@
 // once, so a second answer (DNS rebinding) never reaches a socket. Refusals are HTTP 403
 // with the reason in the body.
 //
+// With a gateway in its settings it also listens on a second port of the same address and
+// relays each connection there, byte for byte in both directions (half closes passed on),
+// to the sandbox's gateway socket on the host, through the connector (gateway_connector.hpp).
+//
 // Binds as root, then runs as nobody without privileges; a thread per connection, at
 // most 64 at once, each ended after 10 idle minutes. Logs one line per request to stderr.
 #include <atomic>
@@ -19,6 +23,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <grp.h>
+#include <mutex>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -33,6 +38,7 @@
 #include <vector>
 
 #include "adapters/sandbox/egress_request.hpp"
+#include "adapters/sandbox/gateway_connector.hpp"
 #include "adapters/sandbox/unique_fd.hpp"
 
 namespace aetherium::sandbox {
@@ -51,6 +57,8 @@ struct proxy_state {
   bool use_hosts_file = false;
   std::string hosts_text;
   std::atomic<int> active{0};
+  unique_fd gateway;      ///< The connector's channel; invalid without a gateway.
+  std::mutex gateway_mu;  ///< One request on the channel at a time.
 };
 
 /// Writes one line to the log; bytes a sandbox chose cannot start another line.
@@ -150,21 +158,28 @@ unique_fd connect_one(const ip_address& address, std::uint16_t port) {
   return s;
 }
 
-/// Copies both ways until the upstream is done (or both sides are idle too long). The
-/// client's end of input is passed on as a half close; the upstream's ends it all.
-void relay(int client, int upstream) {
+/// What ends a relay besides an error or both sides idling too long.
+enum class relay_end {
+  upstream_done, ///< The upstream's end of output ends it all (proxied requests).
+  both_done,     ///< Each side's end of output is passed on as a half close (the gateway).
+};
+
+/// Copies both ways. The client's end of output is passed on to the upstream as a half close.
+void relay(int client, int upstream, relay_end end) {
   const int ends[2] = {client, upstream};
   pollfd fds[2] = {{client, POLLIN, 0}, {upstream, POLLIN, 0}};
   char buf[16384];
-  for (;;) {
+  while (fds[0].fd >= 0 || fds[1].fd >= 0) {
     if (::poll(fds, 2, idle_timeout_ms) <= 0) return;
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || fds[i].revents == 0) continue;
       ssize_t n = ::recv(ends[i], buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR) continue;
       if (n > 0 && send_all(ends[1 - i], std::string_view(buf, static_cast<std::size_t>(n)))) continue;
-      if (i == 1 || n > 0) return; // upstream ended, or a write failed
-      ::shutdown(upstream, SHUT_WR);
-      fds[0].fd = -1;
+      if (n != 0) return; // a reset, or a write failed
+      if (i == 1 && end == relay_end::upstream_done) return;
+      ::shutdown(ends[1 - i], SHUT_WR);
+      fds[i].fd = -1;
     }
   }
 }
@@ -200,22 +215,44 @@ void serve(const proxy_state& state, unique_fd client) {
   log_line("allowed " + what);
   bool sent = request->tunnel ? send_all(client.get(), "HTTP/1.1 200 Connection established\r\n\r\n")
                               : send_all(upstream.get(), request->upstream_head);
-  if (sent && send_all(upstream.get(), rest)) relay(client.get(), upstream.get());
+  if (sent && send_all(upstream.get(), rest)) relay(client.get(), upstream.get(), relay_end::upstream_done);
 }
 
-result<unique_fd> listen_on(const egress_proxy_config& config) {
+/// Relays a connection to the gateway port to the gateway socket, reading nothing of it.
+void serve_gateway(proxy_state& state, unique_fd client) {
+  result<unique_fd> upstream = make_error(errc::unavailable, "no gateway");
+  {
+    std::lock_guard<std::mutex> lock(state.gateway_mu);
+    upstream = connect_gateway(state.gateway.get());
+  }
+  if (!upstream) {
+    log_line("gateway unreachable: " + upstream.err().detail);
+    send_all(client.get(), error_response("502 Bad Gateway", "the model gateway is not reachable"));
+    return;
+  }
+  relay(client.get(), upstream->get(), relay_end::both_done);
+}
+
+result<unique_fd> listen_on(const std::string& listen_address, std::uint16_t port) {
   unique_fd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   int on = 1;
   ::setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_port = htons(config.port);
-  auto address = parse_ip(config.listen_address);
+  addr.sin_port = htons(port);
+  auto address = parse_ip(listen_address);
   std::memcpy(&addr.sin_addr, address->bytes.data(), 4);
   if (::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(s.get(), 128) != 0)
-    return make_error(errc::unavailable, "listen on " + config.listen_address + ": " + std::strerror(errno));
+    return make_error(errc::unavailable, "listen on " + listen_address + ":" + std::to_string(port) + ": " +
+                                             std::strerror(errno));
   return s;
 }
+
+/// The proxy's listener, and the gateway's (invalid without a gateway).
+struct listeners {
+  unique_fd proxy;
+  unique_fd gateway;
+};
 
 /// Becomes nobody (group nogroup) for good, when started as root.
 result<void> drop_privileges() {
@@ -240,8 +277,9 @@ result<std::string> read_file(const std::string& path) {
   return text.str();
 }
 
-/// Reads the settings and the hosts file, listens and drops privileges.
-result<unique_fd> start(const std::string& config_path, proxy_state& state) {
+/// Reads the settings and the hosts file, starts the gateway connector, listens and drops
+/// privileges. The gateway listens first: the adapter waits for the proxy's port only.
+result<listeners> start(const std::string& config_path, proxy_state& state) {
   auto text = read_file(config_path);
   if (!text) return text.err();
   auto config = parse_proxy_config(*text);
@@ -256,10 +294,40 @@ result<unique_fd> start(const std::string& config_path, proxy_state& state) {
     if (!hosts) return hosts.err();
     state.hosts_text = *hosts;
   }
-  auto listener = listen_on(state.config);
-  if (!listener) return listener.err();
+  listeners out;
+  if (!config->gateway_socket.empty()) {
+    auto connector = start_gateway_connector(config->gateway_socket);
+    if (!connector) return connector.err();
+    state.gateway = std::move(*connector);
+    auto gateway = listen_on(config->listen_address, config->gateway_port);
+    if (!gateway) return gateway.err();
+    out.gateway = std::move(*gateway);
+  }
+  auto proxy = listen_on(config->listen_address, config->port);
+  if (!proxy) return proxy.err();
+  out.proxy = std::move(*proxy);
   if (auto dropped = drop_privileges(); !dropped) return dropped.err();
-  return listener;
+  return out;
+}
+
+/// Serves `client` on a thread of its own, or refuses it when too many are served.
+void dispatch(proxy_state& state, unique_fd client, bool gateway) {
+  if (state.active.load() >= max_connections) {
+    send_all(client.get(), error_response("503 Service Unavailable", "too many connections"));
+    return;
+  }
+  ++state.active;
+  try {
+    std::thread([&state, fd = client.get(), gateway] {
+      if (gateway) serve_gateway(state, unique_fd(fd));
+      else serve(state, unique_fd(fd));
+      --state.active;
+    }).detach();
+    client.release();
+  } catch (const std::system_error&) {
+    --state.active;
+    send_all(client.get(), error_response("503 Service Unavailable", "out of threads"));
+  }
 }
 
 } // namespace
@@ -273,31 +341,22 @@ int main(int argc, char** argv) {
   }
   ::signal(SIGPIPE, SIG_IGN);
   static proxy_state state;
-  auto listener = start(argv[2], state);
-  if (!listener) {
-    log_line(listener.err().detail);
+  auto listening = start(argv[2], state);
+  if (!listening) {
+    log_line(listening.err().detail);
     return 1;
   }
+  pollfd fds[2] = {{listening->proxy.get(), POLLIN, 0}, {listening->gateway.get(), POLLIN, 0}};
   for (;;) {
-    unique_fd client(::accept4(listener->get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!client.valid()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10)); // e.g. out of descriptors
-      continue;
-    }
-    if (state.active.load() >= max_connections) {
-      send_all(client.get(), error_response("503 Service Unavailable", "too many connections"));
-      continue;
-    }
-    ++state.active;
-    try {
-      std::thread([fd = client.get()] {
-        serve(state, unique_fd(fd));
-        --state.active;
-      }).detach();
-      client.release();
-    } catch (const std::system_error&) {
-      --state.active;
-      send_all(client.get(), error_response("503 Service Unavailable", "out of threads"));
+    if (::poll(fds, 2, -1) <= 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      unique_fd client(::accept4(fds[i].fd, nullptr, nullptr, SOCK_CLOEXEC));
+      if (!client.valid()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10)); // e.g. out of descriptors
+        continue;
+      }
+      dispatch(state, std::move(client), i == 1);
     }
   }
 }

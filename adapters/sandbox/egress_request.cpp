@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <sstream>
+#include <sys/un.h>
 #include <tuple>
 #include <utility>
 
@@ -128,7 +129,16 @@ std::string format_proxy_config(const egress_proxy_config& config) {
   for (const auto& host : config.allowed_hosts) out += "allow-host " + host + "\n";
   for (const auto& range : config.allowed_private_ranges) out += "allow-private " + range + "\n";
   if (!config.hosts_file.empty()) out += "hosts-file " + config.hosts_file + "\n";
+  if (!config.gateway_socket.empty())
+    out += "gateway " + std::to_string(config.gateway_port) + " " + config.gateway_socket + "\n";
   return out;
+}
+
+bool valid_gateway_socket(const std::string& path) {
+  constexpr std::size_t sun_path_size = sizeof(sockaddr_un{}.sun_path);
+  if (path.empty() || path[0] != '/' || path.size() >= sun_path_size) return false;
+  return std::none_of(path.begin(), path.end(),
+                      [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f; });
 }
 
 result<egress_proxy_config> parse_proxy_config(const std::string& text) {
@@ -154,12 +164,21 @@ result<egress_proxy_config> parse_proxy_config(const std::string& text) {
       config.allowed_private_ranges.push_back(value);
     } else if (key == "hosts-file") {
       config.hosts_file = value;
+    } else if (key == "gateway") {
+      auto space_at = value.find(' ');
+      auto port = parse_port(std::string_view(value).substr(0, space_at));
+      std::string path = space_at == std::string::npos ? "" : value.substr(space_at + 1);
+      if (!port || !valid_gateway_socket(path)) return bad_request("bad gateway '" + value + "'");
+      config.gateway_port = *port;
+      config.gateway_socket = path;
     } else {
       return bad_request("unknown setting '" + key + "'");
     }
   }
   if (config.listen_address.empty()) return bad_request("no listen address");
-  if (config.allowed_hosts.empty()) return bad_request("no allowed host");
+  if (config.allowed_hosts.empty() && config.gateway_socket.empty()) return bad_request("no allowed host");
+  if (!config.gateway_socket.empty() && config.gateway_port == config.port)
+    return bad_request("the gateway needs a port of its own");
   return config;
 }
 

@@ -20,13 +20,22 @@ struct egress_proxy_config {
   std::vector<std::string> allowed_hosts;          ///< As valid_allowed_host accepts.
   std::vector<std::string> allowed_private_ranges; ///< CIDRs, see may_connect.
   std::string hosts_file;           ///< Non-empty: names resolve with this file only.
+  /// Non-empty: the proxy also listens on `listen_address`:`gateway_port` and relays each
+  /// connection there byte for byte to this host UNIX socket (see valid_gateway_socket).
+  std::string gateway_socket;
+  std::uint16_t gateway_port = 3129;
 };
+
+/// Whether `path` can name a gateway socket: absolute, fits sockaddr_un, no control
+/// characters (it is one line of the settings file).
+bool valid_gateway_socket(const std::string& path);
 
 /// The settings as text, one "key value" per line.
 std::string format_proxy_config(const egress_proxy_config& config);
 
 /// Reads what format_proxy_config wrote. Errors: invalid_argument (unknown key, bad host,
-/// bad range, bad listen address or no allowed host).
+/// bad range, bad listen address or gateway, or neither an allowed host nor a gateway:
+/// an empty allow list is valid only beside a gateway).
 result<egress_proxy_config> parse_proxy_config(const std::string& text);
 
 /// A request a sandbox sent its proxy.

@@ -37,6 +37,38 @@ result<void> validate_request(const exec_request& request) {
   return {};
 }
 
+/// The host of an "http://host:port" URL the adapter made.
+std::string url_host(const std::string& url) {
+  std::string rest = url.substr(url.find("://") == std::string::npos ? 0 : url.find("://") + 3);
+  return rest.substr(0, rest.rfind(':'));
+}
+
+/// The entries of both no-proxy spellings in `env`, then `host`, without repeats: tools read
+/// one spelling or the other, so both get the whole list.
+std::string no_proxy_list(const std::map<std::string, std::string>& env, const std::string& host) {
+  std::vector<std::string> entries;
+  auto add = [&entries](std::string entry) {
+    auto first = entry.find_first_not_of(" \t");
+    if (first == std::string::npos) return;
+    entry = entry.substr(first, entry.find_last_not_of(" \t") - first + 1);
+    if (std::find(entries.begin(), entries.end(), entry) == entries.end()) entries.push_back(entry);
+  };
+  for (const char* name : {"NO_PROXY", "no_proxy"}) {
+    auto it = env.find(name);
+    if (it == env.end()) continue;
+    std::size_t start = 0;
+    for (auto comma = it->second.find(','); ; comma = it->second.find(',', start)) {
+      add(it->second.substr(start, comma - start));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  add(host);
+  std::string list;
+  for (const auto& entry : entries) list += (list.empty() ? "" : ",") + entry;
+  return list;
+}
+
 std::vector<std::string> environment(const exec_request& request, const sandbox_meta& meta) {
   std::map<std::string, std::string> env = {
       {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
@@ -46,6 +78,13 @@ std::vector<std::string> environment(const exec_request& request, const sandbox_
     for (const char* name : {"http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"})
       env[name] = meta.proxy_url;
   for (const auto& [name, value] : request.env) env[name] = value;
+  // The gateway is the sandbox's own: a request names it only through this variable, and
+  // reaches it directly, not through the proxy (which refuses addresses).
+  if (!meta.gateway_url.empty()) {
+    env["AETHERIUM_MODEL_GATEWAY"] = meta.gateway_url;
+    std::string direct = no_proxy_list(env, url_host(meta.gateway_url));
+    env["NO_PROXY"] = env["no_proxy"] = direct;
+  }
   std::vector<std::string> out;
   for (const auto& [name, value] : env) out.push_back(name + "=" + value);
   return out;

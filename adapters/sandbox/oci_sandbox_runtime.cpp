@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "adapters/sandbox/egress_network.hpp"
+#include "adapters/sandbox/egress_request.hpp"
 #include "adapters/sandbox/host_mounts.hpp"
 #include "adapters/sandbox/oci_bundle.hpp"
 #include "adapters/sandbox/oci_sandbox_runtime_impl.hpp"
@@ -111,6 +112,10 @@ result<void> oci_sandbox_runtime::validate(const sandbox_spec& spec) const {
       if (!valid_allowed_host(host))
         return make_error(errc::invalid_argument, "bad allowed host '" + host + "'", "network");
   }
+  if (!spec.gateway_socket.empty() && !valid_gateway_socket(spec.gateway_socket))
+    return make_error(errc::invalid_argument,
+                      "gateway_socket must be an absolute path of at most 107 bytes without control characters",
+                      "gateway_socket");
   if (spec.limits.workspace_bytes != 0 && spec.limits.workspace_bytes < (1ull << 20))
     return make_error(errc::invalid_argument, "workspace_bytes must be at least 1 MiB", "limits");
   return {};
@@ -130,11 +135,14 @@ result<void> oci_sandbox_runtime::prepare_host(const sandbox_spec& spec, sandbox
                                            spec.uid, spec.gid, options_.mkfs_binary);
     if (!mounted) return mounted;
   }
-  if (spec.network.kind == network_policy::mode::allow_list) {
-    auto network = setup_egress(egress(), meta.id, options_.state_dir + "/egress",
-                                spec.network.allowed_hosts);
+  if (meta.egress_proxy) {
+    // network none with a gateway: an allow list of no host, so the gateway is the only way out.
+    std::vector<std::string> hosts;
+    if (spec.network.kind == network_policy::mode::allow_list) hosts = spec.network.allowed_hosts;
+    auto network = setup_egress(egress(), meta.id, options_.state_dir + "/egress", hosts, spec.gateway_socket);
     if (!network) return network.err();
     meta.proxy_url = network->proxy_url;
+    meta.gateway_url = network->gateway_url;
   }
   return {};
 }
@@ -174,7 +182,7 @@ result<sandbox_handle> oci_sandbox_runtime::provision(const sandbox_spec& spec) 
     if (auto warm = take_warm(key))
       if (auto started = start_warm(std::move(warm), spec)) return started;
   }
-  bool egress = spec.network.kind == network_policy::mode::allow_list;
+  bool egress = spec.network.kind == network_policy::mode::allow_list || !spec.gateway_socket.empty();
   sandbox_meta meta;
   meta.id = new_sandbox_id();
   auto cli = cli_for(spec.runtime, egress ? meta.id : std::string());
@@ -190,6 +198,7 @@ result<sandbox_handle> oci_sandbox_runtime::provision(const sandbox_spec& spec) 
   meta.gid = spec.gid;
   meta.pids = spec.limits.pids ? spec.limits.pids : sandbox_limits{}.pids;
   meta.egress_proxy = egress;
+  meta.gateway_socket = spec.gateway_socket;
   meta.created_unix = std::chrono::duration_cast<std::chrono::seconds>(
                           std::chrono::system_clock::now().time_since_epoch()).count();
   // Recorded before anything else exists, so a crash from here on leaves a findable sandbox.

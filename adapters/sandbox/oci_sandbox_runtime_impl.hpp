@@ -65,7 +65,7 @@ public:
   ~oci_sandbox_runtime() override;
 
   /// Starts keeping warm sandboxes for `spec`'s shape, as its first provision would.
-  /// False when such specs cannot be pooled (runsc, allow-list network, no pool).
+  /// False when such specs cannot be pooled (runsc, allow-list network, gateway, no pool).
   bool prewarm(const sandbox_spec& spec);
   /// Warm sandboxes ready now for specs shaped like `spec` (0 when it cannot be pooled).
   std::size_t warm_count(const sandbox_spec& spec);
@@ -101,7 +101,7 @@ private:
 
   // The warm pool (oci_warm_pool.cpp).
   /// The pool a spec's sandboxes come from; empty when they cannot be made ahead
-  /// (runsc, allow-list networks: both are fixed when the container is created).
+  /// (runsc, allow-list networks, gateways: all are fixed when the container is created).
   std::string pool_key(const sandbox_spec& spec) const;
   /// Keeps `spec`'s shape among the pooled ones; destroys the warm sandboxes of a shape
   /// that falls out.

@@ -35,8 +35,9 @@ pid_t read_pid_file(const std::string& path) {
 } // namespace
 
 std::string oci_sandbox_runtime::pool_key(const sandbox_spec& spec) const {
+  // A gateway needs the network namespace and proxy that allow-list networks have.
   if (options_.warm_pool_size == 0 || spec.runtime == sandbox_runtime_kind::runsc ||
-      spec.network.kind != network_policy::mode::none)
+      spec.network.kind != network_policy::mode::none || !spec.gateway_socket.empty())
     return {};
   auto limits = effective_limits(spec.runtime, spec.limits, runsc_floors{});
   return std::string(to_string(spec.runtime)) + "|" + spec.rootfs_dir + "|" + std::to_string(limits.memory_bytes) +

@@ -41,6 +41,8 @@ result<void> write_meta(const std::string& dir, const sandbox_meta& meta) {
       {"pids", meta.pids},
       {"egress_proxy", meta.egress_proxy},
       {"proxy_url", meta.proxy_url},
+      {"gateway_socket", meta.gateway_socket},
+      {"gateway_url", meta.gateway_url},
       {"created_unix", meta.created_unix},
   };
   std::string text;
@@ -80,6 +82,8 @@ result<sandbox_meta> read_meta(const std::string& dir) {
   meta.pids = doc.value("pids", 128u);
   meta.egress_proxy = doc.value("egress_proxy", false);
   meta.proxy_url = doc.value("proxy_url", "");
+  meta.gateway_socket = doc.value("gateway_socket", "");
+  meta.gateway_url = doc.value("gateway_url", "");
   meta.created_unix = doc.value("created_unix", std::int64_t{0});
   return meta;
 }

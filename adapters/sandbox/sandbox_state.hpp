@@ -22,6 +22,8 @@ struct sandbox_meta {
   std::uint32_t pids = 128;   ///< Requested pids limit (RLIMIT_NPROC under runsc).
   bool egress_proxy = false;  ///< An allow-list network with its own namespace and proxy.
   std::string proxy_url;      ///< http://host:port the sandbox reaches the proxy at.
+  std::string gateway_socket; ///< Host UNIX socket its proxy relays the gateway port to.
+  std::string gateway_url;    ///< http://host:port the sandbox reaches that relay at.
   std::int64_t created_unix = 0;
 };
 

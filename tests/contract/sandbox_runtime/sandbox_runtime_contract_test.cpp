@@ -1,7 +1,9 @@
 // The sandbox_runtime contract (events/sandbox_runtime.hpp), one suite run against the
 // in-memory runtime the unit tests use and against the OCI adapter (crun). The commands
-// are the ones both understand: echo, true, false, sleep and a missing one.
+// are the ones both understand: echo, env, true, false, sleep and a missing one.
 #include <chrono>
+#include <map>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -41,10 +43,11 @@ protected:
   }
 
   result<ran> run(const sandbox_handle& h, std::vector<std::string> argv,
-                  std::chrono::milliseconds timeout = 30s) {
+                  std::chrono::milliseconds timeout = 30s, std::map<std::string, std::string> env = {}) {
     ran r;
     exec_request req;
     req.argv = std::move(argv);
+    req.env = std::move(env);
     req.deadline = std::chrono::steady_clock::now() + timeout;
     req.on_output = [&r](output_stream s, std::string_view chunk) { (s == output_stream::out ? r.out : r.err).append(chunk); };
     auto status = rt().exec(h, req);
@@ -135,6 +138,38 @@ TEST_F(sandbox_runtime_contract, destroy_is_idempotent_and_forgets_the_sandbox) 
   EXPECT_EQ(rt().stats(h).err().code, errc::not_found);
   EXPECT_EQ(rt().copy_out(h, "/workspace/x", 10).err().code, errc::not_found);
   EXPECT_EQ(rt().cancel(h).err().code, errc::not_found);
+}
+
+/// The value `env` printed for `name`; "<unset>" when it printed no such line.
+std::string env_value(const std::string& env_output, const std::string& name) {
+  std::istringstream lines(env_output);
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind(name + "=", 0) == 0) return line.substr(name.size() + 1);
+  return "<unset>";
+}
+
+TEST_F(sandbox_runtime_contract, exec_names_the_model_gateway_only_when_the_spec_has_one) {
+  auto plain = provision();
+  auto spec = backend_->spec();
+  // Nothing needs to listen there for the variable to be set.
+  spec.gateway_socket = "/tmp/aetherium-contract-gateway.sock";
+  auto gated = rt().provision(spec);
+  ASSERT_TRUE(gated.ok()) << gated.err().detail;
+  auto without = run(plain, {"env"}, 30s, {{"TASK_MARK", "plain"}});
+  auto with = run(*gated, {"env"}, 30s, {{"TASK_MARK", "gated"}});
+  ASSERT_TRUE(without.ok() && with.ok());
+  EXPECT_EQ(env_value(without->out, "TASK_MARK"), "plain") << without->out;
+  EXPECT_EQ(env_value(without->out, "AETHERIUM_MODEL_GATEWAY"), "<unset>") << without->out;
+  EXPECT_EQ(env_value(with->out, "TASK_MARK"), "gated") << with->out;
+  auto gateway = env_value(with->out, "AETHERIUM_MODEL_GATEWAY");
+  EXPECT_NE(gateway, "<unset>") << with->out;
+  EXPECT_FALSE(gateway.empty()) << with->out;
+  spec.gateway_socket = "relative/gateway.sock";
+  auto refused = rt().provision(spec);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.err().code, errc::invalid_argument);
+  EXPECT_EQ(refused.err().field, "gateway_socket");
+  EXPECT_EQ(rt().list()->size(), 2u) << "nothing is left of a refused provision";
 }
 
 TEST_F(sandbox_runtime_contract, refuses_root_and_empty_commands) {

@@ -54,6 +54,7 @@ protected:
     o.state_dir = state_dir_;
     o.cgroup_parent = cgroup_parent_;
     o.init_binary = AETHERIUM_SANDBOX_INIT;
+    o.egress_proxy_binary = AETHERIUM_EGRESS_PROXY;
     o.warm_pool_size = size;
     auto made = make_oci_sandbox_runtime(o);
     ASSERT_TRUE(made.ok()) << made.err().detail;
@@ -195,6 +196,22 @@ TEST_P(warm_pool, replaces_a_warm_sandbox_that_died_with_a_cold_one) {
   EXPECT_EQ(run(*h, "echo alive"), "alive\n");
   ASSERT_TRUE(adapter_->destroy(*h).ok());
   EXPECT_EQ(sandbox_dirs().count(victim), 0u) << "the dead warm sandbox was not cleaned up";
+}
+
+TEST_P(warm_pool, never_hands_a_warm_sandbox_to_a_spec_with_a_gateway) {
+  auto spec = env_->spec();
+  open_adapter(1);
+  fill(spec, 1);
+  auto warm = adapter_->warm_ids();
+  auto gated = spec; // the same shape otherwise
+  gated.gateway_socket = "/tmp/aetherium-warm-pool-gateway.sock";
+  EXPECT_FALSE(adapter_->prewarm(gated));
+  EXPECT_EQ(adapter_->warm_count(gated), 0u);
+  auto h = adapter_->provision(gated);
+  ASSERT_TRUE(h.ok()) << h.err().detail;
+  EXPECT_EQ(adapter_->warm_hits(), 0u);
+  EXPECT_EQ(adapter_->warm_ids(), warm) << "the warm sandbox stays in the pool";
+  EXPECT_EQ(run(*h, "echo $AETHERIUM_MODEL_GATEWAY").rfind("http://169.254.", 0), 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(runtimes, warm_pool,

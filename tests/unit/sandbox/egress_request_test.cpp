@@ -140,6 +140,35 @@ TEST(egress_request, reads_back_the_settings_it_writes) {
     EXPECT_FALSE(parse_proxy_config(bad).ok()) << bad;
 }
 
+TEST(egress_request, reads_back_a_gateway_which_may_stand_without_allowed_hosts) {
+  egress_proxy_config config;
+  config.listen_address = "169.254.64.1";
+  config.gateway_socket = "/run/aetherium/gateway/task 1.sock";
+  config.gateway_port = 3129;
+  auto back = parse_proxy_config(format_proxy_config(config));
+  ASSERT_TRUE(back.ok()) << back.err().detail;
+  EXPECT_TRUE(back->allowed_hosts.empty());
+  EXPECT_EQ(back->gateway_socket, config.gateway_socket);
+  EXPECT_EQ(back->gateway_port, 3129);
+  auto without = parse_proxy_config("listen 169.254.64.1:3128\nallow-host a.test\n");
+  ASSERT_TRUE(without.ok());
+  EXPECT_EQ(without->gateway_socket, "");
+  for (const char* bad : {"listen 169.254.64.1:3128\ngateway 3129 relative.sock\n",
+                          "listen 169.254.64.1:3128\ngateway 3129\n",
+                          "listen 169.254.64.1:3128\ngateway x /run/g.sock\n",
+                          "listen 169.254.64.1:3128\ngateway 3128 /run/g.sock\n",
+                          "listen 169.254.64.1:3128\ngateway 0 /run/g.sock\n"})
+    EXPECT_FALSE(parse_proxy_config(bad).ok()) << bad;
+}
+
+TEST(egress_request, takes_only_absolute_socket_paths_that_fit_an_address) {
+  EXPECT_TRUE(valid_gateway_socket("/run/aetherium/gateway/t-1.sock"));
+  EXPECT_TRUE(valid_gateway_socket("/" + std::string(106, 'a')));
+  EXPECT_FALSE(valid_gateway_socket("/" + std::string(107, 'a'))) << "sun_path holds 107 bytes and a NUL";
+  for (const char* bad : {"", "gw.sock", "./gw.sock", "/run/g\nallow-host x.test", "/run/g\tx"})
+    EXPECT_FALSE(valid_gateway_socket(bad)) << bad;
+}
+
 TEST(egress_request, answers_refusals_with_a_complete_response) {
   EXPECT_EQ(error_response("403 Forbidden", "no"),
             "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 27\r\n"

@@ -36,6 +36,8 @@ TEST(sandbox_state, round_trips_meta_through_the_state_directory) {
   meta.pids = 64;
   meta.egress_proxy = true;
   meta.proxy_url = "http://169.254.64.1:3128";
+  meta.gateway_socket = "/run/aetherium/gateway/t-1.sock";
+  meta.gateway_url = "http://169.254.64.1:3129";
   ASSERT_TRUE(write_meta(dir, meta).ok());
   auto back = read_meta(dir);
   ASSERT_TRUE(back.ok());
@@ -46,6 +48,8 @@ TEST(sandbox_state, round_trips_meta_through_the_state_directory) {
   EXPECT_EQ(back->pids, 64u);
   EXPECT_TRUE(back->egress_proxy);
   EXPECT_EQ(back->proxy_url, meta.proxy_url);
+  EXPECT_EQ(back->gateway_socket, meta.gateway_socket);
+  EXPECT_EQ(back->gateway_url, meta.gateway_url);
   meta.labels["bad"] = std::string("\xff");
   EXPECT_EQ(write_meta(dir, meta).err().code, errc::invalid_argument);
   std::ofstream(dir + "/meta.json") << "{\"id\": \"../../etc\", \"runtime\": \"crun\"}";
