@@ -218,12 +218,12 @@ status, body = call(os.environ["AETHERIUM_MODEL_GATEWAY"] + "/openai/v1/response
                     {"model": "gpt-test", "input": "hi"})
 print("openai answered", status, body)
 PY
+printf 'written by the agent\n' > AGENT_NOTE.md
 )";
 
 TEST_F(agents_e2e, the_real_key_never_enters_the_sandbox_while_the_gateway_uses_it) {
   auto t = run({{"agent_type", "script"}, {"prompt", snoop}, {"model_providers", {"anthropic"}}});
   auto log = log_of(t);
-  // The script changes nothing: a task without a change completes without a pull request.
   EXPECT_EQ(t.value("status", ""), "completed") << t.dump() << "\n" << log;
   EXPECT_NE(log.find("ANTHROPIC_API_KEY=aetherium-model-gateway"), std::string::npos) << log;
   EXPECT_NE(log.find("anthropic answered 200"), std::string::npos) << log;
