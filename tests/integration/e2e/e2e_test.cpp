@@ -178,7 +178,7 @@ TEST_F(e2e, a_task_becomes_a_verified_commit_and_a_comment_runs_a_follow_up_on_t
   EXPECT_NE(conversation.find("Task: " + id), std::string::npos) << conversation;
   // The pull request is told that the follow-up started and how it ended, once each.
   auto comments = repo_ + "/aetherium/pulls/1.comments/";
-  for (int i = 0; i < 100 && !std::filesystem::exists(comments + "2"); ++i)
+  for (int i = 0; i < 300 && !std::filesystem::exists(comments + "2"); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_NE(run_command("cat '" + comments + "1'").output.find("started"), std::string::npos);
   EXPECT_NE(run_command("cat '" + comments + "2'").output.find("completed"), std::string::npos);
