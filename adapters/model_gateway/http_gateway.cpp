@@ -7,6 +7,7 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <curl/curl.h>
@@ -295,7 +296,7 @@ public:
         ::shutdown(fd, SHUT_RDWR);
       done_.wait(lock, [this] { return active_ == 0; });
     }
-    for (auto& t : workers_)
+    for (auto& [id, t] : workers_)
       t.join();
     ::close(listen_fd_);
     ::unlink(path_.c_str());
@@ -330,14 +331,21 @@ private:
       }
       ++active_;
       open_fds_.push_back(fd);
-      workers_.emplace_back([this, fd] {
+      // Threads whose call ended are joined here, so a long run keeps no stacks of old calls.
+      for (auto id : std::exchange(ended_, {})) {
+        workers_.at(id).join();
+        workers_.erase(id);
+      }
+      auto id = next_worker_++;
+      workers_.emplace(id, std::thread([this, fd, id] {
         serve(fd);
         std::lock_guard<std::mutex> guard(mutex_);
         open_fds_.remove(fd);
         ::close(fd);
         --active_;
+        ended_.push_back(id);
         done_.notify_all();
-      });
+      }));
     }
   }
 
@@ -589,7 +597,9 @@ private:
   std::condition_variable done_;
   std::size_t active_ = 0;
   std::list<int> open_fds_;
-  std::vector<std::thread> workers_;
+  std::map<std::uint64_t, std::thread> workers_;
+  std::vector<std::uint64_t> ended_; ///< Workers whose call is over, to be joined.
+  std::uint64_t next_worker_ = 0;
   std::uint64_t spent_ = 0;
   std::string exhausted_;
 };
