@@ -2,6 +2,10 @@
 #include <map>
 #include <fstream>
 #include <mutex>
+#include <cerrno>
+#include <cstring>
+#include <unistd.h>
+#include <fcntl.h>
 
 #include "adapters/git/git_adapters.hpp"
 #include "adapters/git/git_command.hpp"
@@ -76,9 +80,19 @@ public:
     auto pulls = fs::path{spec.repo} / "aetherium" / "pulls";
     std::error_code ec;
     fs::create_directories(pulls, ec);
+    // The number is claimed by creating its file exclusively: another process (or host
+    // instance) opening a pull request on the same repository at once takes the next one.
     std::int64_t number = 1;
-    while (fs::exists(pulls / std::to_string(number)))
-      ++number;
+    for (;; ++number) {
+      int fd = ::open((pulls / std::to_string(number)).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      if (fd >= 0) {
+        ::close(fd);
+        break;
+      }
+      if (errno != EEXIST)
+        return make_error(errc::unavailable, "cannot record a pull request in " + pulls.string() + ": "
+                                               + std::strerror(errno));
+    }
     record(pulls / std::to_string(number), spec);
     return pull_request_ref{number, url(spec, number), spec.head_branch, *pushed};
   }
