@@ -52,7 +52,7 @@ TEST(agents, a_follow_up_resumes_a_session_by_an_id_that_cannot_reach_the_shell)
   ASSERT_TRUE(argv.ok());
   EXPECT_NE(argv->back().find("--resume 2f1c-ab_9"), std::string::npos) << argv->back();
   EXPECT_EQ(agent_command(claude, "p")->back().find("--resume"), std::string::npos);
-  for (auto bad : {"x; rm -rf /", "$(id)", "a b", std::string(129, 'a').c_str()})
+  for (const std::string& bad : std::vector<std::string>{"x; rm -rf /", "$(id)", "a b", std::string(129, 'a')})
     EXPECT_FALSE(agent_command(claude, "p", bad).ok()) << bad;
 }
 
