@@ -13,19 +13,21 @@
 
 namespace aetherium {
 
-/// The OCI runtime that executes a sandbox.
+/// What executes a sandbox: an OCI runtime or a microVM.
 enum class sandbox_runtime_kind {
   crun,  ///< Default: fastest start.
   runc,  ///< Reference runtime.
-  runsc, ///< gVisor: a user-space kernel between the task and the host.
+  runsc,   ///< gVisor: a user-space kernel between the task and the host.
+  microvm, ///< A QEMU microVM: a guest kernel of its own between the task and the host.
 };
 
-/// Stable lowercase name ("crun", "runc", "runsc").
+/// Stable lowercase name ("crun", "runc", "runsc", "microvm").
 inline const char* to_string(sandbox_runtime_kind kind) noexcept {
   switch (kind) {
     case sandbox_runtime_kind::crun: return "crun";
     case sandbox_runtime_kind::runc: return "runc";
     case sandbox_runtime_kind::runsc: return "runsc";
+    case sandbox_runtime_kind::microvm: return "microvm";
   }
   return "crun";
 }
@@ -33,7 +35,7 @@ inline const char* to_string(sandbox_runtime_kind kind) noexcept {
 /// Parses a runtime name; false when `name` is not one of the names above.
 inline bool parse_sandbox_runtime_kind(std::string_view name, sandbox_runtime_kind& out) noexcept {
   for (auto kind : {sandbox_runtime_kind::crun, sandbox_runtime_kind::runc,
-                    sandbox_runtime_kind::runsc}) {
+                    sandbox_runtime_kind::runsc, sandbox_runtime_kind::microvm}) {
     if (name == to_string(kind)) {
       out = kind;
       return true;

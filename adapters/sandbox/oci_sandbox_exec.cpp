@@ -10,85 +10,12 @@
 #include "adapters/sandbox/oci_bundle.hpp"
 #include "adapters/sandbox/oci_sandbox_runtime_impl.hpp"
 #include "adapters/sandbox/output_redactor.hpp"
+#include "adapters/sandbox/spec_checks.hpp"
 #include "adapters/sandbox/workspace_files.hpp"
 
 namespace aetherium::sandbox {
 namespace {
 
-bool valid_env_name(const std::string& name) {
-  if (name.empty()) return false;
-  for (char c : name)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
-  return !std::isdigit(static_cast<unsigned char>(name[0]));
-}
-
-result<void> validate_request(const exec_request& request) {
-  // execve takes NUL-terminated strings: a NUL inside one would cut it short.
-  auto has_nul = [](const std::string& text) { return text.find('\0') != std::string::npos; };
-  if (request.argv.empty() || request.argv[0].empty())
-    return make_error(errc::invalid_argument, "argv must not be empty", "argv");
-  if (std::any_of(request.argv.begin(), request.argv.end(), has_nul))
-    return make_error(errc::invalid_argument, "argv must not contain NUL", "argv");
-  if (request.cwd.empty() || request.cwd[0] != '/' || has_nul(request.cwd))
-    return make_error(errc::invalid_argument, "cwd must be absolute, without NUL", "cwd");
-  for (const auto& [name, value] : request.env)
-    if (!valid_env_name(name) || has_nul(value))
-      return make_error(errc::invalid_argument, "bad environment variable '" + name + "'", "env");
-  return {};
-}
-
-/// The host of an "http://host:port" URL the adapter made.
-std::string url_host(const std::string& url) {
-  std::string rest = url.substr(url.find("://") == std::string::npos ? 0 : url.find("://") + 3);
-  return rest.substr(0, rest.rfind(':'));
-}
-
-/// The entries of both no-proxy spellings in `env`, then `host`, without repeats: tools read
-/// one spelling or the other, so both get the whole list.
-std::string no_proxy_list(const std::map<std::string, std::string>& env, const std::string& host) {
-  std::vector<std::string> entries;
-  auto add = [&entries](std::string entry) {
-    auto first = entry.find_first_not_of(" \t");
-    if (first == std::string::npos) return;
-    entry = entry.substr(first, entry.find_last_not_of(" \t") - first + 1);
-    if (std::find(entries.begin(), entries.end(), entry) == entries.end()) entries.push_back(entry);
-  };
-  for (const char* name : {"NO_PROXY", "no_proxy"}) {
-    auto it = env.find(name);
-    if (it == env.end()) continue;
-    std::size_t start = 0;
-    for (auto comma = it->second.find(','); ; comma = it->second.find(',', start)) {
-      add(it->second.substr(start, comma - start));
-      if (comma == std::string::npos) break;
-      start = comma + 1;
-    }
-  }
-  add(host);
-  std::string list;
-  for (const auto& entry : entries) list += (list.empty() ? "" : ",") + entry;
-  return list;
-}
-
-std::vector<std::string> environment(const exec_request& request, const sandbox_meta& meta) {
-  std::map<std::string, std::string> env = {
-      {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-      {"HOME", "/tmp"},
-  };
-  if (!meta.proxy_url.empty())
-    for (const char* name : {"http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"})
-      env[name] = meta.proxy_url;
-  for (const auto& [name, value] : request.env) env[name] = value;
-  // The gateway is the sandbox's own: a request names it only through this variable, and
-  // reaches it directly, not through the proxy (which refuses addresses).
-  if (!meta.gateway_url.empty()) {
-    env["AETHERIUM_MODEL_GATEWAY"] = meta.gateway_url;
-    std::string direct = no_proxy_list(env, url_host(meta.gateway_url));
-    env["NO_PROXY"] = env["no_proxy"] = direct;
-  }
-  std::vector<std::string> out;
-  for (const auto& [name, value] : env) out.push_back(name + "=" + value);
-  return out;
-}
 
 /// Marks one exec as running on a sandbox for as long as it lives.
 class exec_guard {
@@ -129,7 +56,7 @@ result<std::string> oci_sandbox_runtime::write_process_file(live_sandbox& box,
   process_params params;
   params.runtime = box.meta.runtime;
   params.argv = request.argv;
-  params.env = environment(request, box.meta);
+  params.env = sandbox_environment(request, box.meta.proxy_url, box.meta.gateway_url);
   params.cwd = request.cwd;
   params.uid = box.meta.uid;
   params.gid = box.meta.gid;
@@ -192,7 +119,7 @@ result<exit_status> oci_sandbox_runtime::exec(const sandbox_handle& handle,
 result<process_outcome> oci_sandbox_runtime::run_via_init(live_sandbox& box, const exec_request& request,
                                                           process_request& run, int& spawn_errno,
                                                           int& exec_errno) {
-  init_protocol::command cmd{request.cwd, request.argv, environment(request, box.meta)};
+  init_protocol::command cmd{request.cwd, request.argv, sandbox_environment(request, box.meta.proxy_url, box.meta.gateway_url)};
   auto started = box.channel->start(cmd, !request.stdin_data.empty());
   if (!started) return started.err();
   return run_attached(*started, run, [this, &box] { kill_all(box); },

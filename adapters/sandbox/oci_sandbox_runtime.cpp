@@ -14,49 +14,13 @@
 #include "adapters/sandbox/host_mounts.hpp"
 #include "adapters/sandbox/oci_bundle.hpp"
 #include "adapters/sandbox/oci_sandbox_runtime_impl.hpp"
+#include "adapters/sandbox/spec_checks.hpp"
 
 namespace aetherium {
 namespace sandbox {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string find_in_path(const std::string& name) {
-  if (name.empty()) return {};
-  if (name[0] == '/') return ::access(name.c_str(), X_OK) == 0 ? name : std::string{};
-  const char* env = std::getenv("PATH");
-  std::string path = std::string(env ? env : "") + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    std::size_t end = path.find(':', start);
-    if (end == std::string::npos) end = path.size();
-    std::string candidate = path.substr(start, end - start) + "/" + name;
-    if (end > start && ::access(candidate.c_str(), X_OK) == 0) return candidate;
-    start = end + 1;
-  }
-  return {};
-}
-
-/// One of our helper programs: `configured`, else $`env_name`, else `name` next to the
-/// running executable, else in /usr/libexec/aetherium. Empty when none is executable.
-std::string find_helper_binary(const std::string& configured, const char* env_name, const std::string& name) {
-  if (!configured.empty()) return ::access(configured.c_str(), X_OK) == 0 ? configured : "";
-  if (const char* env = std::getenv(env_name); env && *env)
-    return ::access(env, X_OK) == 0 ? env : "";
-  std::error_code ec;
-  auto self = fs::read_symlink("/proc/self/exe", ec);
-  std::vector<std::string> candidates;
-  if (!ec) candidates.push_back((self.parent_path() / name).string());
-  candidates.push_back("/usr/libexec/aetherium/" + name);
-  for (const auto& c : candidates)
-    if (::access(c.c_str(), X_OK) == 0) return c;
-  return {};
-}
-
-bool is_absolute_dir(const std::string& path) {
-  struct stat st {};
-  return !path.empty() && path[0] == '/' && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
 
 } // namespace
 
@@ -96,29 +60,9 @@ result<runtime_cli> oci_sandbox_runtime::cli_for(sandbox_runtime_kind kind,
 }
 
 result<void> oci_sandbox_runtime::validate(const sandbox_spec& spec) const {
-  if (!is_absolute_dir(spec.rootfs_dir))
-    return make_error(errc::invalid_argument, "rootfs_dir must be an existing absolute directory", "rootfs_dir");
-  if (!is_absolute_dir(spec.workspace_dir))
-    return make_error(errc::invalid_argument, "workspace_dir must be an existing absolute directory", "workspace_dir");
-  if (spec.uid == 0 || spec.gid == 0)
-    return make_error(errc::invalid_argument, "sandboxes never run as root", "uid");
-  for (const auto& [name, value] : spec.secrets)
-    if (!valid_secret_name(name))
-      return make_error(errc::invalid_argument, "bad secret name '" + name + "'", "secrets");
-  if (spec.network.kind == network_policy::mode::allow_list) {
-    if (spec.network.allowed_hosts.empty())
-      return make_error(errc::invalid_argument, "an allow list needs hosts", "network");
-    for (const auto& host : spec.network.allowed_hosts)
-      if (!valid_allowed_host(host))
-        return make_error(errc::invalid_argument, "bad allowed host '" + host + "'", "network");
-  }
-  if (!spec.gateway_socket.empty() && !valid_gateway_socket(spec.gateway_socket))
-    return make_error(errc::invalid_argument,
-                      "gateway_socket must be an absolute path of at most 107 bytes without control characters",
-                      "gateway_socket");
-  if (spec.limits.workspace_bytes != 0 && spec.limits.workspace_bytes < (1ull << 20))
-    return make_error(errc::invalid_argument, "workspace_bytes must be at least 1 MiB", "limits");
-  return {};
+  if (spec.runtime == sandbox_runtime_kind::microvm)
+    return make_error(errc::invalid_argument, "the OCI adapter runs crun, runc and runsc, not microVMs", "runtime");
+  return validate_sandbox_spec(spec);
 }
 
 result<void> oci_sandbox_runtime::prepare_host(const sandbox_spec& spec, sandbox_meta& meta,
