@@ -20,7 +20,7 @@ const option_set settings = {
   "github-api", "github-webhook-secret", "jwt-secret", "image", "max-tasks", "tenant-max-tasks",
   "warm-sandboxes", "checkpoint-every", "repo-roots", "repo-hosts", "repo-ssh", "rate-limit", "rate-burst",
   "egress-allow-private", "notify-allow-loopback", "notify-max-attempts", "notify-retry-delay-ms",
-  "notify-retry-max-delay-ms", "model-upstream", "model-prices", "help"};
+  "notify-retry-max-delay-ms", "model-upstream", "model-prices", "microvm-kernel", "microvm-accel", "help"};
 
 /// Options of the commands that talk to the HTTP API.
 const option_set client = {"server", "token", "json"};

@@ -97,6 +97,8 @@ config load_config(const command_line& cmd) {
   setting(cmd, "notify-retry-max-delay-ms", "AETHERIUM_NOTIFY_RETRY_MAX_DELAY_MS", c.notify_retry_max_delay_ms);
   setting(cmd, "model-upstream", "AETHERIUM_MODEL_UPSTREAMS", c.model_upstreams);
   setting(cmd, "model-prices", "AETHERIUM_MODEL_PRICES", c.model_prices);
+  setting(cmd, "microvm-kernel", "AETHERIUM_MICROVM_KERNEL", c.microvm_kernel);
+  setting(cmd, "microvm-accel", "AETHERIUM_MICROVM_ACCEL", c.microvm_accel);
   return c;
 }
 

@@ -39,6 +39,9 @@ struct config {
   /// public APIs over TLS for those not named). --model-upstream may be given per provider.
   std::string model_upstreams;
   std::string model_prices; ///< JSON file of prices per provider and model; empty: built-in list prices.
+  /// Folder made by deploy/images/build-microvm-kernel.sh; empty: runtime microvm is not offered.
+  std::string microvm_kernel;
+  std::string microvm_accel = "auto"; ///< kvm, tcg, or auto (KVM when a probe VM boots under it).
 };
 
 /// The command line split into the command words and the --key value options.

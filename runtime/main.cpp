@@ -38,11 +38,14 @@ settings (flag, or environment variable):
   --database-url URL            AETHERIUM_DATABASE_URL   PostgreSQL conninfo
   --listen HOST:PORT            AETHERIUM_LISTEN         default 127.0.0.1:8080
   --data-dir DIR                AETHERIUM_DATA_DIR       default ./.aetherium
-  --runtime crun|runc|runsc     AETHERIUM_RUNTIME        default crun
+  --runtime crun|runc|runsc|microvm  AETHERIUM_RUNTIME   default crun
   --image DIR                   AETHERIUM_IMAGE          sandbox root filesystem
   --max-tasks N                 AETHERIUM_MAX_TASKS      sandboxes at once, default 4
   --tenant-max-tasks N          AETHERIUM_TENANT_MAX_TASKS  live tasks per tenant (429 beyond)
   --warm-sandboxes N            AETHERIUM_WARM_SANDBOXES    sandboxes created ahead per task shape (0)
+  --microvm-kernel DIR          AETHERIUM_MICROVM_KERNEL  kernel folder of microVMs (deploy/images/
+                                                         build-microvm-kernel.sh); empty: no microvm
+  --microvm-accel A             AETHERIUM_MICROVM_ACCEL  kvm, tcg or auto (default)
   --checkpoint-every N          AETHERIUM_CHECKPOINT_EVERY  events between read-model checkpoints (10000)
   --repo-roots DIR[:DIR]        AETHERIUM_REPO_ROOTS     local repositories only below these
                                                          (default <data-dir>/repos)

@@ -31,6 +31,7 @@
 #include "adapters/git/git_adapters.hpp"
 #include "adapters/github/github_adapters.hpp"
 #include "adapters/http/auth/authenticator.hpp"
+#include "adapters/sandbox/microvm/microvm_sandbox_runtime.hpp"
 #include "adapters/http/http_server.hpp"
 #include "adapters/http/metrics/prometheus_registry.hpp"
 #include "adapters/json/event_log_api_key_store.hpp"
@@ -146,7 +147,8 @@ std::vector<std::string> runtimes_that_start(sandbox_runtime& rt, const std::str
   std::vector<std::string> offered;
   std::error_code ec;
   fs::create_directories(scratch, ec);
-  for (auto kind : {sandbox_runtime_kind::crun, sandbox_runtime_kind::runc, sandbox_runtime_kind::runsc}) {
+  for (auto kind : {sandbox_runtime_kind::crun, sandbox_runtime_kind::runc, sandbox_runtime_kind::runsc,
+                    sandbox_runtime_kind::microvm}) {
     sandbox_spec spec;
     spec.runtime = kind;
     spec.rootfs_dir = image;
@@ -313,23 +315,39 @@ result<void> running_server::open_ports(const config& cfg) {
     return make_error(errc::invalid_argument,
                       "no sandbox image at " + image_ + " (build one with deploy/images/build-busybox-rootfs.sh "
                       "or build-agent-rootfs.sh and pass --image DIR)", "image");
+  std::istringstream ranges(cfg.egress_allow_private);
+  for (std::string range; std::getline(ranges, range, ',');)
+    if (!range.empty()) sandbox.egress_allow_private.push_back(range);
+  // MicroVMs when a kernel folder is configured; the probe below offers microvm only if a
+  // VM really starts and runs a command here.
+  std::shared_ptr<sandbox_runtime> microvms;
+  if (!cfg.microvm_kernel.empty()) {
+    microvm_sandbox_options vm;
+    vm.state_dir = data + "/microvms";
+    vm.kernel_dir = fs::absolute(cfg.microvm_kernel).string();
+    vm.accel = cfg.microvm_accel;
+    vm.egress_allow_private = sandbox.egress_allow_private;
+    auto made = make_microvm_sandbox_runtime(vm);
+    if (made)
+      microvms = std::move(*made);
+    else
+      log(log_level::warn, "runtime not offered", {{"runtime", "microvm"}, {"reason", made.err().detail}});
+  }
   {
     auto probing = sandbox; // its own adapter: probe sandboxes must not shape the warm pool
     probing.warm_pool_size = 0;
     auto probe = make_oci_sandbox_runtime(probing);
     if (!probe)
       return probe.err();
-    runtimes_ = runtimes_that_start(**probe, image_, data + "/probe");
+    auto both = make_runtime_router(std::move(*probe), microvms);
+    runtimes_ = runtimes_that_start(*both, image_, data + "/probe");
   }
   if (std::find(runtimes_.begin(), runtimes_.end(), cfg.runtime) == runtimes_.end())
     return make_error(errc::unavailable, "the default runtime " + cfg.runtime + " does not start a sandbox here", "runtime");
-  std::istringstream ranges(cfg.egress_allow_private);
-  for (std::string range; std::getline(ranges, range, ',');)
-    if (!range.empty()) sandbox.egress_allow_private.push_back(range);
   auto rt = make_oci_sandbox_runtime(sandbox);
   if (!rt)
     return rt.err();
-  sandboxes_ = std::move(*rt);
+  sandboxes_ = make_runtime_router(std::move(*rt), microvms);
   if (cfg.github_token.empty()) {
     code_host_ = make_local_git_code_host(repos_);
     comments_ = local_git_comments(code_host_);

@@ -23,6 +23,7 @@
 #include <netinet/in.h>
 #include <set>
 #include <sstream>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -154,6 +155,16 @@ struct vm {
   std::map<std::uint32_t, std::shared_ptr<stream>> streams;
 };
 
+/// A booted VM saved for cloning: RAM in a sealed memfd, device state in a file.
+struct vm_template {
+  unique_fd ram;
+  std::string state_path;
+  ~vm_template() {
+    if (!state_path.empty())
+      ::unlink(state_path.c_str());
+  }
+};
+
 struct shape_key {
   std::string image;
   std::uint64_t ram_mib = 0;
@@ -242,7 +253,7 @@ public:
       }
       refill_later(key);
     } else {
-      auto booted = boot(key, false, {});
+      auto booted = boot(key, false, nullptr);
       if (!booted)
         return booted.err();
       box = *booted;
@@ -568,7 +579,7 @@ private:
     accel_ = "kvm";
     auto saved = options_.command_timeout;
     options_.command_timeout = std::chrono::milliseconds(15000);
-    auto probe = boot(shape_key{*image, 256, 16ull << 20}, false, {});
+    auto probe = boot(shape_key{*image, 256, 16ull << 20}, false, nullptr);
     options_.command_timeout = saved;
     if (probe)
       (void)teardown(**probe);
@@ -630,10 +641,10 @@ private:
   std::vector<std::string> qemu_argv(const shape_key& key, const std::string& dir, const std::string& memory,
                                      bool incoming) const {
     std::vector<std::string> a = {options_.qemu_binary, "-M",
-                                  "microvm,x-option-roms=off,isa-serial=on,rtc=on,acpi=on,pic=off,pit=off",
+                                  "microvm,x-option-roms=off,isa-serial=on,rtc=on,acpi=on,pic=off,pit=off,usb=off",
                                   "-accel", accel_, "-cpu", accel_ == "kvm" ? "host,-arch-capabilities" : "max",
                                   "-smp", "1", "-m", std::to_string(key.ram_mib) + "M",
-                                  "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
+                                  "-nodefaults", "-no-user-config", "-nographic", "-no-reboot", "-nic", "none",
                                   "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
                                   "-kernel", options_.kernel_dir + "/vmlinux", "-initrd", initramfs_,
                                   "-append", "console=ttyS0 quiet panic=-1 reboot=t tsc_early_khz=" + host_khz_ +
@@ -689,9 +700,10 @@ private:
     return path;
   }
 
-  /// Starts one QEMU for `key`: cold (template ram file when `template_ram` is set) or, when
-  /// `incoming_state` is set, as a clone of a template. The VM is at the agent's prompt.
-  result<std::shared_ptr<vm>> boot(const shape_key& key, bool as_template, const std::string& template_dir) {
+  /// Starts one QEMU for `key` and waits for its guest agent: a cold boot, a template's boot
+  /// (`tpl` set, `as_template`: guest RAM in the template's memfd, shared), or a clone of
+  /// a template (`tpl` set: that RAM mapped copy-on-write, device state from its file).
+  result<std::shared_ptr<vm>> boot(const shape_key& key, bool as_template, const std::shared_ptr<vm_template>& tpl) {
     auto box = std::make_shared<vm>();
     box->meta.id = new_sandbox_id();
     box->meta.runtime = sandbox_runtime_kind::microvm;
@@ -718,23 +730,22 @@ private:
     if (!cg)
       return fail(cg.err());
     box->meta.cgroup_path = *cg;
+    // Guest RAM of templates and clones is the template's memfd, passed as descriptor 3.
+    // A clone maps it privately: the memfd is sealed against writes, so no clone (and no
+    // QEMU a guest took over) can change what the next clone starts from.
     std::string memory;
     unique_fd state;
-    if (as_template) {
-      unique_fd ram{::open((template_dir + "/ram").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)};
-      if (!ram.valid() || ::ftruncate(ram.get(), static_cast<off_t>(key.ram_mib << 20)) != 0 ||
-          ::fchown(ram.get(), box->qemu_uid, box->qemu_uid) != 0)
-        return fail(make_error(errc::unavailable, "cannot make the template's RAM file: " + std::string(std::strerror(errno))));
-    }
-    if (as_template)
-      memory = "memory-backend-file,id=mem,size=" + std::to_string(key.ram_mib) + "M,mem-path=" + template_dir +
-               "/ram,share=on";
-    else if (!template_dir.empty()) {
-      memory = "memory-backend-file,id=mem,size=" + std::to_string(key.ram_mib) + "M,mem-path=" + template_dir +
-               "/ram,share=off,readonly=on";
-      state.reset(::open((template_dir + "/state").c_str(), O_RDONLY | O_CLOEXEC));
-      if (!state.valid())
-        return fail(make_error(errc::unavailable, "template state missing: " + template_dir));
+    std::vector<int> fds;
+    if (tpl) {
+      memory = "memory-backend-file,id=mem,size=" + std::to_string(key.ram_mib) +
+               "M,mem-path=/proc/self/fd/3,share=" + (as_template ? "on" : "off");
+      fds.push_back(tpl->ram.get());
+      if (!as_template) {
+        state.reset(::open(tpl->state_path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!state.valid())
+          return fail(make_error(errc::unavailable, "template state missing: " + tpl->state_path));
+        fds.push_back(state.get());
+      }
     }
     launch how;
     how.argv = qemu_argv(key, box->dir, memory, state.valid());
@@ -744,7 +755,7 @@ private:
       if (group* kvm = ::getgrnam("kvm"))
         how.groups.push_back(kvm->gr_gid);
     how.cgroup_procs = procs;
-    how.pass_fd = state.valid() ? state.get() : -1;
+    how.pass_fds = fds;
     auto pid = start_qemu(how);
     if (!pid)
       return fail(pid.err());
@@ -754,21 +765,6 @@ private:
       pidfile << *pid;
     }
     auto until = deadline();
-    if (state.valid()) {
-      // The saved state leaves out guest RAM (x-ignore-shared): the clone maps the template's.
-      auto qmp = qmp_client::connect(box->dir + "/qmp.sock", until);
-      if (!qmp)
-        return fail(make_error(errc::unavailable, "QEMU did not start: " + qmp.err().detail + " " +
-                                                      tail_of(box->dir + "/qemu.log")));
-      for (auto cmd : {R"({"execute":"migrate-set-capabilities","arguments":{"capabilities":[{"capability":"x-ignore-shared","state":true}]}})",
-                       R"({"execute":"migrate-incoming","arguments":{"uri":"fd:3"}})"})
-        if (auto done = qmp->execute(cmd, until); !done)
-          return fail(make_error(errc::unavailable, "cloning the template: " + done.err().detail));
-      if (auto done = wait_migration(*qmp, until); !done)
-        return fail(done.err());
-      if (auto done = qmp->execute(R"({"execute":"cont"})", until); !done) // the template was paused when saved
-        return fail(make_error(errc::unavailable, "starting the clone: " + done.err().detail));
-    }
     pid_t qemu = *pid;
     auto fd = connect_unix(box->dir + "/agent.sock", until, [qemu] {
       siginfo_t info{};
@@ -777,6 +773,21 @@ private:
     if (!fd)
       return fail(make_error(errc::unavailable, "QEMU did not start: " + fd.err().detail + " " +
                                                     tail_of(box->dir + "/qemu.log")));
+    if (state.valid()) {
+      // The saved state leaves out guest RAM (x-ignore-shared): the clone maps the template's.
+      auto qmp = qmp_client::connect(box->dir + "/qmp.sock", until);
+      if (!qmp)
+        return fail(make_error(errc::unavailable, "QEMU did not start: " + qmp.err().detail + " " +
+                                                      tail_of(box->dir + "/qemu.log")));
+      for (auto cmd : {R"({"execute":"migrate-set-capabilities","arguments":{"capabilities":[{"capability":"x-ignore-shared","state":true}]}})",
+                       R"({"execute":"migrate-incoming","arguments":{"uri":"fd:4"}})"})
+        if (auto done = qmp->execute(cmd, until); !done)
+          return fail(make_error(errc::unavailable, "cloning the template: " + done.err().detail));
+      if (auto done = wait_migration(*qmp, until); !done)
+        return fail(done.err());
+      if (auto done = qmp->execute(R"({"execute":"cont"})", until); !done) // the template was paused when saved
+        return fail(make_error(errc::unavailable, "starting the clone: " + done.err().detail));
+    }
     std::weak_ptr<vm> weak = box;
     box->channel = std::make_unique<agent_channel>(std::move(*fd), [this, weak](const proto::frame& f) {
       if (auto b = weak.lock())
@@ -815,14 +826,15 @@ private:
 
   /// A new clone of the template of `key` (made first if there is none yet).
   result<std::shared_ptr<vm>> clone(const shape_key& key) {
-    auto dir = ensure_template(key);
-    if (!dir)
-      return dir.err();
-    return boot(key, false, *dir);
+    auto tpl = ensure_template(key);
+    if (!tpl)
+      return tpl.err();
+    return boot(key, false, *tpl);
   }
 
-  /// Boots the template of `key` once, saves its RAM (a shared file) and device state.
-  result<std::string> ensure_template(const shape_key& key) {
+  /// Boots the template of `key` once: its RAM stays in a memfd this process holds (sealed
+  /// once the template stopped), its device state in a file.
+  result<std::shared_ptr<vm_template>> ensure_template(const shape_key& key) {
     std::shared_ptr<std::mutex> guard;
     {
       std::lock_guard<std::mutex> lock(template_mu_);
@@ -830,28 +842,31 @@ private:
       if (!m)
         m = std::make_shared<std::mutex>();
       guard = m;
+      auto it = templates_.find(key);
+      if (it != templates_.end())
+        return it->second;
     }
     std::lock_guard<std::mutex> lock(*guard);
-    std::string dir = options_.state_dir + "/templates/" +
-                      sha256_hex(key.image + "|" + std::to_string(key.ram_mib) + "|" + std::to_string(key.disk_bytes) +
-                                 "|" + accel_)
-                          .substr(0, 16);
-    if (::access((dir + "/ready").c_str(), F_OK) == 0)
-      return dir;
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-    fs::create_directories(dir, ec);
-    if (ec)
-      return make_error(errc::unavailable, "mkdir " + dir + ": " + ec.message());
-    auto box = boot(key, true, dir);
+    {
+      std::lock_guard<std::mutex> lock2(template_mu_);
+      auto it = templates_.find(key);
+      if (it != templates_.end())
+        return it->second;
+    }
+    auto tpl = std::make_shared<vm_template>();
+    tpl->state_path = options_.state_dir + "/templates/" + random_hex(8) + ".state";
+    tpl->ram.reset(::memfd_create("aetherium-template", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+    if (!tpl->ram.valid() || ::ftruncate(tpl->ram.get(), static_cast<off_t>(key.ram_mib << 20)) != 0)
+      return make_error(errc::unavailable, std::string("memfd for a template: ") + std::strerror(errno));
+    auto box = boot(key, true, tpl);
     if (!box)
       return box.err();
     auto until = deadline();
-    auto result = [&]() -> ::aetherium::result<void> {
+    auto saved = [&]() -> ::aetherium::result<void> {
       auto qmp = qmp_client::connect((*box)->dir + "/qmp.sock", until);
       if (!qmp)
         return qmp.err();
-      unique_fd out{::open((dir + "/state").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
+      unique_fd out{::open(tpl->state_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)};
       if (!out.valid())
         return make_error(errc::unavailable, "cannot write the template state");
       for (auto cmd : {R"({"execute":"stop"})",
@@ -865,14 +880,15 @@ private:
       return wait_migration(*qmp, until);
     }();
     (void)teardown(**box);
-    if (!result)
-      return result.err();
-    ::chmod(dir.c_str(), 0755);
-    (void)::chown((dir + "/ram").c_str(), 0, 0);
-    ::chmod((dir + "/ram").c_str(), 0644);
-    ::chmod((dir + "/state").c_str(), 0644);
-    std::ofstream(dir + "/ready") << "1";
-    return dir;
+    if (!saved) {
+      ::unlink(tpl->state_path.c_str());
+      return saved.err();
+    }
+    if (::fcntl(tpl->ram.get(), F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) != 0)
+      return make_error(errc::unavailable, std::string("sealing the template's RAM: ") + std::strerror(errno));
+    std::lock_guard<std::mutex> lock2(template_mu_);
+    templates_[key] = tpl;
+    return tpl;
   }
 
   /// Makes a started VM the spec's: its workspace on the disk, user, limits, secrets.
@@ -1168,6 +1184,7 @@ private:
   std::string accel_;
   std::set<std::uint32_t> slots_;
   std::map<shape_key, std::shared_ptr<std::mutex>> template_locks_;
+  std::map<shape_key, std::shared_ptr<vm_template>> templates_;
 
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<vm>> vms_;

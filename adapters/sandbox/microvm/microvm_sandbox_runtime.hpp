@@ -68,7 +68,7 @@ result<std::unique_ptr<sandbox_runtime>> make_microvm_sandbox_runtime(microvm_sa
 /// One sandbox_runtime over two: specs and handles with runtime microvm go to `microvm`,
 /// every other to `oci`; list() and live_count() add both. `microvm` may be null: microvm
 /// specs are then refused (unavailable).
-std::unique_ptr<sandbox_runtime> make_runtime_router(std::unique_ptr<sandbox_runtime> oci,
-                                                     std::unique_ptr<sandbox_runtime> microvm);
+std::unique_ptr<sandbox_runtime> make_runtime_router(std::shared_ptr<sandbox_runtime> oci,
+                                                     std::shared_ptr<sandbox_runtime> microvm);
 
 } // namespace aetherium

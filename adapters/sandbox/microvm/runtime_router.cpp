@@ -8,7 +8,7 @@ namespace {
 /// Sends microvm specs and handles to one adapter and the OCI runtimes' to the other.
 class runtime_router final : public sandbox_runtime {
 public:
-  runtime_router(std::unique_ptr<sandbox_runtime> oci, std::unique_ptr<sandbox_runtime> microvm)
+  runtime_router(std::shared_ptr<sandbox_runtime> oci, std::shared_ptr<sandbox_runtime> microvm)
       : oci_(std::move(oci)), microvm_(std::move(microvm)) {}
 
   result<sandbox_handle> provision(const sandbox_spec& spec) override {
@@ -54,14 +54,14 @@ private:
   sandbox_runtime* of(const sandbox_handle& h) {
     return h.runtime == sandbox_runtime_kind::microvm && microvm_ ? microvm_.get() : oci_.get();
   }
-  std::unique_ptr<sandbox_runtime> oci_;
-  std::unique_ptr<sandbox_runtime> microvm_;
+  std::shared_ptr<sandbox_runtime> oci_;
+  std::shared_ptr<sandbox_runtime> microvm_;
 };
 
 } // namespace
 
-std::unique_ptr<sandbox_runtime> make_runtime_router(std::unique_ptr<sandbox_runtime> oci,
-                                                     std::unique_ptr<sandbox_runtime> microvm) {
+std::unique_ptr<sandbox_runtime> make_runtime_router(std::shared_ptr<sandbox_runtime> oci,
+                                                     std::shared_ptr<sandbox_runtime> microvm) {
   return std::make_unique<runtime_router>(std::move(oci), std::move(microvm));
 }
 

@@ -296,14 +296,25 @@ result<pid_t> start_qemu(const launch& how) {
     int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (null < 0 || out < 0)
       fail("opening qemu.log");
-    if (how.pass_fd >= 0 && (::dup2(how.pass_fd, 3) != 3 || ::fcntl(3, F_SETFD, 0) != 0))
-      fail("passing the state file");
+    // Move the passed descriptors out of the way first, then into place from 3 up.
+    std::vector<int> moved;
+    for (int fd : how.pass_fds) {
+      int high = ::fcntl(fd, F_DUPFD_CLOEXEC, 100);
+      if (high < 0)
+        fail("passing descriptors");
+      moved.push_back(high);
+    }
+    for (std::size_t i = 0; i < moved.size(); ++i) {
+      int target = static_cast<int>(3 + i);
+      if (::dup2(moved[i], target) != target || ::fcntl(target, F_SETFD, 0) != 0)
+        fail("passing descriptors");
+    }
     ::dup2(null, 0);
     ::dup2(out, 1);
     ::dup2(out, 2);
     if (::fchown(out, how.uid, how.gid) != 0)
       fail("chown qemu.log");
-    ::syscall(SYS_close_range, how.pass_fd >= 0 ? 4 : 3, ~0u, 0x4 /* CLOSE_RANGE_CLOEXEC */);
+    ::syscall(SYS_close_range, 3 + how.pass_fds.size(), ~0u, 0x4 /* CLOSE_RANGE_CLOEXEC */);
     if (::chdir(how.dir.c_str()) != 0)
       fail("chdir");
     if (::setgroups(how.groups.size(), how.groups.data()) != 0 || ::setresgid(how.gid, how.gid, how.gid) != 0 ||

@@ -89,7 +89,7 @@ struct launch {
   std::uint32_t uid = 0, gid = 0;   ///< Never 0.
   std::vector<gid_t> groups;        ///< Supplementary groups (kvm).
   std::vector<std::string> cgroup_procs; ///< cgroup.procs files it joins before exec.
-  int pass_fd = -1;                 ///< Non-negative: becomes descriptor 3.
+  std::vector<int> pass_fds;        ///< Become descriptors 3, 4, ... in order.
 };
 
 /// Forks and execs QEMU in new mount, network, IPC and UTS namespaces, in its control
