@@ -160,7 +160,9 @@ result<pid_t> start_proxy(const egress_tools& tools, const std::string& dir,
   if (auto up = wait_for_proxy(*pid, listen); !up) {
     ::kill(*pid, SIGKILL);
     ::waitpid(*pid, nullptr, 0);
-    return up.err();
+    std::ifstream log(dir + "/egress-proxy.log");
+    std::string said((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    return make_error(errc::unavailable, up.err().detail + ": " + said.substr(said.size() > 500 ? said.size() - 500 : 0));
   }
   return pid;
 }

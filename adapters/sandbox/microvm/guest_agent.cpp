@@ -24,12 +24,15 @@
 #include <linux/openat2.h>
 #include <linux/random.h>
 #include <map>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <string>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -184,6 +187,13 @@ void boot() {
     halt(std::string("creating the commands' control group: ") + std::strerror(errno));
 }
 
+/// A connection a command made to a tunnel port, relayed to the host.
+struct tunnel {
+  int fd;
+  bool read_closed;  ///< The guest side ended: stream_close sent.
+  bool write_closed; ///< The host side ended: stream_close received.
+};
+
 struct child {
   pid_t pid = 0;
   int out = -1, err = -1, in = -1;
@@ -208,6 +218,17 @@ public:
     for (;;) {
       std::vector<pollfd> fds{{port_, POLLIN, 0}, {sigchld_, POLLIN, 0}};
       std::vector<std::pair<std::uint32_t, int>> sources;
+      std::size_t first_listener = fds.size();
+      for (auto& [fd, port] : listeners_)
+        fds.push_back({fd, POLLIN, 0});
+      std::size_t first_stream = fds.size();
+      std::vector<std::uint32_t> stream_ids;
+      for (auto& [id, t] : streams_)
+        if (!t.read_closed) {
+          fds.push_back({t.fd, POLLIN, 0});
+          stream_ids.push_back(id);
+        }
+      std::size_t first_child = fds.size();
       for (auto& [id, c] : children_) {
         for (int fd : {c.out, c.err})
           if (fd >= 0) {
@@ -236,10 +257,21 @@ public:
       } else if (fds[0].revents & (POLLHUP | POLLERR)) {
         ::usleep(20000);
       }
-      for (std::size_t i = 2; i < fds.size(); ++i) {
+      for (std::size_t i = first_listener; i < first_stream; ++i)
+        if (fds[i].revents & POLLIN)
+          accept_on(fds[i].fd);
+      for (std::size_t i = first_stream; i < first_child; ++i) {
         if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
           continue;
-        auto [id, fd] = sources[i - 2];
+        auto it = streams_.find(stream_ids[i - first_stream]);
+        if (it != streams_.end() && !it->second.read_closed)
+          stream_readable(it->first, it->second);
+      }
+      close_finished_streams();
+      for (std::size_t i = first_child; i < fds.size(); ++i) {
+        if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+          continue;
+        auto [id, fd] = sources[i - first_child];
         auto it = children_.find(id);
         if (it == children_.end())
           continue;
@@ -319,6 +351,29 @@ private:
         return;
       }
       case proto::type::tree: return tree(f.id);
+      case proto::type::stream_data: {
+        std::string bytes;
+        auto it = streams_.find(f.id);
+        if (it == streams_.end() || !r.str(bytes))
+          return;
+        if (!write_all(it->second.fd, bytes.data(), bytes.size())) {
+          it->second.write_closed = it->second.read_closed = true;
+          ::shutdown(it->second.fd, SHUT_RDWR);
+        }
+        return;
+      }
+      case proto::type::stream_close: {
+        auto it = streams_.find(f.id);
+        if (it != streams_.end()) {
+          it->second.write_closed = true;
+          ::shutdown(it->second.fd, SHUT_WR);
+          if (it->second.read_closed) { // the host gave up on the connection: end it
+            ::close(it->second.fd);
+            streams_.erase(it);
+          }
+        }
+        return;
+      }
       default: return fail(f.id, proto::error_code::invalid_argument, "unknown request");
     }
   }
@@ -334,7 +389,8 @@ private:
     for (auto& [name, value] : secrets)
       if (!r.str(name) || !r.str(value) || name.empty() || name[0] == '.' || name.find('/') != std::string::npos)
         return fail(id, proto::error_code::invalid_argument, "secret");
-    if (!r.done() || uid_ == 0)
+    std::uint32_t tunnels = 0;
+    if (!r.u32(tunnels) || !r.done() || uid_ == 0)
       return fail(id, proto::error_code::invalid_argument, "setup");
     timespec ts{static_cast<time_t>(now_ns / 1000000000ull), static_cast<long>(now_ns % 1000000000ull)};
     (void)::clock_settime(CLOCK_REALTIME, &ts);
@@ -397,8 +453,85 @@ private:
     workspace_ = ::open((root + "/workspace").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (workspace_ < 0)
       return fail(id, proto::error_code::io, "opening the workspace");
+    if (tunnels) {
+      bring_up_loopback();
+      if ((tunnels & 1) && !listen_on(proto::tunnel_proxy_port))
+        return fail(id, proto::error_code::io, "listening for the proxy tunnel");
+      if ((tunnels & 2) && !listen_on(proto::tunnel_gateway_port))
+        return fail(id, proto::error_code::io, "listening for the gateway tunnel");
+    }
     ready_ = true;
     ok(id);
+  }
+
+  static void bring_up_loopback() {
+    int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+      return;
+    ifreq req{};
+    std::strncpy(req.ifr_name, "lo", IFNAMSIZ - 1);
+    if (::ioctl(s, SIOCGIFFLAGS, &req) == 0) {
+      req.ifr_flags = static_cast<short>(req.ifr_flags | IFF_UP);
+      (void)::ioctl(s, SIOCSIFFLAGS, &req);
+    }
+    ::close(s);
+  }
+
+  bool listen_on(std::uint16_t port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+      return false;
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 64) != 0) {
+      ::close(fd);
+      return false;
+    }
+    listeners_[fd] = port;
+    return true;
+  }
+
+  void accept_on(int listener) {
+    int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0)
+      return;
+    if (streams_.size() >= 256) {
+      ::close(fd);
+      return;
+    }
+    std::uint32_t id = next_stream_++;
+    if (next_stream_ < proto::first_stream_id)
+      next_stream_ = proto::first_stream_id;
+    streams_[id] = tunnel{fd, false, false};
+    send(proto::type::stream_open, id, proto::writer{}.u32(listeners_[listener]).take());
+  }
+
+  void stream_readable(std::uint32_t id, tunnel& t) {
+    char buf[65536];
+    ssize_t n = ::read(t.fd, buf, sizeof buf);
+    if (n > 0) {
+      send(proto::type::stream_data, id, proto::writer{}.str({buf, static_cast<std::size_t>(n)}).take());
+      return;
+    }
+    if (n < 0 && errno == EINTR)
+      return;
+    t.read_closed = true;
+    send(proto::type::stream_close, id, {});
+  }
+
+  void close_finished_streams() {
+    for (auto it = streams_.begin(); it != streams_.end();) {
+      if (it->second.read_closed && it->second.write_closed) {
+        ::close(it->second.fd);
+        it = streams_.erase(it);
+      } else {
+        ++it;
+      }
+    }
   }
 
   void exec(std::uint32_t id, proto::reader& r) {
@@ -708,6 +841,9 @@ private:
   std::uint32_t uid_ = 65534, gid_ = 65534;
   std::string inbox_;
   std::map<std::uint32_t, child> children_;
+  std::map<int, std::uint16_t> listeners_;
+  std::map<std::uint32_t, tunnel> streams_;
+  std::uint32_t next_stream_ = proto::first_stream_id;
 };
 
 } // namespace

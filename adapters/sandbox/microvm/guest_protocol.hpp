@@ -26,7 +26,9 @@ enum class type : std::uint8_t {
   // host -> guest
   hello = 1,        ///< u32 version. Reply: hello {u32 version}.
   setup = 2,        ///< u64 realtime ns, string seed, u32 uid, u32 gid, u64 tmp bytes,
-                    ///< u64 memory bytes, u32 pids, u32 secret count, {string name, string value}...
+                    ///< u64 memory bytes, u32 pids, u32 secret count, {string name, string value}...,
+                    ///< u32 tunnels (bit 0: listen on 127.0.0.1:tunnel_proxy_port, bit 1: on
+                    ///< 127.0.0.1:tunnel_gateway_port; each accepted connection is a stream).
                     ///< Mounts the workspace disk and secrets. Reply: ok or error.
   exec = 3,         ///< string cwd, u32 argc, strings, u32 envc, strings ("K=V"), u32 has_stdin.
                     ///< Frames: output..., then exited.
@@ -37,6 +39,11 @@ enum class type : std::uint8_t {
   get_file = 8,     ///< string path, u64 max bytes. Reply: data {string bytes} or error.
   stats = 9,        ///< Reply: stats_reply.
   tree = 10,        ///< Reply: entry... then tree_end {u32 count}, or error.
+  // either way, for connections tunnelled from the guest's loopback to the host; ids from
+  // 2^31 up, chosen by the guest
+  stream_open = 11,  ///< guest -> host: u32 port (tunnel_proxy_port or tunnel_gateway_port).
+  stream_data = 12,  ///< string bytes.
+  stream_close = 13, ///< No more bytes from the sender (a half close).
   // guest -> host
   ok = 20,
   error = 21,       ///< u32 code (error_code), string detail.
@@ -48,6 +55,10 @@ enum class type : std::uint8_t {
                     ///< (file contents or link target; empty for directories).
   tree_end = 27,    ///< u32 entries.
 };
+
+inline constexpr std::uint16_t tunnel_proxy_port = 3128;
+inline constexpr std::uint16_t tunnel_gateway_port = 3129;
+inline constexpr std::uint32_t first_stream_id = 0x80000000u;
 
 enum class error_code : std::uint32_t { invalid_argument = 1, not_found = 2, io = 3, too_large = 4 };
 enum class entry_kind : std::uint32_t { directory = 1, file = 2, symlink = 3 };

@@ -129,7 +129,7 @@ unique_fd open_parent(int root_fd, const std::string& rel, std::string& leaf) {
 /// One tunnelled connection from the guest (to the proxy or the gateway).
 struct stream {
   unique_fd fd;
-  std::thread pump;
+  std::atomic<int> ended{0}; ///< Directions that ended; at 2 the stream is forgotten.
 };
 
 /// One VM this process started.
@@ -138,7 +138,7 @@ struct vm {
   std::string dir;
   pid_t qemu = -1;
   std::uint32_t qemu_uid = 0;
-  std::unique_ptr<agent_channel> channel;
+  std::shared_ptr<agent_channel> channel;
   std::string workspace_dir;
   bool sync_back = true;     ///< limits.workspace_bytes == 0: copy the workspace out after each exec
   std::uint64_t disk_bytes = 0;
@@ -789,9 +789,9 @@ private:
         return fail(make_error(errc::unavailable, "starting the clone: " + done.err().detail));
     }
     std::weak_ptr<vm> weak = box;
-    box->channel = std::make_unique<agent_channel>(std::move(*fd), [this, weak](const proto::frame& f) {
+    box->channel = std::make_shared<agent_channel>(std::move(*fd), [this, weak](const proto::frame& f) {
       if (auto b = weak.lock())
-        on_stream(*b, f);
+        on_stream(b, f);
     });
     proto::frame reply;
     auto got = box->channel->call(proto::type::hello, proto::writer{}.u32(proto::version).take(), reply, until);
@@ -940,6 +940,7 @@ private:
         .u32(static_cast<std::uint32_t>(spec.secrets.size()));
     for (auto& [name, value] : spec.secrets)
       w.str(name).str(value);
+    w.u32((box.proxy_target.empty() ? 0u : 1u) | (box.gateway_socket.empty() ? 0u : 2u));
     proto::frame reply;
     auto got = box.channel->call(proto::type::setup, w.take(), reply, deadline());
     if (got != agent_channel::wait::frame)
@@ -1013,10 +1014,104 @@ private:
 
   // -- tunnelled connections ---------------------------------------------------------------
 
-  void on_stream(vm& box, const proto::frame& f) {
-    // Tunnels: the guest opens (stream_open), sends data and closes; see guest_protocol.hpp.
-    (void)box;
-    (void)f;
+  /// A frame about a connection the guest tunnels: opens it to the proxy or the gateway
+  /// (stream_open), passes bytes on, or half-closes it. Runs on the channel's reader.
+  void on_stream(const std::shared_ptr<vm>& owner, const proto::frame& f) {
+    vm& box = *owner;
+    auto channel = box.channel;
+    if (!channel || f.id < proto::first_stream_id)
+      return;
+    std::shared_ptr<stream> s;
+    {
+      std::lock_guard<std::mutex> lock(box.mu);
+      auto it = box.streams.find(f.id);
+      if (it != box.streams.end())
+        s = it->second;
+    }
+    proto::reader r{f.body};
+    if (f.kind == proto::type::stream_open) {
+      std::uint32_t port = 0;
+      unique_fd fd;
+      if (s || !r.u32(port)) {
+        // a repeated or bad open: refused below
+      } else if (port == proto::tunnel_gateway_port && !box.gateway_socket.empty()) {
+        if (auto c = connect_unix(box.gateway_socket, clock::now()))
+          fd = std::move(*c);
+      } else if (port == proto::tunnel_proxy_port && !box.proxy_target.empty()) {
+        fd = connect_tcp(box.proxy_target);
+      }
+      if (!fd.valid()) {
+        channel->send(proto::type::stream_close, f.id, {});
+        return;
+      }
+      auto opened = std::make_shared<stream>();
+      opened->fd = std::move(fd);
+      {
+        std::lock_guard<std::mutex> lock(box.mu);
+        if (box.killed)
+          return;
+        box.streams[f.id] = opened;
+      }
+      // Bytes from the proxy or gateway back to the guest, until either side ends.
+      std::weak_ptr<vm> weak = owner;
+      std::thread([channel, opened, weak, id = f.id] {
+        char buf[65536];
+        for (;;) {
+          ssize_t n = ::read(opened->fd.get(), buf, sizeof buf);
+          if (n < 0 && errno == EINTR)
+            continue;
+          if (n <= 0 || !channel->send(proto::type::stream_data, id, proto::writer{}.str({buf, static_cast<std::size_t>(n)}).take()))
+            break;
+        }
+        channel->send(proto::type::stream_close, id, {});
+        if (++opened->ended == 2)
+          if (auto b = weak.lock())
+            forget_stream(*b, id);
+      }).detach();
+      return;
+    }
+    if (!s)
+      return;
+    if (f.kind == proto::type::stream_data) {
+      std::string bytes;
+      if (r.str(bytes)) {
+        std::size_t done = 0;
+        while (done < bytes.size()) {
+          ssize_t n = ::send(s->fd.get(), bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+          if (n < 0 && errno == EINTR)
+            continue;
+          if (n <= 0)
+            break;
+          done += static_cast<std::size_t>(n);
+        }
+      }
+    } else if (f.kind == proto::type::stream_close) {
+      ::shutdown(s->fd.get(), SHUT_WR);
+      if (++s->ended == 2)
+        forget_stream(box, f.id);
+    }
+  }
+
+  static void forget_stream(vm& box, std::uint32_t id) {
+    std::lock_guard<std::mutex> lock(box.mu);
+    box.streams.erase(id);
+  }
+
+  static unique_fd connect_tcp(const std::string& host_port) {
+    auto colon = host_port.rfind(':');
+    if (colon == std::string::npos)
+      return {};
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+    addrinfo* found = nullptr;
+    if (::getaddrinfo(host_port.substr(0, colon).c_str(), host_port.substr(colon + 1).c_str(), &hints, &found) != 0)
+      return {};
+    unique_fd fd{::socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+    if (!fd.valid() || ::connect(fd.get(), found->ai_addr, found->ai_addrlen) != 0)
+      fd.reset();
+    ::freeaddrinfo(found);
+    return fd;
   }
 
   // -- the workspace -----------------------------------------------------------------------
@@ -1150,12 +1245,9 @@ private:
       std::lock_guard<std::mutex> lock(box.mu);
       for (auto& [id, s] : box.streams)
         if (s->fd.valid())
-          ::shutdown(s->fd.get(), SHUT_RDWR);
+          ::shutdown(s->fd.get(), SHUT_RDWR); // ends each stream's pump thread
+      box.streams.clear();
     }
-    for (auto& [id, s] : box.streams)
-      if (s->pump.joinable())
-        s->pump.join();
-    box.streams.clear();
     if (!box.meta.cgroup_path.empty())
       if (auto removed = remove_cgroup(layout_, box.meta.cgroup_path, clock::now() + std::chrono::seconds(10)); !removed)
         return removed.err();

@@ -63,6 +63,11 @@ result<void> microvm_env::restart() {
   return {};
 }
 
+result<void> microvm_env::abandon() {
+  (void)runtime_.release(); // leaked on purpose: nothing of it may clean up
+  return restart();
+}
+
 microvm_env::~microvm_env() {
   if (runtime_)
     if (auto all = runtime_->list())

@@ -30,6 +30,9 @@ public:
   const std::string& work_dir() const { return work_dir_; }
   /// Makes a fresh runtime over the same state directory (as a restarted server would).
   result<void> restart();
+  /// Drops the runtime without its destructor (as a server killed with SIGKILL would: its
+  /// VMs keep running), then restarts over the same state directory.
+  result<void> abandon();
 
 private:
   settings settings_;
