@@ -12,6 +12,7 @@ packages=(
   postgresql postgresql-contrib
   default-jre-headless maven kcat
   crun runc runsc busybox-static debootstrap uidmap iproute2 nftables e2fsprogs
+  qemu-system-x86 lz4 zstd file
   wrk curl
 )
 

@@ -216,6 +216,16 @@ public:
                             file_stamp(options_.kernel_dir + "/modules/order"))
                      .substr(0, 12) +
                  ".cpio";
+    // QEMU runs unprivileged and may not reach the kernel folder (a home directory, say):
+    // it boots a copy in the state directory.
+    kernel_ = options_.state_dir + "/images/vmlinux-" +
+              sha256_hex(options_.kernel_dir + file_stamp(options_.kernel_dir + "/vmlinux")).substr(0, 12);
+    if (::access(kernel_.c_str(), R_OK) != 0) {
+      std::error_code copy_ec;
+      fs::copy_file(options_.kernel_dir + "/vmlinux", kernel_ + ".tmp", fs::copy_options::overwrite_existing, copy_ec);
+      if (copy_ec || ::chmod((kernel_ + ".tmp").c_str(), 0644) != 0 || ::rename((kernel_ + ".tmp").c_str(), kernel_.c_str()) != 0)
+        return make_error(errc::unavailable, "cannot copy the kernel into " + options_.state_dir + ": " + copy_ec.message());
+    }
     if (::access(initramfs_.c_str(), R_OK) != 0)
       if (auto made = write_initramfs(options_.guest_agent_binary, options_.kernel_dir + "/modules", initramfs_); !made)
         return made.err();
@@ -646,7 +656,7 @@ private:
                                   "-smp", "1", "-m", std::to_string(key.ram_mib) + "M",
                                   "-nodefaults", "-no-user-config", "-nographic", "-no-reboot", "-nic", "none",
                                   "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
-                                  "-kernel", options_.kernel_dir + "/vmlinux", "-initrd", initramfs_,
+                                  "-kernel", kernel_, "-initrd", initramfs_,
                                   "-append", "console=ttyS0 quiet panic=-1 reboot=t tsc_early_khz=" + host_khz_ +
                                                  " rdinit=/init",
                                   "-serial", "file:" + dir + "/console.log",
@@ -1271,6 +1281,7 @@ private:
   microvm_sandbox_options options_;
   cgroup_layout layout_;
   std::string initramfs_;
+  std::string kernel_;
   std::string host_khz_ = host_khz();
   std::mutex accel_mu_, image_mu_, slot_mu_, template_mu_;
   std::string accel_;
