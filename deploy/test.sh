@@ -21,14 +21,14 @@ if [ -z "${AETHERIUM_TEST_AGENT_IMAGE:-}" ]; then
 fi
 export AETHERIUM_TEST_AGENT_IMAGE
 # The Debian cloud kernel prepared for microVM sandboxes, for the tests labelled microvm
-# (cached after the first download). AETHERIUM_MICROVM_KERNEL set by the caller names
+# (cached after the first download). AETHERIUM_TEST_MICROVM_KERNEL set by the caller names
 # another kernel folder instead.
-if [ -z "${AETHERIUM_MICROVM_KERNEL:-}" ]; then
+if [ -z "${AETHERIUM_TEST_MICROVM_KERNEL:-}" ]; then
   log "microVM kernel (deploy/images/build-microvm-kernel.sh)"
-  AETHERIUM_MICROVM_KERNEL=$(bash "$root/deploy/images/build-microvm-kernel.sh" | tail -n 1) ||
+  AETHERIUM_TEST_MICROVM_KERNEL=$(bash "$root/deploy/images/build-microvm-kernel.sh" | tail -n 1) ||
     die "the microVM kernel could not be prepared (output above)"
 fi
-export AETHERIUM_MICROVM_KERNEL
+export AETHERIUM_TEST_MICROVM_KERNEL
 
 work=$(mktemp -d /tmp/aetherium-test.XXXXXX)
 chmod 755 "$work"

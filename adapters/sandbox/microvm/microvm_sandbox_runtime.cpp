@@ -1126,7 +1126,7 @@ private:
 
   // -- the workspace -----------------------------------------------------------------------
 
-  /// Replaces the host workspace with what the guest's /workspace holds now.
+  /// Replaces the host workspace's contents with what the guest's /workspace holds now.
   result<void> sync_workspace(vm& box) {
     auto& ch = *box.channel;
     auto id = ch.next_id();
@@ -1135,18 +1135,22 @@ private:
       ch.forget(id);
       return make_error(errc::unavailable, "the microVM stopped before its workspace was copied out");
     }
-    fs::path target = box.workspace_dir;
-    std::string stage = (target.parent_path() / ("." + target.filename().string() + ".sync-" + random_hex(6))).string();
-    if (::mkdir(stage.c_str(), 0755) != 0) {
+    // The host workspace may be a mount point (a size-bounded tmpfs): it is emptied and
+    // refilled in place. Nothing in it is followed: links found there are removed as links.
+    unique_fd root{::open(box.workspace_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
+    if (!root.valid()) {
       ch.forget(id);
-      return make_error(errc::unavailable, "mkdir " + stage + ": " + std::strerror(errno));
+      return make_error(errc::unavailable, "cannot open the workspace " + box.workspace_dir);
     }
-    struct stat top {};
-    if (::stat(box.workspace_dir.c_str(), &top) == 0) {
-      (void)::chown(stage.c_str(), top.st_uid, top.st_gid);
-      ::chmod(stage.c_str(), top.st_mode & 07777);
+    {
+      std::error_code ec;
+      for (auto& entry : fs::directory_iterator(box.workspace_dir, ec))
+        fs::remove_all(entry.path(), ec);
+      if (ec) {
+        ch.forget(id);
+        return make_error(errc::unavailable, "cannot empty the workspace: " + ec.message());
+      }
     }
-    unique_fd root{::open(stage.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
     std::uint64_t total = 0;
     std::uint32_t entries = 0;
     std::optional<error> failure;
@@ -1215,17 +1219,8 @@ private:
       }
     }
     ch.forget(id);
-    std::error_code ec;
-    if (failure) {
-      fs::remove_all(stage, ec);
+    if (failure)
       return *failure;
-    }
-    if (::renameat2(AT_FDCWD, stage.c_str(), AT_FDCWD, box.workspace_dir.c_str(), RENAME_EXCHANGE) != 0) {
-      auto e = errno;
-      fs::remove_all(stage, ec);
-      return make_error(errc::unavailable, "cannot swap in the workspace: " + std::string(std::strerror(e)));
-    }
-    fs::remove_all(stage, ec); // now the old tree
     return {};
   }
 

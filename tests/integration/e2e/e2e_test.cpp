@@ -366,6 +366,38 @@ TEST_F(e2e, a_runtime_no_node_offers_is_refused_at_once_and_the_node_reports_wha
   EXPECT_EQ(runtimes.find("microvm"), std::string::npos) << runtimes;
 }
 
+TEST_F(e2e, with_a_microvm_kernel_the_node_offers_microvm_and_a_task_runs_and_verifies_in_microvms) {
+  const char* kernel = std::getenv("AETHERIUM_TEST_MICROVM_KERNEL");
+  ASSERT_TRUE(kernel && *kernel) << "AETHERIUM_TEST_MICROVM_KERNEL is not set (deploy/test.sh sets it)";
+  server_->kill(SIGKILL);
+  auto* brokers = std::getenv("AETHERIUM_TEST_KAFKA_BROKERS");
+  std::string env = brokers && *brokers ? std::string{"AETHERIUM_KAFKA_BROKERS="} + brokers : "";
+  server_ = std::make_unique<server_process>(db_.url(), work_.path + "/data", image_,
+                                             env + " AETHERIUM_MICROVM_KERNEL='" + kernel + "'");
+  ASSERT_NO_FATAL_FAILURE(server_->start());
+  api_ = std::make_unique<http::api_client>(http::client_options{server_->base_url(), key_});
+  auto nodes = api_->list_nodes();
+  ASSERT_TRUE(nodes.ok());
+  auto runtimes = json::parse(*nodes).at("nodes").at(0).at("runtimes").dump();
+  EXPECT_NE(runtimes.find("microvm"), std::string::npos) << "a VM started at server start: " << runtimes;
+
+  auto id = create_task({{"prompt", std::string(edit_script) + "uname -r\n"}, {"runtime", "microvm"}});
+  auto t = wait_terminal(id);
+  ASSERT_EQ(t.value("status", ""), "completed") << t.dump();
+  EXPECT_EQ(t.value("runtime", ""), "microvm");
+  EXPECT_EQ(event_types(id), (std::vector<std::string>{"task.requested", "task.scheduled", "task.sandbox_provisioned",
+                                                       "task.started", "task.output_collected",
+                                                       "task.verification_passed", "task.pr_opened", "task.completed"}));
+  EXPECT_EQ(git("show 'aetherium/task-" + id + ":greeting.txt'"), "Hello from Aetherium\n");
+  auto logs = api_->task_logs(id);
+  ASSERT_TRUE(logs.ok());
+  EXPECT_NE(logs->find("(microvm)"), std::string::npos) << *logs;
+  EXPECT_NE(logs->find("-cloud-amd64"), std::string::npos) << "the agent ran under the guest kernel: " << *logs;
+  // Verification ran in a fresh VM and nothing is left of either.
+  auto left = run_command("ls '" + work_.path + "/data/microvms/vms' | wc -l").output;
+  EXPECT_EQ(trimmed(left), "0");
+}
+
 TEST_F(e2e, a_project_or_task_naming_a_repository_outside_the_repo_roots_is_refused_with_400) {
   // The server takes local repositories only below --repo-roots (here: the test's work
   // directory); anything else on the host is refused when it is named, not when a task runs.

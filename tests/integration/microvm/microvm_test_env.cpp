@@ -16,10 +16,10 @@ namespace fs = std::filesystem;
 result<std::unique_ptr<microvm_env>> microvm_env::make(settings s) {
   if (::geteuid() != 0)
     return make_error(errc::unavailable, "microVM tests run as root");
-  const char* kernel = std::getenv("AETHERIUM_MICROVM_KERNEL");
+  const char* kernel = std::getenv("AETHERIUM_TEST_MICROVM_KERNEL");
   if (!kernel || !*kernel)
     return make_error(errc::unavailable,
-                      "AETHERIUM_MICROVM_KERNEL is not set: run deploy/images/build-microvm-kernel.sh and export its "
+                      "AETHERIUM_TEST_MICROVM_KERNEL is not set: run deploy/images/build-microvm-kernel.sh and export its "
                       "output (deploy/test.sh does)");
   auto rootfs = sandbox_testing::test_rootfs();
   if (!rootfs)
@@ -45,7 +45,7 @@ result<void> microvm_env::restart() {
   runtime_.reset();
   microvm_sandbox_options o;
   o.state_dir = state_dir_;
-  o.kernel_dir = std::getenv("AETHERIUM_MICROVM_KERNEL");
+  o.kernel_dir = std::getenv("AETHERIUM_TEST_MICROVM_KERNEL");
   o.guest_agent_binary = AETHERIUM_GUEST_AGENT;
   o.egress_proxy_binary = AETHERIUM_EGRESS_PROXY;
   o.templates = settings_.templates;

@@ -9,7 +9,7 @@
 namespace aetherium::microvm_testing {
 
 /// The microVM adapter over a private state directory, for tests. Needs root, QEMU, the
-/// kernel folder in $AETHERIUM_MICROVM_KERNEL (deploy/images/build-microvm-kernel.sh) and
+/// kernel folder in $AETHERIUM_TEST_MICROVM_KERNEL (deploy/images/build-microvm-kernel.sh) and
 /// the busybox test image; the error says which is missing.
 class microvm_env {
 public:
