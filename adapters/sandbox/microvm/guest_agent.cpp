@@ -450,6 +450,7 @@ private:
                   uid_opts.c_str());
     (void)::mount(nullptr, (root + "/run").c_str(), nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                   "mode=0755,size=1m");
+    (void)::rmdir((root + "/workspace/lost+found").c_str()); // made by mkfs, not part of the task
     workspace_ = ::open((root + "/workspace").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (workspace_ < 0)
       return fail(id, proto::error_code::io, "opening the workspace");
@@ -758,7 +759,7 @@ private:
   }
 
   /// Sends every directory, regular file and symbolic link under /workspace (no link is
-  /// followed; lost+found at the top, made by mkfs, is left out).
+  /// followed; other kinds of files are left out).
   void tree(std::uint32_t id) {
     if (!ready_)
       return fail(id, proto::error_code::invalid_argument, "tree before setup");
@@ -787,8 +788,6 @@ private:
     for (auto& name : names) {
       if (!good)
         break;
-      if (depth == 0 && name == "lost+found")
-        continue;
       std::string rel = prefix.empty() ? name : prefix + "/" + name;
       struct stat st{};
       if (::fstatat(dirfd(d), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)

@@ -180,6 +180,12 @@ public:
       : options_(std::move(options)), layout_(std::move(layout)) {}
 
   ~microvm_runtime() override {
+    {
+      // The pool's refill thread uses this object: stop it and wait for it to end.
+      std::unique_lock<std::mutex> lock(pool_mu_);
+      stopping_ = true;
+      pool_cv_.wait(lock, [this] { return !filling_; });
+    }
     std::vector<std::shared_ptr<vm>> all;
     {
       std::lock_guard<std::mutex> lock(mu_);

@@ -1,6 +1,7 @@
 // The microVM adapter against real QEMU (TCG here, KVM where it boots), the Debian kernel
 // and the busybox image: isolation seen from inside the guest and around QEMU, the
 // workspace round trip, lifecycle ends, and cleanup after many runs and after a crash.
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -184,8 +185,10 @@ TEST_F(microvm_sandbox, qemu_runs_unprivileged_confined_and_never_holds_secrets_
   std::istringstream lines(status);
   std::map<std::string, std::string> fields;
   for (std::string line; std::getline(lines, line);)
-    if (auto colon = line.find(':'); colon != std::string::npos)
-      fields[line.substr(0, colon)] = line.substr(line.find_first_not_of(" \t", colon + 1));
+    if (auto colon = line.find(':'); colon != std::string::npos) {
+      auto value = line.find_first_not_of(" \t", colon + 1);
+      fields[line.substr(0, colon)] = value == std::string::npos ? "" : line.substr(value);
+    }
   EXPECT_NE(fields["Uid"].substr(0, 2), "0\t") << fields["Uid"];
   EXPECT_EQ(fields["NoNewPrivs"], "1");
   EXPECT_EQ(fields["Seccomp"], "2") << "-sandbox on installs a seccomp filter";
@@ -197,6 +200,15 @@ TEST_F(microvm_sandbox, qemu_runs_unprivileged_confined_and_never_holds_secrets_
         << ns;
   }
   EXPECT_NE(read_text("/proc/" + std::to_string(qemu) + "/cgroup").find(h.id), std::string::npos);
+  // No network device in the guest's machine, and QEMU itself sits in a network namespace
+  // that holds only a loopback device: even a user-mode network would lead nowhere.
+  auto argv = read_text("/proc/" + std::to_string(qemu) + "/cmdline");
+  EXPECT_NE(argv.find(std::string("-nic") + '\0' + "none" + '\0'), std::string::npos);
+  EXPECT_EQ(argv.find("-netdev"), std::string::npos);
+  auto devices = read_text("/proc/" + std::to_string(qemu) + "/net/dev");
+  EXPECT_NE(devices.find("lo:"), std::string::npos) << devices;
+  EXPECT_EQ(devices.find("eth"), std::string::npos) << devices;
+  EXPECT_EQ(std::count(devices.begin(), devices.end(), ':'), 1) << devices;
   // No process on the host carries the secret on its command line.
   for (auto& entry : fs::directory_iterator("/proc")) {
     auto name = entry.path().filename().string();
@@ -263,6 +275,32 @@ TEST_F(microvm_sandbox, a_qemu_crash_ends_a_running_command_with_a_clear_error) 
   EXPECT_NE(r.err().detail.find("stopped"), std::string::npos) << r.err().detail;
   EXPECT_EQ(sh(h, "true").err().code, errc::invalid_transition);
   EXPECT_TRUE(rt().destroy(h).ok());
+}
+
+TEST_F(microvm_sandbox, a_warm_pool_hands_out_a_started_clone_made_for_the_next_task) {
+  microvm_env::settings s;
+  s.warm_pool = 1;
+  make_env(s);
+  auto first = provision();
+  // A clone waits in the pool: a VM folder with no sandbox record yet.
+  std::string warm;
+  for (int i = 0; i < 300 && warm.empty(); ++i) {
+    for (auto& entry : fs::directory_iterator(env_->state_dir() + "/vms"))
+      if (!fs::exists(entry.path() / "meta.json") && fs::exists(entry.path() / "qemu.pid"))
+        warm = entry.path().filename().string();
+    if (warm.empty())
+      std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_FALSE(warm.empty()) << "no warm clone appeared";
+  auto spec = env_->spec();
+  std::ofstream(spec.workspace_dir + "/mine.txt") << "second task\n";
+  spec.secrets = {{"token", "pool-secret-1"}};
+  auto second = provision(spec);
+  EXPECT_EQ(second.id, warm) << "the warm clone was handed out";
+  auto r = sh(second, "cat mine.txt; cat /run/secrets/token | wc -c; ls /workspace");
+  ASSERT_TRUE(r.ok()) << r.err().detail;
+  EXPECT_EQ(r->out, "second task\n13\nmine.txt\n") << "the clone got this spec's workspace and secret";
+  EXPECT_EQ(sh(first, "ls /workspace")->out, "") << "the first sandbox's workspace is its own";
 }
 
 /// True while `pid` runs (a zombie does not).
