@@ -265,38 +265,11 @@ struct raw_shape {
   std::uint64_t ram_mib = 0, disk_bytes = 0;
 };
 
-/// The adapter's QEMU arguments: this mirrors microvm_runtime::qemu_argv in
-/// adapters/sandbox/microvm/microvm_sandbox_runtime.cpp (keep the two alike; the bench
-/// compares them with the adapter's live command line and says when they differ).
-std::vector<std::string> raw_argv(const raw_shape& s, const std::string& dir, const std::string& memory,
-                                  bool incoming) {
-  std::vector<std::string> a = {s.qemu, "-M",
-                                "microvm,x-option-roms=off,isa-serial=on,rtc=on,acpi=on,pic=off,pit=off,usb=off",
-                                "-accel", s.accel, "-cpu", s.cpu,
-                                "-smp", "1", "-m", std::to_string(s.ram_mib) + "M",
-                                "-nodefaults", "-no-user-config", "-nographic", "-no-reboot", "-nic", "none",
-                                "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
-                                "-kernel", s.kernel, "-initrd", s.initramfs,
-                                "-append", "console=ttyS0 quiet panic=-1 reboot=t tsc_early_khz=" + s.khz +
-                                               " rdinit=/init",
-                                "-serial", "file:" + dir + "/console.log",
-                                "-global", "virtio-mmio.force-legacy=false",
-                                "-device", "virtio-serial-device",
-                                "-chardev", "socket,id=agent,path=" + dir + "/agent.sock,server=on,wait=off",
-                                "-device", std::string("virtserialport,chardev=agent,name=") + proto::port_name,
-                                "-drive", "if=none,id=root,file=" + s.image + ",format=raw,readonly=on",
-                                "-device", "virtio-blk-device,drive=root",
-                                "-drive", "if=none,id=work,file=" + dir + "/workspace.img,format=raw",
-                                "-device", "virtio-blk-device,drive=work",
-                                "-qmp", "unix:" + dir + "/qmp.sock,server=on,wait=off"};
-  if (!memory.empty()) a.insert(a.end(), {"-object", memory, "-machine", "memory-backend=mem"});
-  if (incoming) a.insert(a.end(), {"-incoming", "defer"});
-  return a;
-}
-
-std::string memory_backend(const raw_shape& s, bool share) {
-  return "memory-backend-file,id=mem,size=" + std::to_string(s.ram_mib) + "M,mem-path=/proc/self/fd/3,share=" +
-         (share ? "on" : "off");
+/// The adapter's own QEMU command line (vm_parts.hpp) for `s`, VM folder `dir`, RAM in
+/// the memfd at descriptor 3, shared (template) or not (clone).
+std::vector<std::string> raw_argv(const raw_shape& s, const std::string& dir, bool share, bool incoming) {
+  sandbox::microvm::qemu_shape q{s.qemu, s.accel, s.kernel, s.initramfs, s.image, s.ram_mib, s.khz};
+  return sandbox::microvm::qemu_command(q, dir, true, share, incoming);
 }
 
 /// fork/exec QEMU as root in `dir` (no namespaces, no control group); `fds` become 3, 4...
@@ -399,7 +372,7 @@ result<raw_template> raw_make_template(const raw_shape& s, const std::string& ro
   if (!t.ram.valid() || ::ftruncate(t.ram.get(), static_cast<off_t>(s.ram_mib << 20)) != 0)
     return make_error(errc::unavailable, std::string("memfd: ") + std::strerror(errno));
   auto until = steady::now() + std::chrono::minutes(5);
-  pid_t pid = spawn_qemu(raw_argv(s, dir, memory_backend(s, true), false), dir, {t.ram.get()});
+  pid_t pid = spawn_qemu(raw_argv(s, dir, true, false), dir, {t.ram.get()});
   auto failed = [&](const std::string& why) -> result<raw_template> {
     end_qemu(pid);
     return make_error(errc::unavailable, "raw template: " + why + "\n" + tail(slurp(dir + "/qemu.log")) +
@@ -436,7 +409,7 @@ result<double> raw_clone(const raw_shape& s, const raw_template& t, const std::s
   auto start = steady::now();
   auto until = start + std::chrono::minutes(2);
   if (auto made = make_vm_dir(dir, s.disk_bytes); !made) return made.err();
-  pid_t pid = spawn_qemu(raw_argv(s, dir, memory_backend(s, false), true), dir, {t.ram.get(), state.get()});
+  pid_t pid = spawn_qemu(raw_argv(s, dir, false, true), dir, {t.ram.get(), state.get()});
   auto failed = [&](const std::string& why) -> result<double> {
     end_qemu(pid);
     return make_error(errc::unavailable, "raw clone: " + why + "\n" + tail(slurp(dir + "/qemu.log")));
@@ -624,8 +597,8 @@ int main(int argc, char** argv) {
   shape.qemu = seen.argv[0];
   shape.accel = arg_after(seen.argv, "-accel");
   shape.cpu = arg_after(seen.argv, "-cpu");
+  shape.kernel = arg_after(seen.argv, "-kernel"); // the adapter boots its own copy
   shape.ram_mib = std::strtoull(arg_after(seen.argv, "-m").c_str(), nullptr, 10);
-  shape.kernel = env.kernel + "/vmlinux";
   shape.disk_bytes = seen.disk_bytes;
   {
     auto append = arg_after(seen.argv, "-append");
@@ -645,7 +618,7 @@ int main(int argc, char** argv) {
   {
     // The adapter's clone command line, with its VM folder in place of ours, against ours.
     std::string mine_dir = env.work + "/raw/check";
-    auto mine = raw_argv(shape, mine_dir, memory_backend(shape, false), true);
+    auto mine = raw_argv(shape, mine_dir, false, true);
     auto theirs = seen.argv;
     for (auto& a : theirs)
       for (auto at = a.find(seen.dir); at != std::string::npos; at = a.find(seen.dir, at + mine_dir.size()))

@@ -380,10 +380,8 @@ public:
 
   result<void> copy_in(const sandbox_handle& handle, const std::string& path, std::string_view bytes,
                        std::uint32_t mode) override {
-    auto box = find(handle);
-    if (!box)
-      return make_error(errc::not_found, "no sandbox " + handle.id);
-    auto rel = workspace_relative(path);
+    std::shared_ptr<vm> box;
+    auto rel = file_request(handle, path, box);
     if (!rel)
       return rel.err();
     proto::frame reply;
@@ -401,10 +399,8 @@ public:
   }
 
   result<std::string> copy_out(const sandbox_handle& handle, const std::string& path, std::uint64_t max_bytes) override {
-    auto box = find(handle);
-    if (!box)
-      return make_error(errc::not_found, "no sandbox " + handle.id);
-    auto rel = workspace_relative(path);
+    std::shared_ptr<vm> box;
+    auto rel = file_request(handle, path, box);
     if (!rel)
       return rel.err();
     proto::frame reply;
@@ -543,6 +539,14 @@ private:
     return std::max<std::uint64_t>(bytes, 16ull << 20) / 4096 * 4096;
   }
 
+  /// The VM of `handle` (into `box`) and `path` relative to /workspace, for copy_in/out.
+  result<std::string> file_request(const sandbox_handle& handle, const std::string& path, std::shared_ptr<vm>& box) {
+    box = find(handle);
+    if (!box)
+      return make_error(errc::not_found, "no sandbox " + handle.id);
+    return workspace_relative(path);
+  }
+
   std::shared_ptr<vm> find(const sandbox_handle& handle) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = vms_.find(handle.id);
@@ -654,33 +658,8 @@ private:
     slots_.erase(uid - options_.qemu_uid_base);
   }
 
-  std::vector<std::string> qemu_argv(const shape_key& key, const std::string& dir, const std::string& memory,
-                                     bool incoming) const {
-    std::vector<std::string> a = {options_.qemu_binary, "-M",
-                                  "microvm,x-option-roms=off,isa-serial=on,rtc=on,acpi=on,pic=off,pit=off,usb=off",
-                                  "-accel", accel_, "-cpu", accel_ == "kvm" ? "host,-arch-capabilities" : "max",
-                                  "-smp", "1", "-m", std::to_string(key.ram_mib) + "M",
-                                  "-nodefaults", "-no-user-config", "-nographic", "-no-reboot", "-nic", "none",
-                                  "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
-                                  "-kernel", kernel_, "-initrd", initramfs_,
-                                  "-append", "console=ttyS0 quiet panic=-1 reboot=t tsc_early_khz=" + host_khz_ +
-                                                 " rdinit=/init",
-                                  "-serial", "file:" + dir + "/console.log",
-                                  "-global", "virtio-mmio.force-legacy=false",
-                                  "-device", "virtio-serial-device",
-                                  "-chardev", "socket,id=agent,path=" + dir + "/agent.sock,server=on,wait=off",
-                                  "-device", std::string("virtserialport,chardev=agent,name=") + proto::port_name,
-                                  "-drive", "if=none,id=root,file=" + key.image + ",format=raw,readonly=on",
-                                  "-device", "virtio-blk-device,drive=root",
-                                  "-drive", "if=none,id=work,file=" + dir + "/workspace.img,format=raw",
-                                  "-device", "virtio-blk-device,drive=work",
-                                  "-qmp", "unix:" + dir + "/qmp.sock,server=on,wait=off"};
-    if (!memory.empty()) {
-      a.insert(a.end(), {"-object", memory, "-machine", "memory-backend=mem"});
-    }
-    if (incoming)
-      a.insert(a.end(), {"-incoming", "defer"});
-    return a;
+  qemu_shape shape_of(const shape_key& key) const {
+    return qemu_shape{options_.qemu_binary, accel_, kernel_, initramfs_, key.image, key.ram_mib, host_khz_};
   }
 
   result<std::string> make_cgroup(const std::string& id, std::uint64_t ram_mib, std::vector<std::string>& procs) {
@@ -749,12 +728,9 @@ private:
     // Guest RAM of templates and clones is the template's memfd, passed as descriptor 3.
     // A clone maps it privately: the memfd is sealed against writes, so no clone (and no
     // QEMU a guest took over) can change what the next clone starts from.
-    std::string memory;
     unique_fd state;
     std::vector<int> fds;
     if (tpl) {
-      memory = "memory-backend-file,id=mem,size=" + std::to_string(key.ram_mib) +
-               "M,mem-path=/proc/self/fd/3,share=" + (as_template ? "on" : "off");
       fds.push_back(tpl->ram.get());
       if (!as_template) {
         state.reset(::open(tpl->state_path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -764,7 +740,7 @@ private:
       }
     }
     launch how;
-    how.argv = qemu_argv(key, box->dir, memory, state.valid());
+    how.argv = qemu_command(shape_of(key), box->dir, tpl != nullptr, as_template, state.valid());
     how.dir = box->dir;
     how.uid = how.gid = box->qemu_uid;
     if (accel_ == "kvm")

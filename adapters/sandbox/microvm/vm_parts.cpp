@@ -258,6 +258,37 @@ result<std::string> qmp_client::execute(const std::string& command_json, clock::
 // ---------------------------------------------------------------------------------------
 // starting QEMU
 
+std::vector<std::string> qemu_command(const qemu_shape& shape, const std::string& dir, bool memfd_ram, bool share,
+                                      bool incoming) {
+  std::vector<std::string> a = {shape.qemu, "-M",
+                                "microvm,x-option-roms=off,isa-serial=on,rtc=on,acpi=on,pic=off,pit=off,usb=off",
+                                "-accel", shape.accel, "-cpu", shape.accel == "kvm" ? "host,-arch-capabilities" : "max",
+                                "-smp", "1", "-m", std::to_string(shape.ram_mib) + "M",
+                                "-nodefaults", "-no-user-config", "-nographic", "-no-reboot", "-nic", "none",
+                                "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
+                                "-kernel", shape.kernel, "-initrd", shape.initramfs,
+                                "-append", "console=ttyS0 quiet panic=-1 reboot=t tsc_early_khz=" + shape.tsc_khz +
+                                               " rdinit=/init",
+                                "-serial", "file:" + dir + "/console.log",
+                                "-global", "virtio-mmio.force-legacy=false",
+                                "-device", "virtio-serial-device",
+                                "-chardev", "socket,id=agent,path=" + dir + "/agent.sock,server=on,wait=off",
+                                "-device", std::string("virtserialport,chardev=agent,name=") + proto::port_name,
+                                "-drive", "if=none,id=root,file=" + shape.image + ",format=raw,readonly=on",
+                                "-device", "virtio-blk-device,drive=root",
+                                "-drive", "if=none,id=work,file=" + dir + "/workspace.img,format=raw",
+                                "-device", "virtio-blk-device,drive=work",
+                                "-qmp", "unix:" + dir + "/qmp.sock,server=on,wait=off"};
+  if (memfd_ram)
+    a.insert(a.end(), {"-object",
+                       "memory-backend-file,id=mem,size=" + std::to_string(shape.ram_mib) +
+                           "M,mem-path=/proc/self/fd/3,share=" + (share ? "on" : "off"),
+                       "-machine", "memory-backend=mem"});
+  if (incoming)
+    a.insert(a.end(), {"-incoming", "defer"});
+  return a;
+}
+
 result<pid_t> start_qemu(const launch& how) {
   if (how.uid == 0 || how.gid == 0 || how.argv.empty())
     return make_error(errc::invalid_argument, "QEMU never runs as root");

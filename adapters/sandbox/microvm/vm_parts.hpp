@@ -77,6 +77,23 @@ private:
   std::string buffer_;
 };
 
+/// What a VM's QEMU command line depends on.
+struct qemu_shape {
+  std::string qemu;       ///< Absolute path of qemu-system-x86_64.
+  std::string accel;      ///< "kvm" or "tcg".
+  std::string kernel;     ///< vmlinux (PVH).
+  std::string initramfs;
+  std::string image;      ///< Root filesystem image (vda, read-only).
+  std::uint64_t ram_mib = 0;
+  std::string tsc_khz;    ///< For tsc_early_khz on the kernel command line.
+};
+
+/// QEMU's argv for one VM whose folder is `dir` (console.log, agent.sock, qmp.sock and
+/// workspace.img there). `share` set: guest RAM is the memfd passed as descriptor 3,
+/// shared (a template) or not (a clone). `incoming`: started with -incoming defer.
+std::vector<std::string> qemu_command(const qemu_shape& shape, const std::string& dir, bool memfd_ram, bool share,
+                                      bool incoming);
+
 /// Connects a stream socket to `path`, retrying until it exists or `deadline`, or until
 /// `keep_trying` (when given) says no.
 result<unique_fd> connect_unix(const std::string& path, clock::time_point deadline,
