@@ -53,7 +53,6 @@ namespace proto = protocol;
 
 constexpr std::uint16_t guest_proxy_port = 3128;
 constexpr std::uint16_t guest_gateway_port = 3129;
-constexpr std::uint32_t max_tree_entries = 1'000'000;
 
 std::string random_hex(std::size_t bytes) {
   std::string raw(bytes, '\0');
@@ -87,43 +86,6 @@ std::string host_khz() {
         return std::to_string(static_cast<long>(std::atof(line.c_str() + colon + 1) * 1000));
     }
   return "2000000";
-}
-
-/// A validated path of an entry the guest sent: relative, no empty, "." or ".." part.
-bool safe_relative(const std::string& rel) {
-  if (rel.empty() || rel.size() > 4096 || rel[0] == '/' || rel.find('\0') != std::string::npos)
-    return false;
-  std::size_t start = 0;
-  while (start <= rel.size()) {
-    auto end = rel.find('/', start);
-    if (end == std::string::npos)
-      end = rel.size();
-    auto part = rel.substr(start, end - start);
-    if (part.empty() || part == "." || part == ".." || part.size() > 255)
-      return false;
-    start = end + 1;
-  }
-  return true;
-}
-
-/// Opens the parent directory of `rel` under `root_fd`, one component at a time, never
-/// following a link; sets `leaf` to the last component.
-unique_fd open_parent(int root_fd, const std::string& rel, std::string& leaf) {
-  unique_fd dir{::dup(root_fd)};
-  std::size_t start = 0;
-  for (;;) {
-    auto end = rel.find('/', start);
-    if (end == std::string::npos) {
-      leaf = rel.substr(start);
-      return dir;
-    }
-    unique_fd next{::openat(dir.get(), rel.substr(start, end - start).c_str(),
-                            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
-    if (!next.valid())
-      return unique_fd{};
-    dir = std::move(next);
-    start = end + 1;
-  }
 }
 
 /// One tunnelled connection from the guest (to the proxy or the gateway).
@@ -1133,8 +1095,7 @@ private:
         return make_error(errc::unavailable, "cannot empty the workspace: " + ec.message());
       }
     }
-    std::uint64_t total = 0;
-    std::uint32_t entries = 0;
+    workspace_writer writer(root.get(), box.uid, box.gid, box.disk_bytes);
     std::optional<error> failure;
     for (;;) {
       proto::frame f;
@@ -1154,49 +1115,12 @@ private:
         continue;
       std::uint32_t kind = 0, mode = 0;
       std::string rel, bytes;
-      if (!r.u32(kind) || !r.str(rel) || !r.u32(mode) || !r.str(bytes) || !safe_relative(rel)) {
-        failure = make_error(errc::invalid_argument, "the guest sent a bad workspace entry");
+      if (!r.u32(kind) || !r.str(rel) || !r.u32(mode) || !r.str(bytes)) {
+        failure = make_error(errc::invalid_argument, "the guest sent a malformed workspace entry");
         break;
       }
-      total += bytes.size();
-      if (++entries > max_tree_entries || total > box.disk_bytes) {
-        failure = make_error(errc::invalid_argument, "the guest's workspace is larger than its disk");
-        break;
-      }
-      std::string leaf;
-      auto parent = open_parent(root.get(), rel, leaf);
-      if (!parent.valid()) {
-        failure = make_error(errc::invalid_argument, "the guest sent " + rel + " under something not a directory");
-        break;
-      }
-      int rc = 0;
-      if (kind == static_cast<std::uint32_t>(proto::entry_kind::directory)) {
-        rc = ::mkdirat(parent.get(), leaf.c_str(), 0700);
-        if (rc == 0) {
-          rc = ::fchownat(parent.get(), leaf.c_str(), box.uid, box.gid, AT_SYMLINK_NOFOLLOW);
-          if (rc == 0)
-            rc = ::fchmodat(parent.get(), leaf.c_str(), mode & 0777, 0);
-        }
-      } else if (kind == static_cast<std::uint32_t>(proto::entry_kind::symlink)) {
-        rc = ::symlinkat(bytes.c_str(), parent.get(), leaf.c_str());
-        if (rc == 0)
-          rc = ::fchownat(parent.get(), leaf.c_str(), box.uid, box.gid, AT_SYMLINK_NOFOLLOW);
-      } else if (kind == static_cast<std::uint32_t>(proto::entry_kind::file)) {
-        unique_fd out{::openat(parent.get(), leaf.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)};
-        rc = out.valid() ? 0 : -1;
-        std::size_t done = 0;
-        while (rc == 0 && done < bytes.size()) {
-          ssize_t n = ::write(out.get(), bytes.data() + done, bytes.size() - done);
-          if (n <= 0)
-            rc = -1;
-          else
-            done += static_cast<std::size_t>(n);
-        }
-        if (rc == 0)
-          rc = ::fchown(out.get(), box.uid, box.gid) == 0 && ::fchmod(out.get(), mode & 0777) == 0 ? 0 : -1;
-      }
-      if (rc != 0) {
-        failure = make_error(errc::invalid_argument, "cannot copy out " + rel + ": " + std::strerror(errno));
+      if (auto added = writer.add(kind, rel, mode, bytes); !added) {
+        failure = added.err();
         break;
       }
     }

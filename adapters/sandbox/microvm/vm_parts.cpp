@@ -1,5 +1,6 @@
 #include "adapters/sandbox/microvm/vm_parts.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -440,6 +441,102 @@ result<void> write_initramfs(const std::string& agent_binary, const std::string&
   ::chmod(tmp.c_str(), 0644);
   if (::rename(tmp.c_str(), out_path.c_str()) != 0)
     return make_error(errc::unavailable, "rename " + tmp + ": " + std::strerror(errno));
+  return {};
+}
+
+namespace {
+
+/// A validated path of an entry the guest sent: relative, no empty, "." or ".." part.
+bool safe_relative(const std::string& rel) {
+  if (rel.empty() || rel.size() > 4096 || rel[0] == '/' || rel.find('\0') != std::string::npos)
+    return false;
+  std::size_t start = 0;
+  while (start <= rel.size()) {
+    auto end = rel.find('/', start);
+    if (end == std::string::npos)
+      end = rel.size();
+    auto part = rel.substr(start, end - start);
+    if (part.empty() || part == "." || part == ".." || part.size() > 255)
+      return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+/// Opens the parent directory of `rel` under `root_fd`, one component at a time, never
+/// following a link; sets `leaf` to the last component.
+unique_fd open_parent(int root_fd, const std::string& rel, std::string& leaf) {
+  unique_fd dir{::dup(root_fd)};
+  std::size_t start = 0;
+  for (;;) {
+    auto end = rel.find('/', start);
+    if (end == std::string::npos) {
+      leaf = rel.substr(start);
+      return dir;
+    }
+    unique_fd next{::openat(dir.get(), rel.substr(start, end - start).c_str(),
+                            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
+    if (!next.valid())
+      return unique_fd{};
+    dir = std::move(next);
+    start = end + 1;
+  }
+}
+
+} // namespace
+
+workspace_writer::workspace_writer(int root_fd, std::uint32_t uid, std::uint32_t gid, std::uint64_t max_bytes,
+                                   std::uint32_t max_entries)
+    : root_(root_fd), uid_(uid), gid_(gid), max_bytes_(max_bytes), max_entries_(max_entries) {}
+
+result<void> workspace_writer::add(std::uint32_t kind, const std::string& rel, std::uint32_t mode,
+                                   const std::string& bytes) {
+  if (!safe_relative(rel))
+    return make_error(errc::invalid_argument, "the guest sent a bad workspace path");
+  if (++entries_ > max_entries_ || bytes.size() > max_bytes_ - std::min(bytes_, max_bytes_))
+    return make_error(errc::invalid_argument, "the guest's workspace is larger than its disk");
+  bytes_ += bytes.size();
+  std::string leaf;
+  auto parent = open_parent(root_, rel, leaf);
+  if (!parent.valid())
+    return make_error(errc::invalid_argument, "the guest sent " + rel + " under something not a directory");
+  int rc = -1;
+  errno = EINVAL;
+  switch (static_cast<proto::entry_kind>(kind)) {
+    case proto::entry_kind::directory:
+      rc = ::mkdirat(parent.get(), leaf.c_str(), 0700);
+      if (rc == 0) {
+        unique_fd dir{::openat(parent.get(), leaf.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
+        rc = dir.valid() && ::fchown(dir.get(), uid_, gid_) == 0 && ::fchmod(dir.get(), mode & 0777) == 0 ? 0 : -1;
+      }
+      break;
+    case proto::entry_kind::symlink:
+      if (bytes.empty() || bytes.find('\0') != std::string::npos)
+        return make_error(errc::invalid_argument, "the guest sent a bad link target for " + rel);
+      rc = ::symlinkat(bytes.c_str(), parent.get(), leaf.c_str());
+      if (rc == 0)
+        rc = ::fchownat(parent.get(), leaf.c_str(), uid_, gid_, AT_SYMLINK_NOFOLLOW);
+      break;
+    case proto::entry_kind::file: {
+      unique_fd out{::openat(parent.get(), leaf.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)};
+      rc = out.valid() ? 0 : -1;
+      std::size_t done = 0;
+      while (rc == 0 && done < bytes.size()) {
+        ssize_t n = ::write(out.get(), bytes.data() + done, bytes.size() - done);
+        if (n <= 0)
+          rc = -1;
+        else
+          done += static_cast<std::size_t>(n);
+      }
+      if (rc == 0)
+        rc = ::fchown(out.get(), uid_, gid_) == 0 && ::fchmod(out.get(), mode & 0777) == 0 ? 0 : -1;
+      break;
+    }
+    default:
+      return make_error(errc::invalid_argument, "the guest sent an entry of unknown kind for " + rel);
+  }
+  if (rc != 0)
+    return make_error(errc::invalid_argument, "cannot copy out " + rel + ": " + std::strerror(errno));
   return {};
 }
 
