@@ -12,6 +12,8 @@ struct memory_sandbox {
   sandbox_spec spec;
   std::map<std::string, std::string> files;
   bool cancelled = false;
+  int pending_signal = 0;    ///< A catchable signal sent to the running commands.
+  std::uint64_t signals = 0; ///< How many were sent, so each ends the sleeps running then.
 };
 
 class memory_sandbox_runtime : public sandbox_runtime {
@@ -65,7 +67,15 @@ public:
       it->second.files[req.argv[1]] = req.argv[2];
     } else if (cmd == "sleep") {
       auto box = h.id;
-      bool woke = cv_.wait_until(lock, req.deadline, [&] { return boxes_.count(box) == 0 || boxes_[box].cancelled; });
+      auto signals_before = it->second.signals;
+      bool woke = cv_.wait_until(lock, req.deadline, [&] {
+        return boxes_.count(box) == 0 || boxes_[box].cancelled || boxes_[box].signals != signals_before;
+      });
+      if (woke && boxes_.count(box) && !boxes_[box].cancelled) { // a catchable signal ends the command only
+        st.signal = boxes_[box].pending_signal;
+        st.exit_code = 128 + st.signal;
+        return st;
+      }
       st.exit_code = 137;
       st.signal = 9;
       (woke ? st.cancelled : st.timed_out) = true;
@@ -107,7 +117,16 @@ public:
   }
 
   result<void> signal(const sandbox_handle& h, int sig) override {
-    return sig == 9 ? cancel(h) : exists(h);
+    if (sig == 9)
+      return cancel(h);
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto it = boxes_.find(h.id);
+    if (it == boxes_.end())
+      return make_error(errc::not_found, "no sandbox " + h.id);
+    it->second.pending_signal = sig;
+    ++it->second.signals;
+    cv_.notify_all();
+    return {};
   }
 
   result<void> cancel(const sandbox_handle& h) override {

@@ -128,6 +128,23 @@ TEST_F(sandbox_runtime_contract, cancel_ends_a_running_command_and_every_later_o
   EXPECT_TRUE(rt().cancel(h).ok()) << "cancel is idempotent";
 }
 
+TEST_F(sandbox_runtime_contract, a_catchable_signal_ends_the_running_command_and_the_sandbox_lives_on) {
+  auto h = provision();
+  std::thread signaller([&] {
+    std::this_thread::sleep_for(500ms);
+    EXPECT_TRUE(rt().signal(h, 15).ok());
+  });
+  auto r = run(h, {"sleep", "60"});
+  signaller.join();
+  ASSERT_TRUE(r.ok()) << r.err().detail;
+  EXPECT_EQ(r->status.signal, 15);
+  EXPECT_EQ(r->status.exit_code, 143);
+  EXPECT_FALSE(r->status.cancelled || r->status.timed_out);
+  auto after = run(h, {"echo", "alive"});
+  ASSERT_TRUE(after.ok()) << after.err().detail;
+  EXPECT_EQ(after->out, "alive\n");
+}
+
 TEST_F(sandbox_runtime_contract, destroy_is_idempotent_and_forgets_the_sandbox) {
   auto h = provision();
   ASSERT_TRUE(rt().destroy(h).ok());
