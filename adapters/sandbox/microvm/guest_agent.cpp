@@ -417,7 +417,7 @@ private:
     }
     std::string tmp_opts = "mode=1777,size=" + std::to_string(tmp_bytes);
     std::string uid_opts = "mode=0500,size=1m,uid=" + std::to_string(uid_) + ",gid=" + std::to_string(gid_);
-    if (::mount("/dev/vdb", (root + "/workspace").c_str(), "ext4", MS_NOSUID | MS_NODEV, nullptr) != 0)
+    if (::mount("/dev/vdb", (root + "/workspace").c_str(), "ext4", MS_NOSUID | MS_NODEV | MS_NOATIME, nullptr) != 0)
       return fail(id, proto::error_code::io, std::string("mounting the workspace: ") + std::strerror(errno));
     if (::mount("tmpfs", (root + "/tmp").c_str(), "tmpfs", MS_NOSUID | MS_NODEV, tmp_opts.c_str()) != 0 ||
         ::mount("proc", (root + "/proc").c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") != 0 ||
@@ -461,8 +461,18 @@ private:
       if ((tunnels & 2) && !listen_on(proto::tunnel_gateway_port))
         return fail(id, proto::error_code::io, "listening for the gateway tunnel");
     }
+    written_kb_ = workspace_written_kb();
     ready_ = true;
     ok(id);
+  }
+
+  /// Bytes (KiB) written to the workspace disk so far, once everything dirty (mmap writes
+  /// included) reached it: unchanged means the filesystem is as it was. Reads cannot move
+  /// it (noatime); anything that can changes it, so a stale answer is never "unchanged".
+  std::string workspace_written_kb() {
+    ::syncfs(workspace_);
+    std::string kb = read_small("/sys/fs/ext4/vdb/lifetime_write_kbytes");
+    return kb.empty() ? "unknown" : kb;
   }
 
   static void bring_up_loopback() {
@@ -763,9 +773,13 @@ private:
   void tree(std::uint32_t id) {
     if (!ready_)
       return fail(id, proto::error_code::invalid_argument, "tree before setup");
+    auto now = workspace_written_kb();
+    if (now != "unknown" && now == written_kb_)
+      return send(proto::type::tree_unchanged, id, {});
     std::uint32_t count = 0;
     if (!walk(::dup(workspace_), "", id, count, 0))
       return;
+    written_kb_ = workspace_written_kb();
     send(proto::type::tree_end, id, proto::writer{}.u32(count).take());
   }
 
@@ -836,6 +850,7 @@ private:
   int port_;
   int sigchld_ = -1;
   int workspace_ = -1;
+  std::string written_kb_; ///< workspace_written_kb() when the host last got the workspace
   bool ready_ = false;
   std::uint32_t uid_ = 65534, gid_ = 65534;
   std::string inbox_;

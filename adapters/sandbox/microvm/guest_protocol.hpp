@@ -38,7 +38,9 @@ enum class type : std::uint8_t {
   put_file = 7,     ///< string path, u32 mode, string bytes. Reply: ok or error.
   get_file = 8,     ///< string path, u64 max bytes. Reply: data {string bytes} or error.
   stats = 9,        ///< Reply: stats_reply.
-  tree = 10,        ///< Reply: entry... then tree_end {u32 count}, or error.
+  tree = 10,        ///< Reply: tree_unchanged when nothing was written to the workspace
+                    ///< disk since setup or the last tree; else entry... then tree_end
+                    ///< {u32 count}; or error.
   // either way, for connections tunnelled from the guest's loopback to the host; ids from
   // 2^31 up, chosen by the guest
   stream_open = 11,  ///< guest -> host: u32 port (tunnel_proxy_port or tunnel_gateway_port).
@@ -54,6 +56,7 @@ enum class type : std::uint8_t {
   entry = 26,       ///< u32 kind (entry_kind), string path (relative), u32 mode, string bytes
                     ///< (file contents or link target; empty for directories).
   tree_end = 27,    ///< u32 entries.
+  tree_unchanged = 28, ///< The disk holds what the host last got (no bytes written since).
 };
 
 inline constexpr std::uint16_t tunnel_proxy_port = 3128;

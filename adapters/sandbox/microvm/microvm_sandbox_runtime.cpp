@@ -1079,6 +1079,16 @@ private:
       ch.forget(id);
       return make_error(errc::unavailable, "the microVM stopped before its workspace was copied out");
     }
+    // Nothing to do when the guest's disk was not written since the host last got it.
+    proto::frame first;
+    if (ch.next(id, first, deadline()) != agent_channel::wait::frame) {
+      ch.forget(id);
+      return make_error(errc::unavailable, "the microVM stopped while its workspace was copied out");
+    }
+    if (first.kind == proto::type::tree_unchanged) {
+      ch.forget(id);
+      return {};
+    }
     // The host workspace may be a mount point (a size-bounded tmpfs): it is emptied and
     // refilled in place. Nothing in it is followed: links found there are removed as links.
     unique_fd root{::open(box.workspace_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
@@ -1097,10 +1107,11 @@ private:
     }
     workspace_writer writer(root.get(), box.uid, box.gid, box.disk_bytes);
     std::optional<error> failure;
-    for (;;) {
+    for (bool have = true;; have = false) {
       proto::frame f;
-      auto got = ch.next(id, f, deadline());
-      if (got != agent_channel::wait::frame) {
+      if (have)
+        f = std::move(first);
+      else if (ch.next(id, f, deadline()) != agent_channel::wait::frame) {
         failure = make_error(errc::unavailable, "the microVM stopped while its workspace was copied out");
         break;
       }
@@ -1125,8 +1136,10 @@ private:
       }
     }
     ch.forget(id);
-    if (failure)
+    if (failure) {
+      kill_vm(box); // the host's copy is partial: no later command may build on it
       return *failure;
+    }
     return {};
   }
 
