@@ -1,8 +1,10 @@
 // microvm_bench: how long from "give me a microVM sandbox" to "its first command has
 // exited" through the QEMU microVM adapter, beside a floor measured in the same run: a
 // raw QEMU clone of the same snapshot (same kernel, initramfs, root image and QEMU
-// arguments, started as root with no namespaces and no control group) answering the guest
-// agent's hello. Also: the adapter with a warm pool, cold boots, and the memory (PSS, RSS)
+// arguments, started as root with no namespaces and no control group) that does the same
+// guest work: hello, setup of a workspace disk made beforehand, exec /bin/true and the
+// workspace listing the adapter asks for after every exec. The same clone's hello is a
+// second floor. Also: the adapter with a warm pool, cold boots, and the memory (PSS, RSS)
 // of idle clones and of a cold-booted VM.
 //
 // Needs root, qemu-system-x86_64, mkfs.ext4, the kernel folder in $AETHERIUM_MICROVM_KERNEL
@@ -27,6 +29,7 @@
 #include <string>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -44,6 +47,7 @@
 #include "adapters/sandbox/microvm/vm_parts.hpp"
 #include "adapters/sandbox/process_runner.hpp"
 #include "adapters/sandbox/sandbox_state.hpp"
+#include "adapters/sandbox/spec_checks.hpp"
 
 namespace {
 
@@ -310,29 +314,65 @@ bool alive(pid_t pid) {
   return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == 0;
 }
 
-/// Sends hello on the agent socket and waits for the guest's hello.
-result<void> say_hello(int fd, steady::time_point until) {
-  std::string wire = proto::encode(proto::type::hello, 1, proto::writer{}.u32(proto::version).take());
-  if (::send(fd, wire.data(), wire.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(wire.size()))
-    return make_error(errc::unavailable, std::string("send hello: ") + std::strerror(errno));
+/// The host end of a guest agent's port, spoken to directly (the adapter's agent_channel
+/// does the same with a reader thread).
+struct raw_channel {
+  int fd = -1;
   std::string buffer;
-  for (;;) {
-    proto::frame f;
-    int got = proto::decode(buffer, f);
-    if (got < 0) return make_error(errc::unavailable, "the guest sent a malformed frame");
-    if (got == 1) {
-      if (f.kind == proto::type::hello && f.id == 1) return {};
-      continue;
-    }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - steady::now()).count();
-    if (left <= 0) return make_error(errc::unavailable, "no hello from the guest agent in time");
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000))) <= 0) continue;
-    char chunk[4096];
-    ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-    if (n <= 0) return make_error(errc::unavailable, "the agent socket closed before hello");
-    buffer.append(chunk, static_cast<std::size_t>(n));
+
+  result<void> send(proto::type kind, std::uint32_t id, const std::string& body) {
+    std::string wire = proto::encode(kind, id, body);
+    if (::send(fd, wire.data(), wire.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(wire.size()))
+      return make_error(errc::unavailable, std::string("send to the guest agent: ") + std::strerror(errno));
+    return {};
   }
+
+  /// The next frame about request `id` (frames about others are dropped).
+  result<proto::frame> next(std::uint32_t id, steady::time_point until) {
+    for (;;) {
+      proto::frame f;
+      int got = proto::decode(buffer, f);
+      if (got < 0) return make_error(errc::unavailable, "the guest sent a malformed frame");
+      if (got == 1) {
+        if (f.id == id) return f;
+        continue;
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - steady::now()).count();
+      if (left <= 0) return make_error(errc::unavailable, "no answer from the guest agent in time");
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000))) <= 0) continue;
+      char chunk[65536];
+      ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+      if (n <= 0) return make_error(errc::unavailable, "the agent socket closed");
+      buffer.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
+
+  /// Sends request `kind` and reads its frames until one of kind `last` (or an error).
+  result<proto::frame> call(proto::type kind, std::uint32_t id, const std::string& body, proto::type last,
+                            steady::time_point until) {
+    if (auto sent = send(kind, id, body); !sent) return sent.err();
+    for (;;) {
+      auto f = next(id, until);
+      if (!f) return f.err();
+      if (f->kind == last) return f;
+      if (f->kind == proto::type::error) {
+        proto::reader r{f->body};
+        std::uint32_t code = 0;
+        std::string detail;
+        r.u32(code);
+        r.str(detail);
+        return make_error(errc::unavailable, "the guest answered error " + std::to_string(code) + ": " + detail);
+      }
+    }
+  }
+};
+
+/// Sends hello on the agent socket and waits for the guest's hello.
+result<void> say_hello(raw_channel& ch, steady::time_point until) {
+  auto f = ch.call(proto::type::hello, 1, proto::writer{}.u32(proto::version).take(), proto::type::hello, until);
+  if (!f) return f.err();
+  return {};
 }
 
 result<void> wait_migration(mv::qmp_client& qmp, steady::time_point until) {
@@ -380,7 +420,8 @@ result<raw_template> raw_make_template(const raw_shape& s, const std::string& ro
   };
   auto agent = mv::connect_unix(dir + "/agent.sock", until, [pid] { return alive(pid); });
   if (!agent) return failed(agent.err().detail);
-  if (auto hi = say_hello(agent->get(), until); !hi) return failed(hi.err().detail);
+  raw_channel ch{agent->get(), {}};
+  if (auto hi = say_hello(ch, until); !hi) return failed(hi.err().detail);
   auto qmp = mv::qmp_client::connect(dir + "/qmp.sock", until);
   if (!qmp) return failed(qmp.err().detail);
   t.state_path = root + "/template.state";
@@ -402,17 +443,61 @@ result<raw_template> raw_make_template(const raw_shape& s, const std::string& ro
   return t;
 }
 
-/// One raw clone: QEMU start -> migrate-incoming -> cont -> hello answered. Returns ms.
-result<double> raw_clone(const raw_shape& s, const raw_template& t, const std::string& dir) {
+/// The adapter's mkfs of a workspace disk (personalize): an empty directory's contents,
+/// owned by uid and gid 1000, into `image` of `bytes`, made here.
+bool mkfs_workspace(const std::string& empty_dir, const std::string& image, std::uint64_t bytes) {
+  ::unlink(image.c_str());
+  int f = ::open(image.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  bool ok = f >= 0 && ::ftruncate(f, static_cast<off_t>(bytes)) == 0;
+  if (f >= 0) ::close(f);
+  if (!ok) return false;
+  sandbox::process_request req;
+  req.argv = {real_mkfs(), "-q", "-F", "-t", "ext4", "-O", "^has_journal", "-m", "0", "-E",
+              "root_owner=1000:1000,nodiscard", "-d", empty_dir, image, std::to_string(bytes / 1024) + "k"};
+  req.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
+  auto ran = sandbox::run_process(req);
+  return ran && ran->exit_code == 0;
+}
+
+/// Points of one raw clone, in ms after QEMU's fork.
+struct raw_points {
+  double hello = 0, setup = 0, exited = 0, tree_end = 0;
+};
+
+/// One raw clone doing a sandbox's first command: its folder and workspace disk (mkfs of
+/// an empty directory, as the adapter's) made beforehand, untimed; then QEMU start ->
+/// migrate-incoming -> cont -> hello -> setup -> exec /bin/true -> tree, as the adapter's
+/// provision and exec send them, with the same fields as the bench's adapter spec.
+result<raw_points> raw_clone(const raw_shape& s, const raw_template& t, const std::string& dir,
+                             const std::string& empty_dir) {
   sandbox::unique_fd state{::open(t.state_path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (!state.valid()) return make_error(errc::unavailable, "template state missing");
+  if (::mkdir(dir.c_str(), 0700) != 0) return make_error(errc::unavailable, "mkdir " + dir + ": " + std::strerror(errno));
+  if (!mkfs_workspace(empty_dir, dir + "/workspace.img", s.disk_bytes))
+    return make_error(errc::unavailable, "mkfs.ext4 of " + dir + "/workspace.img failed");
+  // The frames, built before the clock starts (the adapter builds them in provision and exec).
+  sandbox_limits limits;
+  std::string seed(32, '\0');
+  if (::getrandom(seed.data(), seed.size(), 0) != 32) return make_error(errc::unavailable, "getrandom failed");
+  exec_request request;
+  request.argv = {"/bin/true"};
+  proto::writer ew;
+  ew.str(request.cwd).u32(static_cast<std::uint32_t>(request.argv.size()));
+  for (auto& a : request.argv) ew.str(a);
+  auto env = sandbox::sandbox_environment(request, "", ""); // PATH=..., HOME=/tmp
+  ew.u32(static_cast<std::uint32_t>(env.size()));
+  for (auto& e : env) ew.str(e);
+  ew.u32(0); // no stdin
+  std::string exec_body = ew.take();
+
+  raw_points at;
   auto start = steady::now();
   auto until = start + std::chrono::minutes(2);
-  if (auto made = make_vm_dir(dir, s.disk_bytes); !made) return made.err();
   pid_t pid = spawn_qemu(raw_argv(s, dir, false, true), dir, {t.ram.get(), state.get()});
-  auto failed = [&](const std::string& why) -> result<double> {
+  auto failed = [&](const std::string& why) -> result<raw_points> {
     end_qemu(pid);
-    return make_error(errc::unavailable, "raw clone: " + why + "\n" + tail(slurp(dir + "/qemu.log")));
+    return make_error(errc::unavailable, "raw clone: " + why + "\n" + tail(slurp(dir + "/qemu.log")) +
+                                             tail(slurp(dir + "/console.log")));
   };
   auto agent = mv::connect_unix(dir + "/agent.sock", until, [pid] { return alive(pid); });
   if (!agent) return failed(agent.err().detail);
@@ -423,12 +508,38 @@ result<double> raw_clone(const raw_shape& s, const raw_template& t, const std::s
     if (auto done = qmp->execute(cmd, until); !done) return failed(done.err().detail);
   if (auto done = wait_migration(*qmp, until); !done) return failed(done.err().detail);
   if (auto done = qmp->execute(R"({"execute":"cont"})", until); !done) return failed(done.err().detail);
-  if (auto hi = say_hello(agent->get(), until); !hi) return failed(hi.err().detail);
-  double ms = elapsed_ms(start);
+  raw_channel ch{agent->get(), {}};
+  if (auto hi = say_hello(ch, until); !hi) return failed(hi.err().detail);
+  at.hello = elapsed_ms(start);
+  auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch());
+  proto::writer sw;
+  sw.u64(static_cast<std::uint64_t>(now.count()))
+      .str(seed)
+      .u32(1000)
+      .u32(1000)
+      .u64(limits.tmp_bytes)
+      .u64(limits.memory_bytes)
+      .u32(limits.pids)
+      .u32(0)  // secrets
+      .u32(0); // tunnels
+  if (auto ok = ch.call(proto::type::setup, 2, sw.take(), proto::type::ok, until); !ok)
+    return failed("setup: " + ok.err().detail);
+  at.setup = elapsed_ms(start);
+  auto exited = ch.call(proto::type::exec, 3, exec_body, proto::type::exited, until);
+  if (!exited) return failed("exec /bin/true: " + exited.err().detail);
+  at.exited = elapsed_ms(start);
+  {
+    proto::reader r{exited->body};
+    std::int32_t code = -1;
+    if (!r.i32(code) || code != 0) return failed("/bin/true exited " + std::to_string(code));
+  }
+  if (auto end = ch.call(proto::type::tree, 4, {}, proto::type::tree_end, until); !end)
+    return failed("tree: " + end.err().detail);
+  at.tree_end = elapsed_ms(start);
   end_qemu(pid);
   std::error_code ec;
   fs::remove_all(dir, ec);
-  return ms;
+  return at;
 }
 
 // -- memory ------------------------------------------------------------------------------
@@ -495,20 +606,19 @@ double template_memfd_mib() {
 
 // -- output ------------------------------------------------------------------------------
 
-void print(const std::vector<row>& rows, const row& floor) {
-  double base = percentile(floor.ms, 0.5);
-  std::printf("%-62s %5s %9s %9s %9s\n", "what (ms)", "runs", "p50", "p99", "x raw");
-  for (const auto& r : rows) {
-    std::string ratio = "-";
-    if (base > 0 && !r.ms.empty() && &r != &floor) {
-      char b[32];
-      std::snprintf(b, sizeof b, "%.2f", percentile(r.ms, 0.5) / base);
-      ratio = b;
-    }
-    if (&r == &floor) ratio = "1.00";
-    std::printf("%-62s %5zu %9.1f %9.1f %9s %s\n", r.what.c_str(), r.ms.size(), percentile(r.ms, 0.5),
-                percentile(r.ms, 0.99), ratio.c_str(), r.note.c_str());
-  }
+/// The table; "x raw" against `floor` (p50), "x hello" against `hello` (p50).
+void print(const std::vector<row>& rows, const row& floor, const row& hello) {
+  auto ratio = [](const row& r, const row& base) -> std::string {
+    double b = percentile(base.ms, 0.5);
+    if (b <= 0 || r.ms.empty()) return "-";
+    char out[32];
+    std::snprintf(out, sizeof out, "%.2f", percentile(r.ms, 0.5) / b);
+    return out;
+  };
+  std::printf("%-62s %5s %9s %9s %7s %7s\n", "what (ms)", "runs", "p50", "p99", "x raw", "x hello");
+  for (const auto& r : rows)
+    std::printf("%-62s %5zu %9.1f %9.1f %7s %7s %s\n", r.what.c_str(), r.ms.size(), percentile(r.ms, 0.5),
+                percentile(r.ms, 0.99), ratio(r, floor).c_str(), ratio(r, hello).c_str(), r.note.c_str());
 }
 
 } // namespace
@@ -637,15 +747,20 @@ int main(int argc, char** argv) {
   fs::create_directories(env.work + "/raw");
   auto tpl = raw_make_template(shape, env.work + "/raw");
   if (!tpl) fail_setup(tpl.err().detail);
-  row raw{"raw QEMU clone: start -> hello answered (floor)", {}, {}};
+  row raw{"raw QEMU clone -> first command (floor)", {}, {}};
+  row raw_hello{"raw QEMU clone: start -> hello answered (floor)", {}, {}};
+  row raw_setup{"raw QEMU clone: start -> setup ok", {}, {}};
+  fs::create_directories(env.work + "/raw/empty");
   for (int i = 0; i < runs; ++i) {
-    auto ms = raw_clone(shape, *tpl, env.work + "/raw/clone");
-    if (!ms) {
-      raw.note = "failed at run " + std::to_string(i) + ": " + tail(ms.err().detail, 300);
+    auto at = raw_clone(shape, *tpl, env.work + "/raw/clone", env.work + "/raw/empty");
+    if (!at) {
+      raw.note = "failed at run " + std::to_string(i) + ": " + tail(at.err().detail, 300);
       raw.failed = true;
       break;
     }
-    raw.ms.push_back(*ms);
+    raw.ms.push_back(at->tree_end);
+    raw_hello.ms.push_back(at->hello);
+    raw_setup.ms.push_back(at->setup);
   }
   if (!tpl->state_path.empty()) ::unlink(tpl->state_path.c_str());
 
@@ -727,19 +842,8 @@ int main(int argc, char** argv) {
     std::string dir = env.work + "/mkfs";
     fs::create_directories(dir + "/empty");
     for (int i = 0; i < runs; ++i) {
-      std::string img = dir + "/workspace.img";
-      ::unlink(img.c_str());
-      int f = ::open(img.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-      bool ok = f >= 0 && ::ftruncate(f, static_cast<off_t>(shape.disk_bytes)) == 0;
-      if (f >= 0) ::close(f);
-      sandbox::process_request req;
-      req.argv = {real_mkfs(), "-q", "-F", "-t", "ext4", "-O", "^has_journal", "-m", "0", "-E",
-                  "root_owner=1000:1000,nodiscard", "-d", dir + "/empty", img,
-                  std::to_string(shape.disk_bytes / 1024) + "k"};
-      req.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
       auto start = steady::now();
-      auto ran = ok ? sandbox::run_process(req) : result<sandbox::process_outcome>(make_error(errc::unavailable, "image"));
-      if (!ran || ran->exit_code != 0) {
+      if (!mkfs_workspace(dir + "/empty", dir + "/workspace.img", shape.disk_bytes)) {
         mkfs.note = "failed";
         mkfs.failed = true;
         break;
@@ -847,18 +951,30 @@ int main(int argc, char** argv) {
               qemu_version.c_str(), static_cast<unsigned long long>(shape.ram_mib),
               static_cast<unsigned long long>(shape.disk_bytes >> 20), runs, cold_runs);
   std::printf("raw QEMU argv: %s\n\n", argv_check.c_str());
-  std::vector<row> table = {raw,   clone_hello, clone_provision, clone_total, warm_hello, warm, cold_hello, cold,
-                            first, mkfs,        plain,           confined,    cgroup_join, mkfs_v, stamp_v};
-  print(table, table[0]);
-  std::printf("\n\"hello\" for the adapter = when its mkfs.ext4 of the workspace started (a timestamping wrapper\n"
-              "passed as mkfs_binary; one extra exec, in every adapter row): provision answers hello, then\n"
-              "makes the workspace filesystem and sends setup; exec then runs the command and copies the\n"
-              "workspace back. The raw clone stops at hello.\n");
-  double base = percentile(raw.ms, 0.5);
-  auto ratio = [&](const row& r) { return base > 0 && !r.ms.empty() ? percentile(r.ms, 0.5) / base : 0.0; };
-  std::printf("\ntarget adapter clone <= 1.2x raw clone (p50):  to hello %.2fx %s;  provision + exec %.2fx %s\n",
-              ratio(clone_hello), ratio(clone_hello) <= 1.2 ? "met" : "NOT met", ratio(clone_total),
-              ratio(clone_total) <= 1.2 ? "met" : "NOT met");
+  std::vector<row> table = {raw,        raw_hello, raw_setup, clone_hello, clone_provision, clone_total,
+                            warm_hello, warm,      cold_hello, cold,       first,           mkfs,
+                            plain,      confined,  cgroup_join, mkfs_v,    stamp_v};
+  print(table, raw, raw_hello);
+  std::printf("\nThe floor is a raw clone doing the guest side of a sandbox's first command: hello, setup\n"
+              "(workspace disk mounted, /tmp, /proc, /dev, /run/secrets, limits), exec /bin/true, then the\n"
+              "workspace listed back (tree), as the adapter sends them; its workspace disk is made with the\n"
+              "adapter's mkfs.ext4 before QEMU starts (untimed). x raw is against its p50, x hello against the\n"
+              "raw clone's hello. \"hello\" for the adapter = when its mkfs.ext4 of the workspace started (a\n"
+              "timestamping wrapper passed as mkfs_binary; one extra exec, in every adapter row): provision\n"
+              "answers hello, then makes the workspace filesystem and sends setup; exec then runs the command\n"
+              "and copies the workspace back into the host directory.\n");
+  auto ratio = [](const row& r, const row& base, double p) {
+    double b = percentile(base.ms, p);
+    return b > 0 && !r.ms.empty() ? percentile(r.ms, p) / b : 0.0;
+  };
+  double r50 = ratio(clone_total, raw, 0.5), r99 = ratio(clone_total, raw, 0.99);
+  std::printf("\ntarget: adapter clone provision + exec /bin/true <= 1.2x raw QEMU clone -> first command:\n"
+              "  p50 %.2fx, p99 %.2fx: %s\n",
+              r50, r99, r50 > 0 && r50 <= 1.2 && r99 <= 1.2 ? "met" : "NOT met");
+  std::printf("for reference, against the hello floor: provision + exec p50 %.2fx, p99 %.2fx; "
+              "provision -> hello p50 %.2fx, p99 %.2fx\n",
+              ratio(clone_total, raw_hello, 0.5), ratio(clone_total, raw_hello, 0.99), ratio(clone_hello, raw_hello, 0.5),
+              ratio(clone_hello, raw_hello, 0.99));
   auto per = [](const memory_use& m, double memory_use::*field) { return m.vms ? m.*field / m.vms : 0.0; };
   std::printf("idle clones (%d alive at once): PSS %.1f MiB, RSS %.1f MiB per clone; target <= 40 MiB PSS under TCG: %s\n",
               clone_memory.vms, per(clone_memory, &memory_use::pss_mib), per(clone_memory, &memory_use::rss_mib),
