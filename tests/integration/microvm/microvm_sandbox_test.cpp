@@ -244,6 +244,13 @@ TEST_F(microvm_sandbox, the_workspace_comes_back_through_the_agent_without_follo
   EXPECT_EQ(st.st_mode & 07000, 0u) << "no setuid bit comes out";
   EXPECT_EQ(st.st_uid, 1000u);
   EXPECT_FALSE(fs::exists(spec.workspace_dir + "/lost+found"));
+  // A command that writes nothing leaves the host's copy as it is; the next write comes back.
+  ASSERT_TRUE(sh(h, "cat README.md src/deep/a.c > /dev/null").ok());
+  EXPECT_EQ(read_text(spec.workspace_dir + "/src/deep/a.c"), "code\n");
+  EXPECT_TRUE(fs::is_symlink(spec.workspace_dir + "/etc-link"));
+  ASSERT_TRUE(sh(h, "echo more >> README.md && rm -r src").ok());
+  EXPECT_EQ(read_text(spec.workspace_dir + "/README.md"), "changed\nmore\n");
+  EXPECT_FALSE(fs::exists(spec.workspace_dir + "/src"));
   // The host never mounted the guest's disk.
   EXPECT_EQ(read_text("/proc/self/mountinfo").find(env_->state_dir()), std::string::npos);
 }
