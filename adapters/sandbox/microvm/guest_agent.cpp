@@ -777,7 +777,8 @@ private:
     if (now != "unknown" && now == written_kb_)
       return send(proto::type::tree_unchanged, id, {});
     std::uint32_t count = 0;
-    if (!walk(::dup(workspace_), "", id, count, 0))
+    // A descriptor of its own: a dup would share the directory offset the last walk left at the end.
+    if (!walk(::openat(workspace_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), "", id, count, 0))
       return;
     written_kb_ = workspace_written_kb();
     send(proto::type::tree_end, id, proto::writer{}.u32(count).take());

@@ -248,7 +248,9 @@ TEST_F(microvm_sandbox, the_workspace_comes_back_through_the_agent_without_follo
   ASSERT_TRUE(sh(h, "cat README.md src/deep/a.c > /dev/null").ok());
   EXPECT_EQ(read_text(spec.workspace_dir + "/src/deep/a.c"), "code\n");
   EXPECT_TRUE(fs::is_symlink(spec.workspace_dir + "/etc-link"));
-  ASSERT_TRUE(sh(h, "echo more >> README.md && rm -r src").ok());
+  auto third = sh(h, "echo more >> README.md && rm -r src");
+  ASSERT_TRUE(third.ok()) << third.err().detail;
+  EXPECT_EQ(third->status.exit_code, 0) << third->out << third->err;
   EXPECT_EQ(read_text(spec.workspace_dir + "/README.md"), "changed\nmore\n");
   EXPECT_FALSE(fs::exists(spec.workspace_dir + "/src"));
   // The host never mounted the guest's disk.
