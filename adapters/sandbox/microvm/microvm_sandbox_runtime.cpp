@@ -197,10 +197,13 @@ public:
     if (::access(initramfs_.c_str(), R_OK) != 0)
       if (auto made = write_initramfs(options_.guest_agent_binary, options_.kernel_dir + "/modules", initramfs_); !made)
         return made.err();
-    if (options_.reap_orphans_at_start)
-      if (auto found = list())
-        for (auto& info : *found)
-          (void)destroy(info.handle);
+    if (options_.reap_orphans_at_start) {
+      // Every VM folder a previous process left: sandboxes (listed) and warm clones or VMs
+      // still being provisioned (not listed: they have no sandbox record yet).
+      std::error_code it_ec;
+      for (auto& entry : fs::directory_iterator(options_.state_dir + "/vms", it_ec))
+        (void)destroy(sandbox_handle{entry.path().filename().string(), sandbox_runtime_kind::microvm});
+    }
     // Templates belong to the previous process's accel choice and binaries: start afresh.
     fs::remove_all(options_.state_dir + "/templates", ec);
     fs::create_directories(options_.state_dir + "/templates", ec);

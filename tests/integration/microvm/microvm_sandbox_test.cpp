@@ -373,11 +373,15 @@ TEST_F(microvm_sandbox, a_hundred_mixed_runs_leave_nothing_behind) {
 }
 
 TEST_F(microvm_sandbox, vms_orphaned_by_a_killed_server_are_found_and_reaped) {
+  microvm_env::settings s;
+  s.warm_pool = 1; // a warm clone is an orphan too
+  make_env(s);
   auto suffix = fs::path(env_->work_dir()).filename().string();
   auto a = provision();
   auto b = provision();
   pid_t qa = qemu_of(a), qb = qemu_of(b);
   ASSERT_TRUE(alive(qa));
+  std::this_thread::sleep_for(3s); // time for the pool to start its clone
   ASSERT_TRUE(env_->abandon().ok()); // as if the server died: its runtime never ran its destructor
   EXPECT_FALSE(alive(qa)) << "the restarted adapter killed the orphan";
   EXPECT_FALSE(alive(qb));
