@@ -197,6 +197,8 @@ struct tunnel {
 struct child {
   pid_t pid = 0;
   int out = -1, err = -1, in = -1;
+  std::string stdin_pending;  ///< Bytes for `in` the command has not taken yet.
+  bool stdin_closing = false; ///< Close `in` once stdin_pending is written.
   bool reaped = false;
   int status = 0;
   bool not_executed = false;
@@ -227,6 +229,13 @@ public:
         if (!t.read_closed) {
           fds.push_back({t.fd, POLLIN, 0});
           stream_ids.push_back(id);
+        }
+      std::size_t first_stdin = fds.size();
+      std::vector<std::uint32_t> stdin_ids;
+      for (auto& [id, c] : children_)
+        if (c.in >= 0 && !c.stdin_pending.empty()) {
+          fds.push_back({c.in, POLLOUT, 0});
+          stdin_ids.push_back(id);
         }
       std::size_t first_child = fds.size();
       for (auto& [id, c] : children_) {
@@ -268,6 +277,12 @@ public:
           stream_readable(it->first, it->second);
       }
       close_finished_streams();
+      for (std::size_t i = first_stdin; i < first_child; ++i)
+        if (fds[i].revents & (POLLOUT | POLLERR | POLLHUP)) {
+          auto it = children_.find(stdin_ids[i - first_stdin]);
+          if (it != children_.end())
+            feed_stdin(it->second);
+        }
       for (std::size_t i = first_child; i < fds.size(); ++i) {
         if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
           continue;
@@ -317,15 +332,17 @@ private:
       case proto::type::stdin_data: {
         std::string bytes;
         auto it = children_.find(f.id);
-        if (r.str(bytes) && it != children_.end() && it->second.in >= 0)
-          (void)write_all(it->second.in, bytes.data(), bytes.size());
+        if (r.str(bytes) && it != children_.end() && it->second.in >= 0) {
+          it->second.stdin_pending += bytes; // written as the command reads it (poll loop)
+          feed_stdin(it->second);
+        }
         return;
       }
       case proto::type::stdin_close: {
         auto it = children_.find(f.id);
         if (it != children_.end() && it->second.in >= 0) {
-          ::close(it->second.in);
-          it->second.in = -1;
+          it->second.stdin_closing = true;
+          feed_stdin(it->second);
         }
         return;
       }
@@ -645,11 +662,33 @@ private:
     c.out = out[0];
     c.err = err[0];
     c.in = in[1];
+    ::fcntl(c.in, F_SETFL, O_NONBLOCK); // never block the loop on a command that reads slowly
     if (!has_stdin) {
       ::close(c.in);
       c.in = -1;
     }
     children_[id] = c;
+  }
+
+  /// Writes what the command's stdin pipe takes now; closes it when asked and drained.
+  static void feed_stdin(child& c) {
+    while (c.in >= 0 && !c.stdin_pending.empty()) {
+      ssize_t n = ::write(c.in, c.stdin_pending.data(), c.stdin_pending.size());
+      if (n > 0) {
+        c.stdin_pending.erase(0, static_cast<std::size_t>(n));
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && errno == EAGAIN) {
+        return;
+      } else { // the command closed its stdin: drop the rest
+        c.stdin_pending.clear();
+        c.stdin_closing = true;
+      }
+    }
+    if (c.in >= 0 && c.stdin_closing && c.stdin_pending.empty()) {
+      ::close(c.in);
+      c.in = -1;
+    }
   }
 
   void reap() {
@@ -866,6 +905,7 @@ private:
 int main() {
   if (::getpid() != 1)
     halt("must run as pid 1 of a microVM");
+  ::signal(SIGPIPE, SIG_IGN); // a command that closed its stdin is an EPIPE, not a signal
   boot();
   std::string port = find_port();
   if (port.empty())

@@ -257,6 +257,34 @@ TEST_F(microvm_sandbox, the_workspace_comes_back_through_the_agent_without_follo
   EXPECT_EQ(read_text("/proc/self/mountinfo").find(env_->state_dir()), std::string::npos);
 }
 
+TEST_F(microvm_sandbox, a_large_stdin_and_output_stream_both_ways_at_once) {
+  auto h = provision();
+  std::string input;
+  for (int i = 0; input.size() < (2u << 20); ++i)
+    input += "line " + std::to_string(i) + "\n";
+  std::string out;
+  exec_request req;
+  req.argv = {"cat"};
+  req.stdin_data = input;
+  req.deadline = std::chrono::steady_clock::now() + 120s;
+  req.on_output = [&out](output_stream s, std::string_view chunk) {
+    if (s == output_stream::out)
+      out.append(chunk);
+  };
+  auto status = rt().exec(h, req);
+  ASSERT_TRUE(status.ok()) << status.err().detail;
+  EXPECT_EQ(status->exit_code, 0);
+  EXPECT_FALSE(status->timed_out) << "cat writes while its input is still coming: nothing may block";
+  EXPECT_EQ(out.size(), input.size());
+  EXPECT_TRUE(out == input);
+  req.argv = {"head", "-c", "10"}; // closes its stdin early: the rest is dropped, the VM lives on
+  out.clear();
+  auto early = rt().exec(h, req);
+  ASSERT_TRUE(early.ok()) << early.err().detail;
+  EXPECT_EQ(out, "line 0\nlin");
+  EXPECT_EQ(sh(h, "echo alive")->out, "alive\n");
+}
+
 TEST_F(microvm_sandbox, oom_inside_the_guest_ends_the_command_with_oom_killed) {
   auto spec = env_->spec();
   spec.limits.memory_bytes = 48ull << 20;
