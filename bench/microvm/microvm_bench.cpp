@@ -355,7 +355,8 @@ struct raw_channel {
     for (;;) {
       auto f = next(id, until);
       if (!f) return f.err();
-      if (f->kind == last) return f;
+      // A tree request ends with tree_end, or at once with tree_unchanged (nothing written).
+      if (f->kind == last || (last == proto::type::tree_end && f->kind == proto::type::tree_unchanged)) return f;
       if (f->kind == proto::type::error) {
         proto::reader r{f->body};
         std::uint32_t code = 0;
