@@ -74,7 +74,14 @@ microvm_env::~microvm_env() {
       for (auto& info : *all)
         (void)runtime_->destroy(info.handle);
   runtime_.reset();
+  // The adapter removes each VM's group; the parent group is this env's own.
+  std::string parent = "aetherium-test-" + fs::path(work_dir_).filename().string();
   std::error_code ec;
+  for (auto& hierarchy : fs::directory_iterator("/sys/fs/cgroup", ec)) {
+    ::rmdir((hierarchy.path() / parent).c_str());
+    ::rmdir((hierarchy.path() / "unified" / parent).c_str());
+  }
+  ::rmdir(("/sys/fs/cgroup/" + parent).c_str());
   fs::remove_all(work_dir_, ec);
 }
 
