@@ -41,6 +41,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/timing.hpp"
+
 #include "adapters/sandbox/cgroups.hpp"
 #include "adapters/sandbox/microvm/guest_protocol.hpp"
 #include "adapters/sandbox/microvm/microvm_sandbox_runtime.hpp"
@@ -114,16 +116,8 @@ struct row {
   bool failed = false;
 };
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  auto index = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(index, v.size() - 1)];
-}
-
-double elapsed_ms(steady::time_point start) {
-  return std::chrono::duration<double, std::milli>(steady::now() - start).count();
-}
+using bench::elapsed_ms;
+using bench::percentile;
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -21,6 +21,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/timing.hpp"
+
 #include "adapters/sandbox/cgroups.hpp"
 #include "adapters/sandbox/oci_bundle.hpp"
 #include "adapters/sandbox/oci_sandbox_runtime.hpp"
@@ -40,16 +42,8 @@ struct row {
   std::string note;
 };
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  auto index = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(index, v.size() - 1)];
-}
-
-double elapsed_ms(steady::time_point start) {
-  return std::chrono::duration<double, std::milli>(steady::now() - start).count();
-}
+using bench::elapsed_ms;
+using bench::percentile;
 
 std::string which(const std::string& name) {
   for (const char* dir : {"/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"}) {

@@ -51,8 +51,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace proto = protocol;
 
-constexpr std::uint16_t guest_proxy_port = 3128;
-constexpr std::uint16_t guest_gateway_port = 3129;
 
 std::string random_hex(std::size_t bytes) {
   std::string raw(bytes, '\0');
@@ -67,12 +65,19 @@ std::string random_hex(std::size_t bytes) {
   return out;
 }
 
+/// The last `max` bytes of a log QEMU wrote. Its folder belongs to QEMU's user, so the file
+/// may have been replaced: only a regular file is read, never through a link.
 std::string tail_of(const std::string& path, std::size_t max = 2000) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  std::string text = s.str();
-  return text.size() > max ? text.substr(text.size() - max) : text;
+  unique_fd fd{::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)};
+  struct stat st {};
+  if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
+    return {};
+  auto size = static_cast<std::size_t>(st.st_size);
+  off_t from = static_cast<off_t>(size > max ? size - max : 0);
+  std::string text(std::min(size, max), '\0');
+  ssize_t n = ::pread(fd.get(), text.data(), text.size(), from);
+  text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  return text;
 }
 
 /// Host kHz of the TSC, for tsc_early_khz (TCG guests calibrate badly without it).
@@ -260,8 +265,8 @@ public:
         return make_error(errc::invalid_transition, "sandbox " + handle.id + " was killed");
     }
     auto& ch = *box->channel;
-    std::string proxy = box->proxy_target.empty() ? "" : "http://127.0.0.1:" + std::to_string(guest_proxy_port);
-    std::string gateway = box->gateway_socket.empty() ? "" : "http://127.0.0.1:" + std::to_string(guest_gateway_port);
+    std::string proxy = box->proxy_target.empty() ? "" : "http://127.0.0.1:" + std::to_string(proto::tunnel_proxy_port);
+    std::string gateway = box->gateway_socket.empty() ? "" : "http://127.0.0.1:" + std::to_string(proto::tunnel_gateway_port);
     auto env = sandbox_environment(request, proxy, gateway);
     proto::writer w;
     w.str(request.cwd).u32(static_cast<std::uint32_t>(request.argv.size()));
