@@ -68,4 +68,13 @@ std::string sha256_hex(std::string_view data) {
   return out;
 }
 
+bool is_sha256_hex(std::string_view text) noexcept {
+  if (text.size() != 64)
+    return false;
+  for (char ch : text)
+    if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+      return false;
+  return true;
+}
+
 } // namespace aetherium

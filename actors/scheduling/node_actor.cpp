@@ -46,7 +46,7 @@ node_outcome apply(node_self* self, const node::command& cmd) {
     if (auto owner = caf::actor_cast<caf::actor>(st.owner))
       self->send(owner, node_atom::value, st.model);
   }
-  if (st.model.status != node_status::down && !st.timer_armed)
+  if (scheduling::live(st.model.status) && !st.timer_armed)
     arm_timer(self, st.options.heartbeat_timeout);
   return st.model;
 }
@@ -56,7 +56,7 @@ node_outcome apply(node_self* self, const node::command& cmd) {
 void on_tick(node_self* self) {
   auto& st = self->state;
   st.timer_armed = false;
-  if (!st.model.exists || st.model.status == node_status::down)
+  if (!st.model.exists || !scheduling::live(st.model.status))
     return;
   auto silent = self->clock().now() - st.last_beat;
   if (silent >= st.options.heartbeat_timeout) {

@@ -46,7 +46,8 @@ void on_node_state(scheduler_self* self, const scheduling::node_state& node) {
   switch (node.status) {
     case node_status::up: self->state.core->add_node(node.node); break;
     case node_status::drained: self->state.core->drain(node.node.id); break;
-    case node_status::down: node_went_down(self, node.node.id, node.down_reason); break;
+    case node_status::down: // a removed node takes nothing either
+    case node_status::removed: node_went_down(self, node.node.id, node.down_reason); break;
   }
 }
 

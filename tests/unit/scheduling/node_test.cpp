@@ -140,7 +140,123 @@ TEST(node, statuses_have_wire_names) {
   EXPECT_STREQ(to_string(node_status::up), "up");
   EXPECT_STREQ(to_string(node_status::down), "down");
   EXPECT_STREQ(to_string(node_status::drained), "drained");
+  EXPECT_STREQ(to_string(node_status::removed), "removed");
   EXPECT_STREQ(type_name(node_event{node_drained{}}), "node.drained");
+}
+
+TEST(node, statuses_have_api_names) {
+  EXPECT_STREQ(api_status(node_status::up), "ready");
+  EXPECT_STREQ(api_status(node_status::drained), "draining");
+  EXPECT_STREQ(api_status(node_status::down), "lost");
+  EXPECT_STREQ(api_status(node_status::removed), "removed");
+  EXPECT_TRUE(live(node_status::up));
+  EXPECT_TRUE(live(node_status::drained));
+  EXPECT_FALSE(live(node_status::down));
+  EXPECT_FALSE(live(node_status::removed));
+}
+
+TEST(node, every_event_type_has_its_wire_name_and_schema) {
+  EXPECT_STREQ(type_name(node_event{node_registered{}}), "node.registered");
+  EXPECT_STREQ(type_name(node_event{node_heartbeat_received{}}), "node.heartbeat_received");
+  EXPECT_STREQ(type_name(node_event{node_marked_down{}}), "node.marked_down");
+  EXPECT_STREQ(type_name(node_event{node_removed{}}), "node.removed");
+  EXPECT_STREQ(type_name(node_event{node_undrained{}}), "node.undrained");
+  EXPECT_STREQ(type_name(node_event{node_join_refused{}}), "node.join_refused");
+  EXPECT_EQ(node_schema_version("node.registered"), 2) << "schema 2 added the credential";
+  EXPECT_EQ(node_schema_version("node.drained"), 1);
+  EXPECT_EQ(node_schema_version("node.join_refused"), 1);
+  EXPECT_EQ(node_schema_version("task.requested"), 0);
+}
+
+const std::string cred_a(64, 'a');
+const std::string cred_b(64, 'b');
+
+node_registration with_credential(const std::string& credential) {
+  auto r = reg();
+  r.credential_sha256 = credential;
+  return r;
+}
+
+TEST(node, the_credential_is_part_of_the_registration) {
+  auto s = given({register_node{with_credential(cred_a), 1}});
+  EXPECT_EQ(s.node.credential_sha256, cred_a);
+  EXPECT_EQ(then_type(s, register_node{with_credential(cred_a), 2}), "none");
+  EXPECT_EQ(then_type(s, register_node{with_credential(cred_b), 2}), "error:conflict")
+    << "a live node's name claimed with another credential";
+  EXPECT_EQ(then_type(s, register_node{with_credential(""), 2}), "error:conflict");
+  EXPECT_EQ(then_field({}, register_node{with_credential("ABC"), 1}), "credential_sha256");
+  EXPECT_EQ(then_field({}, register_node{with_credential(std::string(64, 'A')), 1}), "credential_sha256");
+  EXPECT_EQ(then_field({}, register_node{with_credential(std::string(64, 'g')), 1}), "credential_sha256");
+  EXPECT_EQ(then_field({}, register_node{with_credential(""), 1}), "ok") << "the local node has none";
+}
+
+TEST(node, a_lost_or_removed_node_rejoins_with_a_new_credential) {
+  auto down = given({register_node{with_credential(cred_a), 1}, mark_node_down{"heartbeat_timeout", 2}});
+  EXPECT_EQ(then_type(down, register_node{with_credential(cred_b), 3}), "node.registered");
+  auto removed = given({register_node{with_credential(cred_a), 1}, remove_node{"decommissioned", 2}});
+  EXPECT_EQ(then_type(removed, register_node{with_credential(cred_b), 3}), "node.registered");
+  auto back = node::evolve(removed, node_registered{with_credential(cred_b), 3});
+  EXPECT_EQ(back.status, node_status::up);
+  EXPECT_EQ(back.node.credential_sha256, cred_b);
+  EXPECT_TRUE(back.down_reason.empty());
+  EXPECT_EQ(back.registered_at_us, 3);
+}
+
+TEST(node, removing_needs_a_reason_works_from_any_status_and_is_idempotent) {
+  EXPECT_EQ(then_type({}, remove_node{"x", 1}), "error:not_found");
+  auto up = given({register_node{reg(), 1}});
+  EXPECT_EQ(then_type(up, remove_node{"decommissioned", 2}), "node.removed");
+  EXPECT_EQ(then_field(up, remove_node{"", 2}), "reason");
+  EXPECT_EQ(then_field(up, remove_node{std::string(513, 'r'), 2}), "reason");
+  auto drained = given({register_node{reg(), 1}, drain_node{2}});
+  EXPECT_EQ(then_type(drained, remove_node{"x", 3}), "node.removed");
+  auto down = given({register_node{reg(), 1}, mark_node_down{"gone", 2}});
+  EXPECT_EQ(then_type(down, remove_node{"x", 3}), "node.removed");
+  auto removed = given({register_node{reg(), 1}, remove_node{"decommissioned", 2}});
+  EXPECT_EQ(removed.status, node_status::removed);
+  EXPECT_EQ(removed.down_reason, "decommissioned");
+  EXPECT_EQ(then_type(removed, remove_node{"again", 3}), "none");
+}
+
+TEST(node, a_removed_node_takes_nothing_until_it_registers_again) {
+  auto removed = given({register_node{reg(), 1}, remove_node{"decommissioned", 2}});
+  EXPECT_EQ(then_type(removed, record_heartbeat{3}), "error:invalid_transition");
+  EXPECT_EQ(then_type(removed, drain_node{3}), "error:invalid_transition");
+  EXPECT_EQ(then_type(removed, undrain_node{3}), "error:invalid_transition");
+  EXPECT_EQ(then_type(removed, mark_node_down{"x", 3}), "error:invalid_transition");
+  EXPECT_EQ(then_type(removed, register_node{reg(), 3}), "node.registered") << "even the same registration";
+}
+
+TEST(node, undraining_puts_a_drained_node_back_into_placement) {
+  EXPECT_EQ(then_type({}, undrain_node{1}), "error:not_found");
+  auto drained = given({register_node{reg(), 1}, drain_node{2}});
+  EXPECT_EQ(then_type(drained, undrain_node{3}), "node.undrained");
+  auto up = given({register_node{reg(), 1}, drain_node{2}, undrain_node{3}});
+  EXPECT_EQ(up.status, node_status::up);
+  EXPECT_EQ(then_type(up, undrain_node{4}), "none");
+  EXPECT_EQ(then_type(up, drain_node{4}), "node.drained");
+  auto down = given({register_node{reg(), 1}, drain_node{2}, mark_node_down{"x", 3}});
+  EXPECT_EQ(then_type(down, undrain_node{4}), "error:invalid_transition");
+}
+
+TEST(node, a_refused_join_is_recorded_for_any_name_and_changes_only_the_count) {
+  EXPECT_EQ(then_type({}, refuse_join{"bad token", "10.0.0.9:5000", 1}), "node.join_refused")
+    << "a name that never registered";
+  auto stranger = given({refuse_join{"bad token", "10.0.0.9:5000", 1}, refuse_join{"bad token", "", 2}});
+  EXPECT_FALSE(stranger.exists);
+  EXPECT_EQ(stranger.refusals, 2u);
+  EXPECT_EQ(stranger.last_refusal_us, 2);
+  EXPECT_EQ(then_type(stranger, record_heartbeat{3}), "error:not_found");
+  EXPECT_EQ(then_type(stranger, register_node{reg(), 3}), "node.registered");
+  auto up = given({register_node{reg(), 1}, drain_node{2}, refuse_join{"bad credential", "10.0.0.9:1", 3}});
+  EXPECT_EQ(up.status, node_status::drained);
+  EXPECT_EQ(up.refusals, 1u);
+  EXPECT_EQ(up.last_heartbeat_us, 1);
+  EXPECT_EQ(up.node.address, "10.0.0.1:4242") << "the refused address is not the node's";
+  EXPECT_EQ(then_field({}, refuse_join{"", "a", 1}), "reason");
+  EXPECT_EQ(then_field({}, refuse_join{"x", std::string(513, 'a'), 1}), "address");
+  auto removed = given({register_node{reg(), 1}, remove_node{"x", 2}});
+  EXPECT_EQ(then_type(removed, refuse_join{"removed", "", 3}), "node.join_refused");
 }
 
 } // namespace
