@@ -31,6 +31,7 @@ using project_id = strong_id<struct project_id_tag>;
 using task_id = strong_id<struct task_id_tag>;
 using node_id = strong_id<struct node_id_tag>;
 using apikey_id = strong_id<struct apikey_id_tag>;
+using node_token_id = strong_id<struct node_token_id_tag>;
 
 } // namespace aetherium
 
