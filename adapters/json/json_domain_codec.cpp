@@ -3,9 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "adapters/json/stored_events.hpp"
 #include "adapters/json/task_fields.hpp"
-#include "adapters/json/upcasters.hpp"
-#include "events/canonical_json.hpp"
 
 namespace aetherium {
 
@@ -88,30 +87,6 @@ result<task_event> task_event_of(const std::string& type, const json& j) {
                                       j.at("cost_microcents").get<std::uint64_t>(), j.at("priced").get<bool>(),
                                       j.at("read").get<bool>(), at(j)}};
   return make_error(errc::corrupt, "unknown event type " + type);
-}
-
-new_event stored(const std::string& type, int version, const json& payload, const std::string& id,
-                 const event_metadata& md) {
-  auto canonical = canonical_json(payload.dump());
-  return {event_id{id}, type, version, canonical ? *canonical : payload.dump(), md};
-}
-
-template <class Event, class Decode>
-result<Event> decode_with(const recorded_event& r, int current, Decode&& decode) {
-  auto where = "event at position " + std::to_string(r.position) + " (" + r.type + "): ";
-  if (current == 0)
-    return make_error(errc::corrupt, where + "unknown event type " + r.type);
-  try {
-    auto payload = upcast(r.type, r.schema_version, current, json::parse(r.payload));
-    if (!payload)
-      return make_error(errc::corrupt, where + payload.err().detail);
-    auto e = decode(r.type, *payload);
-    if (!e)
-      return make_error(errc::corrupt, where + e.err().detail);
-    return e;
-  } catch (const std::exception& ex) {
-    return make_error(errc::corrupt, where + "malformed payload: " + ex.what());
-  }
 }
 
 class json_task_codec : public task_codec {

@@ -45,6 +45,12 @@ const std::map<std::pair<std::string, int>, step>& steps() {
     // 0 (unlimited) or a limit; tenants have no cpu quota any more.
     {{"tenant.created", 1}, tenant_quotas_v1_to_v2},
     {{"tenant.quotas_changed", 1}, tenant_quotas_v1_to_v2},
+    // node.registered v1 had no credential: the embedded local node, which has none.
+    {{"node.registered", 1},
+     [](nlohmann::json p) {
+       p["node"]["credential_sha256"] = "";
+       return p;
+     }},
   };
   return table;
 }

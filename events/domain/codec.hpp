@@ -6,6 +6,8 @@
 #include "events/domain/project.hpp"
 #include "events/domain/task.hpp"
 #include "events/event.hpp"
+#include "events/scheduling/node.hpp"
+#include "events/scheduling/node_token.hpp"
 #include "events/scheduling/tenant.hpp"
 
 namespace aetherium::domain {
@@ -26,5 +28,7 @@ public:
 using task_codec = event_codec<task_event>;
 using project_codec = event_codec<project_event>;
 using tenant_codec = event_codec<scheduling::tenant_event>;
+using node_codec = event_codec<scheduling::node_event>;
+using node_token_codec = event_codec<scheduling::node_token_event>;
 
 } // namespace aetherium::domain
