@@ -1,4 +1,4 @@
-// `aetherium admin`: API keys and tenants, written to and read from the event log.
+// `aetherium admin`: API keys, tenants and node join tokens, written to and read from the event log.
 #include "runtime/admin_commands.hpp"
 
 #include <iostream>
@@ -10,6 +10,7 @@
 #include "adapters/postgres/migrations.hpp"
 #include "adapters/postgres/postgres_event_store.hpp"
 #include "runtime/commands.hpp"
+#include "runtime/node_token_commands.hpp"
 #include "runtime/tenant_commands.hpp"
 
 namespace aetherium::runtime {
@@ -100,11 +101,13 @@ int revoke_key(const command_line& cmd, key_ports& ports) {
 int run_admin(const command_line& cmd, const config& cfg) {
   if (cmd.words.size() >= 2 && cmd.words[1] == "tenant")
     return run_admin_tenant(cmd, cfg);
+  if (cmd.words.size() >= 2 && (cmd.words[1] == "node-token" || cmd.words[1] == "node-tokens"))
+    return run_admin_node_tokens(cmd, cfg);
   bool create = cmd.words.size() == 2 && cmd.words[1] == "create-key";
   bool list = cmd.words.size() == 2 && cmd.words[1] == "list-keys";
   bool revoke = cmd.words.size() == 2 && cmd.words[1] == "revoke-key";
   if (!create && !list && !revoke)
-    return usage_error("admin needs one of: create-key, list-keys, revoke-key, tenant");
+    return usage_error("admin needs one of: create-key, list-keys, revoke-key, tenant, node-token, node-tokens");
   if (cmd.get("tenant").empty())
     return usage_error("--tenant is required");
   if (revoke && cmd.get("id").empty())

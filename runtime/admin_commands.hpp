@@ -6,7 +6,8 @@ namespace aetherium::runtime {
 
 /// `aetherium admin create-key --tenant T --role admin|operator|viewer [--name N] [--json]`,
 /// `aetherium admin list-keys --tenant T [--json]`, `aetherium admin revoke-key --tenant T
-/// --id K`, and `aetherium admin tenant ...` (runtime/tenant_commands.hpp).
+/// --id K`, `aetherium admin tenant ...` (runtime/tenant_commands.hpp) and `aetherium admin
+/// node-token` / `node-tokens` (runtime/node_token_commands.hpp).
 ///
 /// Keys belong to a tenant: create-key for a tenant the log does not know creates it
 /// first (tenant.created, named after its id, no quotas of its own); revoke-key finds only

@@ -41,6 +41,8 @@ const std::map<std::string, command_options>& commands() {
     {"replay", {false, {"verify"}}},
     {"admin", {false, {"tenant", "role", "name", "id", "json"}}},
     {"admin tenant", {false, {"tenant", "name", "max-live-tasks", "max-sandboxes", "max-memory", "json"}}},
+    {"admin node-token", {false, {"note", "ttl", "revoke", "json"}}},
+    {"admin node-tokens", {false, {"json"}}},
     {"project", {true, {}}},
     {"project create", {true, {"name", "repo", "base-ref", "verify"}}},
     {"task", {true, {}}},

@@ -28,6 +28,7 @@ commands:
   admin tenant create --tenant T [--name N] | admin tenant get --tenant T
   admin tenant set-quota --tenant T [--max-live-tasks N] [--max-sandboxes N] [--max-memory BYTES]
                                 (N: a number, unlimited, or default: the server's)
+  admin node-token [--note TEXT] [--ttl SECONDS] | admin node-token --revoke ID | admin node-tokens
   project create --name N --repo R [--base-ref B] [--verify CMD] | project get ID
   task create --project P --agent A [--prompt TEXT|--prompt-file F] [--follow] ...
                                 (aetherium task create --help lists every option)

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "adapters/json/event_log_node_registry.hpp"
 #include "adapters/postgres/migrations.hpp"
 #include "adapters/postgres/postgres_event_store.hpp"
 #include "tests/support/pg_test_database.hpp"
@@ -117,6 +118,55 @@ TEST(cli, a_key_for_an_unknown_tenant_creates_the_tenant_and_is_revoked_only_thr
   EXPECT_EQ(revoked.exit_code, 0) << revoked.output;
   auto listed = run_command(aetherium_cmd(db.url(), "admin list-keys --tenant globex"));
   EXPECT_NE(listed.output.find("revoked"), std::string::npos) << listed.output;
+}
+
+TEST(cli, node_tokens_are_issued_once_listed_and_revoked) {
+  aetherium::testing::pg_test_database db;
+  // The text alone on stdout, the id alone on stderr.
+  auto text_only = run_command("(" + aetherium_cmd(db.url(), "admin node-token --note 'rack 3' --ttl 3600") + " 2>/dev/null)");
+  ASSERT_EQ(text_only.exit_code, 0) << text_only.output;
+  ASSERT_EQ(text_only.output.rfind("aetj_", 0), 0u) << text_only.output;
+  EXPECT_EQ(text_only.output.find('\n'), text_only.output.size() - 1) << "one line";
+  auto text = text_only.output.substr(0, text_only.output.size() - 1);
+  auto id = text.substr(5, 16);
+  auto id_only = run_command("(" + aetherium_cmd(db.url(), "admin node-token") + " >/dev/null)");
+  ASSERT_EQ(id_only.exit_code, 0) << id_only.output;
+  EXPECT_EQ(id_only.output.find("aetj_"), std::string::npos) << "the text is not on stderr";
+  EXPECT_NE(id_only.output.find("node token id "), std::string::npos) << id_only.output;
+
+  auto store = make_postgres_event_store(db.url());
+  ASSERT_TRUE(store.ok());
+  auto nodes = make_event_log_node_registry(*store, make_system_clock(), make_random_id_generator());
+  auto checked = nodes->check_token(text);
+  ASSERT_TRUE(checked.ok()) << checked.err().detail;
+  EXPECT_EQ(*checked, id);
+
+  auto listed = run_command(aetherium_cmd(db.url(), "admin node-tokens"));
+  ASSERT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_NE(listed.output.find(id + "\tactive\t"), std::string::npos) << listed.output;
+  EXPECT_NE(listed.output.find("\track 3\n"), std::string::npos) << listed.output;
+  EXPECT_NE(listed.output.find("\tnever\t"), std::string::npos) << "the second token never expires";
+
+  auto revoked = run_command(aetherium_cmd(db.url(), "admin node-token --revoke " + id));
+  EXPECT_EQ(revoked.exit_code, 0) << revoked.output;
+  EXPECT_EQ(nodes->check_token(text).err().code, errc::unauthorized);
+  auto json_list = run_command("(" + aetherium_cmd(db.url(), "admin node-tokens --json") + " 2>/dev/null)");
+  ASSERT_EQ(json_list.exit_code, 0) << json_list.output;
+  auto tokens = nlohmann::json::parse(json_list.output);
+  ASSERT_EQ(tokens.size(), 2u);
+  EXPECT_EQ(tokens[0].at("id"), id);
+  EXPECT_EQ(tokens[0].at("state"), "revoked");
+  EXPECT_EQ(tokens[1].at("state"), "active");
+
+  auto unknown = run_command(aetherium_cmd(db.url(), "admin node-token --revoke 0000000000000000"));
+  EXPECT_EQ(unknown.exit_code, 1) << unknown.output;
+  EXPECT_NE(unknown.output.find("not_found"), std::string::npos) << unknown.output;
+  EXPECT_EQ(run_command(aetherium_cmd(db.url(), "admin node-token --ttl soon")).exit_code, 2);
+  EXPECT_EQ(run_command(aetherium_cmd(db.url(), "admin node-token --revoke " + id + " --note x")).exit_code, 2);
+  EXPECT_EQ(run_command(aetherium_cmd(db.url(), "admin node-tokens --note x")).exit_code, 2);
+  auto verified = run_command(aetherium_cmd(db.url(), "events verify"));
+  EXPECT_EQ(verified.exit_code, 0) << verified.output;
+  EXPECT_NE(verified.output.find("intact: 3 events"), std::string::npos) << verified.output;
 }
 
 } // namespace

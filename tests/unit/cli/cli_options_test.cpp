@@ -77,6 +77,11 @@ TEST(cli_options, every_documented_option_is_accepted) {
                      "--max-memory", "1g", "--json"}),
             "(accepted)");
   EXPECT_EQ(refusal({"admin", "tenant", "create", "--tenant", "t", "--name", "T"}), "(accepted)");
+  EXPECT_EQ(refusal({"admin", "node-token", "--note", "rack 3", "--ttl", "3600", "--json"}), "(accepted)");
+  EXPECT_EQ(refusal({"admin", "node-token", "--revoke", "0123456789abcdef"}), "(accepted)");
+  EXPECT_EQ(refusal({"admin", "node-tokens", "--json"}), "(accepted)");
+  EXPECT_NE(refusal({"admin", "node-tokens", "--note", "x"}), "(accepted)");
+  EXPECT_NE(refusal({"admin", "node-token", "--tenant", "t"}), "(accepted)");
   EXPECT_EQ(refusal({"migrate", "down", "--steps", "2", "--database-url", "x"}), "(accepted)");
   EXPECT_EQ(refusal({"replay", "--verify"}), "(accepted)");
   EXPECT_EQ(refusal({"server", "--listen", "127.0.0.1:1", "--max-tasks", "2", "--repo-roots", "/srv"}), "(accepted)");
