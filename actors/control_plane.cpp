@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <unordered_map>
 
 #include <caf/all.hpp>
 
@@ -165,10 +166,44 @@ public:
 
   void list_nodes(const api::caller&, api::reply<std::vector<api::node_view>> done) override {
     auto scheduler = p_.scheduler;
-    sys_.spawn([scheduler, done](caf::event_based_actor* self) {
+    auto nodes = p_.nodes;
+    sys_.spawn([scheduler, nodes, done](caf::event_based_actor* self) {
       self->request(scheduler, caf::infinite, get_atom::value)
-        .then([done](const scheduling::scheduler_summary& s) { done(to_views(s)); },
+        .then([nodes, done](const scheduling::scheduler_summary& s) { done(to_views(s, nodes)); },
               [done](caf::error& e) { done(unavailable(e)); });
+    });
+  }
+
+  void drain_node(const api::caller&, const node_id& id, bool undrain, api::reply<api::node_view> done) override {
+    change_node(id, done, [id, undrain](caf::scoped_actor& self, caf::actor& scheduler, node_registry* nodes,
+                                        std::int64_t now) -> result<void> {
+      result<void> out;
+      auto reply = [&](node_outcome& n) { out = n ? result<void>{} : result<void>{n.err()}; };
+      auto failed = [&](caf::error& e) { out = make_error(errc::unavailable, caf::to_string(e)); };
+      if (undrain)
+        self->request(scheduler, std::chrono::seconds(10), undrain_atom::value, id.str()).receive(reply, failed);
+      else
+        self->request(scheduler, std::chrono::seconds(10), drain_atom::value, id.str()).receive(reply, failed);
+      if (!out || !nodes)
+        return out;
+      scheduling::node_command cmd = scheduling::drain_node{now};
+      if (undrain)
+        cmd = scheduling::undrain_node{now};
+      auto recorded = nodes->record(id, cmd);
+      return recorded ? result<void>{} : result<void>{recorded.err()};
+    });
+  }
+
+  void remove_node(const api::caller&, const node_id& id, api::reply<api::node_view> done) override {
+    change_node(id, done, [id](caf::scoped_actor& self, caf::actor& scheduler, node_registry* nodes,
+                               std::int64_t now) -> result<void> {
+      if (nodes)
+        if (auto recorded = nodes->record(id, scheduling::remove_node{"removed by an operator", now}); !recorded)
+          return recorded.err();
+      // Its sandboxes' tasks end as when a node is lost; a node the scheduler never saw is fine.
+      self->request(scheduler, std::chrono::seconds(10), down_atom::value, id.str(), std::string{"removed"})
+        .receive([](node_outcome&) {}, [](caf::error&) {});
+      return {};
     });
   }
 
@@ -258,18 +293,78 @@ private:
     return ctx;
   }
 
-  static std::vector<api::node_view> to_views(const scheduling::scheduler_summary& s) {
+  /// Runs `change` (which may block on the log) off the scheduler, then answers with the
+  /// node as list_nodes shows it.
+  template <class F>
+  void change_node(const node_id& id, api::reply<api::node_view> done, F change) {
+    auto* sys = &sys_;
+    off_scheduler([sys, scheduler = p_.scheduler, nodes = p_.nodes, time = p_.time, id, done, change]() mutable {
+      caf::scoped_actor self{*sys};
+      if (auto ok = change(self, scheduler, nodes.get(), time->now_us()); !ok)
+        return done(ok.err());
+      result<api::node_view> out = make_error(errc::not_found, "no node " + id.str());
+      self->request(scheduler, std::chrono::seconds(10), get_atom::value)
+        .receive(
+          [&](const scheduling::scheduler_summary& s) {
+            for (auto& v : to_views(s, nodes))
+              if (v.id == id)
+                out = v;
+          },
+          [&](caf::error& e) { out = make_error(errc::unavailable, caf::to_string(e)); });
+      done(std::move(out));
+    });
+  }
+
+  /// The nodes of the log, with the scheduler's view of those it holds now. A node the log
+  /// says is there but the scheduler does not hold is not connected here: lost.
+  static std::vector<api::node_view> to_views(const scheduling::scheduler_summary& s,
+                                              const std::shared_ptr<node_registry>& nodes) {
     std::vector<api::node_view> out;
-    for (auto& n : s.nodes) {
+    std::unordered_map<node_id, const scheduling::node_load*> live;
+    for (auto& n : s.nodes)
+      live.emplace(n.id, &n);
+    auto view_of = [](const scheduling::node_load& n) {
       api::node_view v;
       v.id = n.id;
       v.address = n.address;
+      v.status = scheduling::api_status(n.status);
       v.up = n.status == scheduling::node_status::up;
       v.cpu_millis = n.capacity.cpu_millis;
       v.memory_bytes = n.capacity.memory_bytes;
       v.sandbox_slots = n.capacity.sandbox_slots;
       v.sandboxes_running = n.used.sandboxes;
+      if (n.status == scheduling::node_status::up || n.status == scheduling::node_status::drained) {
+        v.free_cpu_millis = n.capacity.cpu_millis - std::min<std::uint64_t>(n.used.cpu_millis, n.capacity.cpu_millis);
+        v.free_memory_bytes = n.capacity.memory_bytes - std::min(n.used.memory_bytes, n.capacity.memory_bytes);
+        v.free_sandbox_slots = n.capacity.sandbox_slots - std::min(n.used.sandboxes, n.capacity.sandbox_slots);
+      }
       v.runtimes = n.runtimes;
+      v.last_heartbeat_us = n.last_heartbeat_us;
+      return v;
+    };
+    if (!nodes) {
+      for (auto& n : s.nodes)
+        out.push_back(view_of(n));
+      return out;
+    }
+    for (auto& r : nodes->list()) {
+      if (!r.state.exists)
+        continue; // only ever refused
+      auto it = live.find(r.state.node.id);
+      if (it != live.end() && r.state.status != scheduling::node_status::removed) {
+        out.push_back(view_of(*it->second));
+        continue;
+      }
+      api::node_view v;
+      v.id = r.state.node.id;
+      v.address = r.state.node.address;
+      v.status = r.state.status == scheduling::node_status::removed ? "removed" : "lost";
+      v.up = false;
+      v.cpu_millis = r.state.node.capacity.cpu_millis;
+      v.memory_bytes = r.state.node.capacity.memory_bytes;
+      v.sandbox_slots = r.state.node.capacity.sandbox_slots;
+      v.runtimes = r.state.node.runtimes;
+      v.last_heartbeat_us = r.state.last_heartbeat_us;
       out.push_back(std::move(v));
     }
     return out;

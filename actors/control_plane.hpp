@@ -15,6 +15,7 @@
 #include "events/clock.hpp"
 #include "events/read_model/task_requests.hpp"
 #include "events/event_store.hpp"
+#include "events/scheduling/node_registry.hpp"
 #include "events/task_log.hpp"
 
 namespace aetherium::actors {
@@ -39,6 +40,9 @@ struct control_plane_parts {
   /// The runtimes some node offers: a task naming another is refused (400) instead of
   /// accepted and failed later. Empty: not checked.
   std::vector<std::string> runtimes;
+  /// Nodes and join tokens in the log: GET /v1/nodes lists the nodes it knows, drain and
+  /// remove record there. Null: the scheduler's nodes only, nothing recorded.
+  std::shared_ptr<node_registry> nodes;
 };
 
 /// The control plane, plus what the GitHub loop asks of it.

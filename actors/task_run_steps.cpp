@@ -174,6 +174,7 @@ private:
   const execution_ports& ports_;
   const execution_options& opts_;
   std::string id_;
+  node_id node_; ///< Where its sandboxes run: the node its placement chose.
   event_metadata md_;
   domain::task_state state_;
   std::string base_commit_;
@@ -229,6 +230,7 @@ void task_run::run(const node_id& node, run_mode mode) {
     return interrupt();
   if (!placed)
     return fail(failure_reason::no_capacity, placed.err().detail);
+  node_ = *placed;
   if (!step(domain::schedule_task{*placed, now()}))
     return;
   say("scheduled on node " + placed->str());
@@ -262,6 +264,7 @@ void task_run::resume() {
     return interrupt();
   if (!placed)
     return fail(failure_reason::no_capacity, placed.err().detail);
+  node_ = *placed;
   base_commit_ = state_.output->base_commit;
   exit_code_ = state_.output->exit_code;
   if (!state_.output->patch_ref.empty()) {
@@ -359,7 +362,7 @@ sandbox_spec task_run::sandbox_for(const std::string& workspace, bool agent_acce
   spec.limits.cpu_millis = state_.spec.limits.cpu_millis;
   spec.uid = opts_.sandbox_uid;
   spec.gid = opts_.sandbox_gid;
-  spec.labels = {{"task", id_}};
+  spec.labels = {{"task", id_}, {"node", node_.str()}};
   if (!agent_access)
     return spec; // verification: no secrets, no network
   std::set<std::string> hosts{state_.spec.allowed_hosts.begin(), state_.spec.allowed_hosts.end()};
@@ -579,7 +582,7 @@ bool task_run::run_agent() {
   }
   base_commit_ = *workspace;
   if (!o.ran) {
-    fail(failure_reason::sandbox_error, o.failure.detail);
+    fail(is_node_lost(o.failure) ? failure_reason::node_lost : failure_reason::sandbox_error, o.failure.detail);
     return false;
   }
   exit_code_ = o.status.exit_code;
@@ -660,6 +663,10 @@ bool task_run::verify() {
     return false;
   }
   auto& o = run.outcome;
+  if (!o.ran && is_node_lost(o.failure)) {
+    fail(failure_reason::node_lost, o.failure.detail);
+    return false;
+  }
   verified_ = o.ran && o.status.exit_code == 0;
   int code = o.ran ? o.status.exit_code : -1;
   if (!o.ran)

@@ -149,6 +149,15 @@ struct sandbox_info {
   bool running = false; ///< The runtime still holds a container for it (it may have stopped).
 };
 
+/// The start of an error's detail when a sandbox ran on another host (a node) that went
+/// away under it: the error is unavailable, and a task it ran ends with reason node_lost.
+inline constexpr const char* node_lost_detail = "node_lost: ";
+
+/// Whether `e` says a sandbox's node was lost.
+inline bool is_node_lost(const error& e) {
+  return e.code == errc::unavailable && e.detail.rfind(node_lost_detail, 0) == 0;
+}
+
 /// Runs untrusted commands in disposable, hardened sandboxes.
 ///
 /// Contract shared by every implementation:

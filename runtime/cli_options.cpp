@@ -20,7 +20,8 @@ const option_set settings = {
   "github-api", "github-webhook-secret", "jwt-secret", "image", "max-tasks", "tenant-max-tasks",
   "warm-sandboxes", "checkpoint-every", "repo-roots", "repo-hosts", "repo-ssh", "rate-limit", "rate-burst",
   "egress-allow-private", "notify-allow-loopback", "notify-max-attempts", "notify-retry-delay-ms",
-  "notify-retry-max-delay-ms", "model-upstream", "model-prices", "microvm-kernel", "microvm-accel", "help"};
+  "notify-retry-max-delay-ms", "model-upstream", "model-prices", "microvm-kernel", "microvm-accel", "placement", "node-listen",
+  "node-timeout", "node-tls-cert", "node-tls-key", "node-ca", "help"};
 
 /// Options of the commands that talk to the HTTP API.
 const option_set client = {"server", "token", "json"};
@@ -34,6 +35,11 @@ struct command_options {
 const std::map<std::string, command_options>& commands() {
   static const std::map<std::string, command_options> table = {
     {"server", {}},
+    {"node", {false, {"join", "token", "name"}}},
+    {"node list", {true, {}}},
+    {"node drain", {true, {}}},
+    {"node undrain", {true, {}}},
+    {"node remove", {true, {}}},
     {"relay", {}},
     {"demo", {}},
     {"migrate", {false, {"steps"}}},

@@ -270,6 +270,28 @@ int run_task(const command_line& cmd, const config& cfg) {
   return task_command(cmd, api);
 }
 
+int run_node_admin(const command_line& cmd, const config& cfg) {
+  auto& verb = cmd.words[1];
+  auto api = make_client(cmd, cfg);
+  auto raw = [](const result<std::string>& answer) -> int {
+    if (!answer)
+      return fail(answer.err());
+    std::cout << *answer << "\n";
+    return exit_ok;
+  };
+  if (verb == "list" && cmd.words.size() == 2)
+    return raw(api.list_nodes());
+  if ((verb != "drain" && verb != "undrain" && verb != "remove") || cmd.words.size() != 3)
+    return usage_error("node needs --join HOST:PORT, or one of: list, drain NAME, undrain NAME, remove NAME");
+  auto path = "/v1/nodes/" + http::url_encode(cmd.words[2]);
+  auto answer = verb == "remove" ? api.request("DELETE", path) : api.request("POST", path + "/" + verb);
+  if (!answer)
+    return fail(answer.err());
+  if (auto ok = http::error_of(*answer); !ok)
+    return fail(ok.err());
+  return raw(answer->body);
+}
+
 result<std::string> settled_task(http::api_client& api, const std::string& id) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   for (;;) {

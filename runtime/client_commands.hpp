@@ -24,6 +24,9 @@ int run_project(const command_line& cmd, const config& cfg);
 /// line; they return exit_failure when the task failed or was terminated.
 int run_task(const command_line& cmd, const config& cfg);
 
+/// `aetherium node list|drain NAME|undrain NAME|remove NAME`, like run_project.
+int run_node_admin(const command_line& cmd, const config& cfg);
+
 // The pure parts of the client, exposed for tests.
 
 /// Parses a byte size: 512, 64k, 512m, 2g, 1t (binary units, either case, an optional

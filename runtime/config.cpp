@@ -71,6 +71,12 @@ result<command_line> parse_command_line(int argc, char** argv) {
 
 config load_config(const command_line& cmd) {
   config c;
+  setting(cmd, "placement", "AETHERIUM_PLACEMENT", c.placement);
+  setting(cmd, "node-listen", "AETHERIUM_NODE_LISTEN", c.node_listen);
+  setting(cmd, "node-timeout", "AETHERIUM_NODE_TIMEOUT", c.node_timeout);
+  setting(cmd, "node-tls-cert", "AETHERIUM_NODE_TLS_CERT", c.node_tls_cert);
+  setting(cmd, "node-tls-key", "AETHERIUM_NODE_TLS_KEY", c.node_tls_key);
+  setting(cmd, "node-ca", "AETHERIUM_NODE_CA", c.node_ca);
   setting(cmd, "listen", "AETHERIUM_LISTEN", c.listen);
   setting(cmd, "database-url", "AETHERIUM_DATABASE_URL", c.database_url);
   setting(cmd, "kafka-brokers", "AETHERIUM_KAFKA_BROKERS", c.kafka_brokers);

@@ -42,6 +42,16 @@ struct config {
   /// Folder made by deploy/images/build-microvm-kernel.sh; empty: runtime microvm is not offered.
   std::string microvm_kernel;
   std::string microvm_accel = "auto"; ///< kvm, tcg, or auto (KVM when a probe VM boots under it).
+  // Many hosts.
+  std::string placement = "bin_pack";  ///< bin_pack, spread or best_fit: how tasks choose a node.
+  std::string node_listen;             ///< HOST:PORT where nodes connect (TLS); empty: no other nodes.
+  std::string node_timeout = "10";     ///< Seconds without a heartbeat before a node is lost.
+  std::string node_tls_cert;           ///< PEM certificate of this process on the node port (mutual TLS).
+  std::string node_tls_key;            ///< Its private key.
+  std::string node_ca;                 ///< The cluster CA every peer's certificate must chain to.
+  std::string join;                    ///< `aetherium node`: control plane(s) HOST:PORT[,HOST:PORT...].
+  std::string node_token;              ///< `aetherium node`: the join token (first join only).
+  std::string node_name;               ///< `aetherium node`: this node's name; empty: the host name.
 };
 
 /// The command line split into the command words and the --key value options.

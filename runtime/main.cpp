@@ -7,6 +7,7 @@
 #include "runtime/commands.hpp"
 #include "runtime/demo_command.hpp"
 #include "runtime/kafka_relay.hpp"
+#include "runtime/node_command.hpp"
 #include "runtime/server.hpp"
 
 namespace aetherium::runtime {
@@ -17,6 +18,10 @@ constexpr const char* usage_text = R"(usage: aetherium <command> [options]
 
 commands:
   server                        the control plane with a local node, serving the HTTP API
+  node --join HOST:PORT[,HOST:PORT] --token T [--name N]
+                                run this host's sandboxes for a control plane (the token:
+                                `aetherium admin node-token`; later starts need no token)
+  node list | node drain NAME | node undrain NAME | node remove NAME
   demo                          start a server and run one task on a sample repository
   relay                         only the event relay to Kafka (needs --kafka-brokers)
   migrate up|down|status        apply, revert (one step) or list schema migrations
@@ -47,6 +52,12 @@ settings (flag, or environment variable):
   --microvm-kernel DIR          AETHERIUM_MICROVM_KERNEL  kernel folder of microVMs (deploy/images/
                                                          build-microvm-kernel.sh); empty: no microvm
   --microvm-accel A             AETHERIUM_MICROVM_ACCEL  kvm, tcg or auto (default)
+  --placement P                 AETHERIUM_PLACEMENT      bin_pack (default), spread or best_fit
+  --node-listen HOST:PORT       AETHERIUM_NODE_LISTEN    where nodes connect (TLS); empty: none
+  --node-timeout S              AETHERIUM_NODE_TIMEOUT   heartbeat silence before a node is lost (10)
+  --node-tls-cert F, --node-tls-key F  AETHERIUM_NODE_TLS_CERT/KEY  this process's certificate on the node port
+  --node-ca F                   AETHERIUM_NODE_CA        the cluster CA (all three, or none: anonymous
+                                                         TLS, loopback only)
   --checkpoint-every N          AETHERIUM_CHECKPOINT_EVERY  events between read-model checkpoints (10000)
   --repo-roots DIR[:DIR]        AETHERIUM_REPO_ROOTS     local repositories only below these
                                                          (default <data-dir>/repos)
@@ -97,6 +108,8 @@ int main(int argc, char** argv) {
   auto& verb = cmd->words[0];
   if (verb == "server")
     return run_server(*cmd, cfg);
+  if (verb == "node")
+    return run_node(*cmd, cfg);
   if (verb == "relay")
     return run_relay(*cmd, cfg);
   if (verb == "demo")

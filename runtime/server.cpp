@@ -31,7 +31,6 @@
 #include "adapters/git/git_adapters.hpp"
 #include "adapters/github/github_adapters.hpp"
 #include "adapters/http/auth/authenticator.hpp"
-#include "adapters/sandbox/microvm/microvm_sandbox_runtime.hpp"
 #include "adapters/http/http_server.hpp"
 #include "adapters/http/metrics/prometheus_registry.hpp"
 #include "adapters/json/event_log_api_key_store.hpp"
@@ -50,7 +49,9 @@
 #include "adapters/postgres/postgres_event_store.hpp"
 #include "adapters/postgres/postgres_projection_snapshot_store.hpp"
 #include "adapters/postgres/server_lock.hpp"
-#include "adapters/sandbox/oci_sandbox_runtime.hpp"
+#include "adapters/json/event_log_node_registry.hpp"
+#include "cluster/cluster_sandbox_runtime.hpp"
+#include "cluster/node_gateway.hpp"
 #include "events/api/timed_event_store.hpp"
 #include "events/logger.hpp"
 #include "events/read_model/board_checkpoint.hpp"
@@ -60,6 +61,8 @@
 #include "events/notifications/dispatcher.hpp"
 #include "runtime/commands.hpp"
 #include "runtime/kafka_relay.hpp"
+#include "runtime/local_runtimes.hpp"
+#include "runtime/node_command.hpp"
 
 namespace aetherium::runtime {
 
@@ -130,51 +133,12 @@ repository_policy repository_access(const config& cfg, const std::string& data) 
   return policy;
 }
 
-/// The host's memory (MemTotal), the local node's memory capacity.
-std::uint64_t host_memory_bytes() {
-  std::ifstream info{"/proc/meminfo"};
-  std::string key, unit;
-  std::uint64_t kib = 0;
-  while (info >> key >> kib >> unit)
-    if (key == "MemTotal:")
-      return kib * 1024;
-  return 0;
-}
-
-/// The runtimes that really start a sandbox here: each is tried once with the image (a
-/// runtime whose binary is missing, or that this kernel cannot run, is not offered).
-std::vector<std::string> runtimes_that_start(sandbox_runtime& rt, const std::string& image, const std::string& scratch) {
-  std::vector<std::string> offered;
-  std::error_code ec;
-  fs::create_directories(scratch, ec);
-  for (auto kind : {sandbox_runtime_kind::crun, sandbox_runtime_kind::runc, sandbox_runtime_kind::runsc,
-                    sandbox_runtime_kind::microvm}) {
-    sandbox_spec spec;
-    spec.runtime = kind;
-    spec.rootfs_dir = image;
-    spec.workspace_dir = scratch;
-    spec.labels = {{"probe", "runtime"}};
-    auto h = rt.provision(spec);
-    exec_request req;
-    req.argv = {"/bin/true"};
-    auto ran = h ? rt.exec(*h, req) : result<exit_status>{h.err()};
-    if (h)
-      (void)rt.destroy(*h);
-    if (ran && ran->exit_code == 0)
-      offered.push_back(to_string(kind));
-    else
-      log(log_level::info, "runtime not offered",
-          {{"runtime", to_string(kind)}, {"reason", ran ? "exit " + std::to_string(ran->exit_code) : ran.err().detail}});
-  }
-  fs::remove_all(scratch, ec);
-  return offered;
-}
-
 class running_server : public server {
 public:
   ~running_server() override { stop(); }
 
   std::uint16_t port() const override { return http_->port(); }
+  std::uint16_t node_port() const override { return node_port_; }
 
   result<std::string> issue_key(const tenant_id& tenant, api::role role, const std::string& name) override {
     auto key = auth_->create_key(tenant, role, name);
@@ -208,7 +172,7 @@ public:
         });
     }
     if (sys_) {
-      for (auto& a : {sampler_, heartbeat_, relay_, dispatcher_, board_, tasks_, projects_, tenant_quotas_, scheduler_,
+      for (auto& a : {sampler_, heartbeat_, node_gateway_, relay_, dispatcher_, board_, tasks_, projects_, tenant_quotas_, scheduler_,
                      journal_})
         if (a)
           caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
@@ -222,6 +186,8 @@ private:
   result<void> claim(const config& cfg);
   result<void> open_ports(const config& cfg);
   result<void> start_actors(const config& cfg);
+  result<void> prepare_cluster(const config& cfg);
+  result<void> start_cluster(const config& cfg, const scheduling::node_registration& local);
   std::unique_ptr<read_model::task_board> load_board();
   actors::checkpoint_policy checkpoints(const config& cfg);
   result<void> catch_up();
@@ -249,6 +215,10 @@ private:
   std::shared_ptr<http::authenticator> auth_;
   std::shared_ptr<actors::task_control_plane> control_;
   actors::system_config caf_cfg_;
+  std::uint32_t node_timeout_ = 10;           ///< Seconds of heartbeat silence before a node is lost.
+  std::shared_ptr<node_registry> nodes_;      ///< Nodes and join tokens in the log.
+  caf::actor node_gateway_;                   ///< Where other nodes connect; invalid without --node-listen.
+  std::uint16_t node_port_ = 0;
   std::unique_ptr<caf::actor_system> sys_;
   caf::actor journal_, tasks_, projects_, board_, scheduler_, tenant_quotas_, dispatcher_, relay_, heartbeat_, sampler_;
   std::shared_ptr<actors::projection_reader> board_reader_;
@@ -304,50 +274,12 @@ result<void> running_server::open_ports(const config& cfg) {
   blobs_ = *blobs;
   auto data = fs::absolute(cfg.data_dir).string();
   repos_ = repository_access(cfg, data);
-  oci_sandbox_options sandbox;
-  sandbox.state_dir = data + "/sandboxes";
-  const auto& warm = cfg.warm_sandboxes;
-  if (warm.empty() || warm.size() > 2 || warm.find_first_not_of("0123456789") != std::string::npos)
-    return make_error(errc::invalid_argument, "--warm-sandboxes must be a number from 0 to 99", "warm-sandboxes");
-  sandbox.warm_pool_size = static_cast<std::size_t>(std::stoi(warm));
-  image_ = cfg.image.empty() ? data + "/images/agent" : fs::absolute(cfg.image).string();
-  if (!fs::is_directory(image_ + "/bin"))
-    return make_error(errc::invalid_argument,
-                      "no sandbox image at " + image_ + " (build one with deploy/images/build-busybox-rootfs.sh "
-                      "or build-agent-rootfs.sh and pass --image DIR)", "image");
-  std::istringstream ranges(cfg.egress_allow_private);
-  for (std::string range; std::getline(ranges, range, ',');)
-    if (!range.empty()) sandbox.egress_allow_private.push_back(range);
-  // MicroVMs when a kernel folder is configured; the probe below offers microvm only if a
-  // VM really starts and runs a command here.
-  std::shared_ptr<sandbox_runtime> microvms;
-  if (!cfg.microvm_kernel.empty()) {
-    microvm_sandbox_options vm;
-    vm.state_dir = data + "/microvms";
-    vm.kernel_dir = fs::absolute(cfg.microvm_kernel).string();
-    vm.accel = cfg.microvm_accel;
-    vm.egress_allow_private = sandbox.egress_allow_private;
-    auto made = make_microvm_sandbox_runtime(vm);
-    if (made)
-      microvms = std::move(*made);
-    else
-      log(log_level::warn, "runtime not offered", {{"runtime", "microvm"}, {"reason", made.err().detail}});
-  }
-  {
-    auto probing = sandbox; // its own adapter: probe sandboxes must not shape the warm pool
-    probing.warm_pool_size = 0;
-    auto probe = make_oci_sandbox_runtime(probing);
-    if (!probe)
-      return probe.err();
-    auto both = make_runtime_router(std::move(*probe), microvms);
-    runtimes_ = runtimes_that_start(*both, image_, data + "/probe");
-  }
-  if (std::find(runtimes_.begin(), runtimes_.end(), cfg.runtime) == runtimes_.end())
-    return make_error(errc::unavailable, "the default runtime " + cfg.runtime + " does not start a sandbox here", "runtime");
-  auto rt = make_oci_sandbox_runtime(sandbox);
-  if (!rt)
-    return rt.err();
-  sandboxes_ = make_runtime_router(std::move(*rt), microvms);
+  auto local = open_local_runtimes(cfg, data);
+  if (!local)
+    return local.err();
+  sandboxes_ = local->sandboxes;
+  runtimes_ = local->offered;
+  image_ = local->image;
   if (cfg.github_token.empty()) {
     code_host_ = make_local_git_code_host(repos_);
     comments_ = local_git_comments(code_host_);
@@ -365,7 +297,56 @@ result<void> running_server::open_ports(const config& cfg) {
   return {};
 }
 
+/// Checks the settings of many hosts and, with --node-listen, readies CAF's network layer
+/// (TLS) before the actor system is made.
+result<void> running_server::prepare_cluster(const config& cfg) {
+  scheduling::strategy strategy;
+  if (!scheduling::parse_strategy(cfg.placement, strategy))
+    return make_error(errc::invalid_argument, "--placement must be bin_pack, spread or best_fit, not " + cfg.placement,
+                      "placement");
+  auto timeout = std::atoi(cfg.node_timeout.c_str());
+  if (timeout < 1 || timeout > 3600 || cfg.node_timeout.find_first_not_of("0123456789") != std::string::npos)
+    return make_error(errc::invalid_argument, "--node-timeout must be 1 to 3600 seconds", "node-timeout");
+  node_timeout_ = static_cast<std::uint32_t>(timeout);
+  nodes_ = make_event_log_node_registry(store_, time_, ids_, "control-plane");
+  if (cfg.node_listen.empty())
+    return {};
+  node_tls tls{cfg.node_tls_cert, cfg.node_tls_key, cfg.node_ca};
+  if (tls.cert.empty() && !loopback_only(cfg.node_listen))
+    return make_error(errc::invalid_argument,
+                      "--node-listen " + cfg.node_listen + " is reachable from other hosts: give it --node-tls-cert, "
+                      "--node-tls-key and --node-ca (see docs/operations.md)", "node-listen");
+  return prepare_node_network(caf_cfg_, tls, node_timeout_);
+}
+
+/// Records the embedded node in the log and, with --node-listen, lets other nodes join:
+/// sandboxes placed on them run there through the node gateway.
+result<void> running_server::start_cluster(const config& cfg, const scheduling::node_registration& local) {
+  if (auto ok = nodes_->record(local.id, scheduling::register_node{local, time_->now_us()}); !ok) {
+    if (ok.err().code != errc::conflict)
+      return ok.err();
+    // It ran with other capacity before: the old registration ends, this one begins.
+    (void)nodes_->record(local.id, scheduling::mark_node_down{"restarted", time_->now_us()});
+    if (auto again = nodes_->record(local.id, scheduling::register_node{local, time_->now_us()}); !again)
+      return again.err();
+  }
+  if (cfg.node_listen.empty())
+    return {};
+  auto directory = std::make_shared<cluster::node_directory>();
+  sandboxes_ = cluster::make_cluster_sandbox_runtime(*sys_, sandboxes_, local.id.str(), directory);
+  node_gateway_ = cluster::spawn_node_gateway(*sys_, {nodes_, scheduler_, directory, time_});
+  auto port = publish_node_gateway(node_gateway_, cfg.node_listen);
+  if (!port)
+    return port.err();
+  node_port_ = *port;
+  log(log_level::info, "listening for nodes", {{"address", cfg.node_listen.substr(0, cfg.node_listen.rfind(':')) + ":"
+                                                               + std::to_string(node_port_)}});
+  return {};
+}
+
 result<void> running_server::start_actors(const config& cfg) {
+  if (auto ok = prepare_cluster(cfg); !ok)
+    return ok;
   sys_ = std::make_unique<caf::actor_system>(caf_cfg_);
   auto& sys = *sys_;
   journal_ = actors::spawn_journal(sys, store_);
@@ -374,8 +355,21 @@ result<void> running_server::start_actors(const config& cfg) {
   std::tie(board_, board_reader_) = actors::spawn_readable_projector(sys, store_, load_board(), checkpoints(cfg));
   actors::scheduler_options sched;
   sched.clock = time_;
+  scheduling::parse_strategy(cfg.placement, sched.strategy); // checked in prepare_cluster
+  sched.heartbeat_timeout = std::chrono::seconds(node_timeout_);
   scheduler_ = actors::spawn_scheduler(sys, sched);
   tenant_quotas_ = actors::spawn_tenant_quota_feed(sys, store_, make_json_tenant_codec(), scheduler_);
+  // Agents mostly wait on their model's API: CPU is overcommitted by the slot count, so the
+  // slots (--max-tasks), not the cores, bound how many sandboxes run here at once.
+  auto slots = static_cast<std::uint32_t>(std::max(1, std::atoi(cfg.max_tasks.c_str())));
+  scheduling::node_registration node{local_node,
+                                     {static_cast<std::uint32_t>(std::thread::hardware_concurrency() * 1000 * slots),
+                                      host_memory_bytes(), slots},
+                                     runtimes_,
+                                     cfg.listen};
+  caf::anon_send(scheduler_, actors::register_atom::value, node);
+  if (auto ok = start_cluster(cfg, node); !ok)
+    return ok;
   auto data = fs::absolute(cfg.data_dir).string();
   actors::execution_ports ports{sandboxes_, make_git_workspace_provider(65534, 65534, repos_), blobs_, logs_, time_,
                                 make_file_secret_store(data + "/secrets"), comments_};
@@ -386,16 +380,8 @@ result<void> running_server::start_actors(const config& cfg) {
   actors::execution_options exec;
   exec.workspace_root = data + "/workspaces";
   exec.rootfs = image_;
-  // Agents mostly wait on their model's API: CPU is overcommitted by the slot count, so the
-  // slots (--max-tasks), not the cores, bound how many sandboxes run here at once.
-  auto slots = static_cast<std::uint32_t>(std::max(1, std::atoi(cfg.max_tasks.c_str())));
-  scheduling::node_registration node{local_node,
-                                     {static_cast<std::uint32_t>(std::thread::hardware_concurrency() * 1000 * slots),
-                                      host_memory_bytes(), slots},
-                                     runtimes_,
-                                     cfg.listen};
-  caf::anon_send(scheduler_, actors::register_atom::value, node);
-  heartbeat_ = actors::spawn_heartbeat(sys, scheduler_, local_node);
+  // Three beats per timeout, so one late beat never loses the node.
+  heartbeat_ = actors::spawn_heartbeat(sys, scheduler_, local_node, std::chrono::milliseconds(node_timeout_ * 1000 / 3));
   dispatcher_ = actors::spawn_task_dispatcher(sys, tasks_, board_, scheduler_, local_node, ports, exec);
   if (!cfg.kafka_brokers.empty()) {
     auto relay = spawn_kafka_relay(sys, store_, cfg);
@@ -404,6 +390,7 @@ result<void> running_server::start_actors(const config& cfg) {
     relay_ = *relay;
   }
   actors::control_plane_parts parts{tasks_, projects_, board_, dispatcher_, scheduler_, logs_, store_, time_, ids_, {}, board_reader_};
+  parts.nodes = nodes_;
   parts.defaults.runtime = cfg.runtime;
   parts.runtimes = runtimes_;
   parts.defaults.active_task_quota = static_cast<std::size_t>(std::max(0, std::atoi(cfg.tenant_max_tasks.c_str())));
@@ -626,6 +613,9 @@ int run_server(const command_line&, const config& cfg) {
   }
   std::cout << "aetherium server listening on " << cfg.listen.substr(0, cfg.listen.rfind(':')) << ":"
             << (*s)->port() << std::endl;
+  if (auto np = (*s)->node_port())
+    std::cout << "aetherium server listening for nodes on " << cfg.node_listen.substr(0, cfg.node_listen.rfind(':'))
+              << ":" << np << std::endl;
   std::signal(SIGINT, [](int sig) { stop_signal = sig; });
   std::signal(SIGTERM, [](int sig) { stop_signal = sig; });
   while (!stop_signal)

@@ -17,6 +17,8 @@ public:
   virtual ~server() = default;
   /// The port the HTTP API listens on.
   virtual std::uint16_t port() const = 0;
+  /// The port nodes connect to; 0 without --node-listen.
+  virtual std::uint16_t node_port() const = 0;
   /// Creates an API key in-process (what `aetherium admin create-key` does over the log).
   virtual result<std::string> issue_key(const tenant_id& tenant, api::role role, const std::string& name) = 0;
   /// Stops accepting requests, interrupts running tasks (each records why it ends, its

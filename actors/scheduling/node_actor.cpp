@@ -86,6 +86,7 @@ caf::behavior node_actor(node_self* self, node_id id, caf::actor_addr owner, nod
       return apply(self, scheduling::mark_node_down{std::move(reason), now()});
     },
     [self, now](drain_atom) { return apply(self, scheduling::drain_node{now()}); },
+    [self, now](undrain_atom) { return apply(self, scheduling::undrain_node{now()}); },
     [self](get_atom) -> node_outcome {
       if (!self->state.model.exists)
         return make_error(errc::not_found, "node " + self->state.id.str() + " is not registered");

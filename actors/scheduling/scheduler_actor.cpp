@@ -21,6 +21,7 @@ struct scheduler_state {
   std::unordered_map<node_id, caf::actor> nodes;
   std::unordered_map<caf::actor_addr, node_id> node_ids;
   std::vector<caf::actor_addr> subscribers;
+  std::unordered_map<node_id, std::int64_t> last_beat_us; ///< Registration or heartbeat, by node.
 };
 
 using scheduler_self = caf::stateful_actor<scheduler_state>;
@@ -78,6 +79,7 @@ caf::result<node_outcome> register_node(scheduler_self* self, scheduling::node_r
   if (auto ok = scheduling::validate_registration(reg); !ok)
     return node_outcome{ok.err()};
   node_actor_for(self, reg.id);
+  self->state.last_beat_us[reg.id] = self->state.options.clock->now_us();
   return to_node(self, reg.id.str(), register_atom::value, std::move(reg));
 }
 
@@ -122,13 +124,23 @@ caf::behavior scheduler_actor(scheduler_self* self, scheduler_options options) {
       return self->state.core->release(task_id{task});
     },
     [self](register_atom, scheduling::node_registration& reg) { return register_node(self, reg); },
-    [self](heartbeat_atom atom, const std::string& node) { return to_node(self, node, atom); },
+    [self](heartbeat_atom atom, const std::string& node) {
+      self->state.last_beat_us[node_id{node}] = self->state.options.clock->now_us();
+      return to_node(self, node, atom);
+    },
+    [self](undrain_atom atom, const std::string& node) { return to_node(self, node, atom); },
     [self](down_atom atom, const std::string& node, std::string& reason) {
       return to_node(self, node, atom, std::move(reason));
     },
     [self](drain_atom atom, const std::string& node) { return to_node(self, node, atom); },
     [self](get_atom atom, const std::string& node) { return to_node(self, node, atom); },
-    [self](get_atom) { return self->state.core->summary(); },
+    [self](get_atom) {
+      auto s = self->state.core->summary();
+      for (auto& n : s.nodes)
+        if (auto it = self->state.last_beat_us.find(n.id); it != self->state.last_beat_us.end())
+          n.last_heartbeat_us = it->second;
+      return s;
+    },
     [self](quota_atom, const std::string& tenant, const scheduling::placement_quotas& q) {
       return set_quotas(self, tenant, q);
     },

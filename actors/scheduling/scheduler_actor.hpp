@@ -34,6 +34,7 @@ struct scheduler_options {
 ///   registered, invalid_transition for a node that is down (it must register again).
 /// - (down_atom, std::string node_id, std::string reason) -> node_outcome.
 /// - (drain_atom, std::string node_id) -> node_outcome.
+/// - (undrain_atom, std::string node_id) -> node_outcome: a drained node takes sandboxes again.
 /// - (get_atom, std::string node_id) -> node_outcome.
 /// - (quota_atom, std::string tenant_id, scheduling::placement_quotas) -> quota_outcome.
 /// - (get_atom) -> scheduling::scheduler_summary.

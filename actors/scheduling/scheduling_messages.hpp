@@ -20,6 +20,7 @@ using register_atom = caf::atom_constant<caf::atom("register")>;
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 using down_atom = caf::atom_constant<caf::atom("down")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
+using undrain_atom = caf::atom_constant<caf::atom("undrain")>;
 using quota_atom = caf::atom_constant<caf::atom("quota")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using rescheduled_atom = caf::atom_constant<caf::atom("resched")>;

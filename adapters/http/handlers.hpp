@@ -15,6 +15,9 @@ void cancel_task(handler_context& c);
 void task_events(handler_context& c);
 void events_after(handler_context& c);
 void list_nodes(handler_context& c);
+void drain_node(handler_context& c);
+void undrain_node(handler_context& c);
+void remove_node(handler_context& c);
 
 // Task logs, plain and as Server-Sent Events (handlers_logs.cpp).
 void task_logs(handler_context& c);

@@ -195,4 +195,25 @@ void list_nodes(handler_context& c) {
   }));
 }
 
+void drain_node(handler_context& c) {
+  if (!no_query(c) || !plausible_id(c, c.params[0]))
+    return;
+  c.services.core->drain_node(c.caller, node_id{c.params[0]}, false,
+                              answer<api::node_view>(c, [](auto& n) { return json_response(200, to_json(n)); }));
+}
+
+void undrain_node(handler_context& c) {
+  if (!no_query(c) || !plausible_id(c, c.params[0]))
+    return;
+  c.services.core->drain_node(c.caller, node_id{c.params[0]}, true,
+                              answer<api::node_view>(c, [](auto& n) { return json_response(200, to_json(n)); }));
+}
+
+void remove_node(handler_context& c) {
+  if (!no_query(c) || !plausible_id(c, c.params[0]))
+    return;
+  c.services.core->remove_node(c.caller, node_id{c.params[0]},
+                               answer<api::node_view>(c, [](auto& n) { return json_response(200, to_json(n)); }));
+}
+
 } // namespace aetherium::http::handlers

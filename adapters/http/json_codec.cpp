@@ -165,8 +165,12 @@ json to_json(const api::event_view& e) {
 
 json to_json(const api::node_view& n) {
   return json{{"id", n.id.str()},
+              {"name", n.id.str()},
               {"address", n.address},
-              {"status", n.up ? "up" : "down"},
+              {"status", n.status},
+              {"free", json{{"cpu_millis", n.free_cpu_millis},
+                            {"memory_bytes", n.free_memory_bytes},
+                            {"sandbox_slots", n.free_sandbox_slots}}},
               {"cpu_millis", n.cpu_millis},
               {"memory_bytes", n.memory_bytes},
               {"sandbox_slots", n.sandbox_slots},

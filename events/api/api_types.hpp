@@ -198,6 +198,10 @@ struct node_view {
   node_id id;
   std::string address;
   bool up = true; ///< False once it stopped heartbeating.
+  std::string status = "ready"; ///< ready, draining, lost or removed.
+  std::uint32_t free_cpu_millis = 0;
+  std::uint64_t free_memory_bytes = 0;
+  std::uint32_t free_sandbox_slots = 0;
   std::uint32_t cpu_millis = 0;
   std::uint64_t memory_bytes = 0;
   std::uint32_t sandbox_slots = 0;

@@ -88,8 +88,20 @@ public:
   virtual void events_after(const caller& who, std::int64_t after, std::size_t limit,
                             reply<event_page> done) = 0;
 
-  /// Every known node, up or down.
+  /// Every node the log knows (registered at some point), with what the scheduler sees of
+  /// it now: free room, last heartbeat; a node the log says is there but that is not
+  /// connected to this control plane is lost.
   virtual void list_nodes(const caller& who, reply<std::vector<node_view>> done) = 0;
+
+  /// Drains a node (it keeps what it runs, takes nothing new), or with `undrain` lets a
+  /// drained node take sandboxes again. Errors: not_found, invalid_transition (a lost or
+  /// removed node), unavailable.
+  virtual void drain_node(const caller& who, const node_id& id, bool undrain, reply<node_view> done) = 0;
+
+  /// Removes a node: recorded as node.removed, its sandboxes' tasks end with node_lost, its
+  /// credential stops working (it must join again with a token). Errors: not_found,
+  /// unavailable.
+  virtual void remove_node(const caller& who, const node_id& id, reply<node_view> done) = 0;
 
   /// At most about `max_bytes` of the task's log from `from_offset` (at least one chunk when
   /// there is one). Errors: not_found.

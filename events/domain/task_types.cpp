@@ -7,7 +7,7 @@ namespace {
 constexpr const char* reason_names[] = {
   "agent_failed",    "agent_missing",       "timeout",         "oom",
   "budget_exceeded", "sandbox_error",       "workspace_error", "verification_failed",
-  "code_host_error", "control_plane_restart", "no_capacity"};
+  "code_host_error", "control_plane_restart", "no_capacity", "node_lost"};
 
 } // namespace
 

@@ -58,6 +58,7 @@ enum class failure_reason {
   code_host_error,       ///< The pull request could not be opened or updated.
   control_plane_restart, ///< The control plane died while the task ran.
   no_capacity,           ///< No node can ever run it (runtime or size).
+  node_lost,             ///< The node running its sandbox was lost (killed, cut off, removed).
 };
 
 /// Wire name, e.g. "control_plane_restart".

@@ -70,6 +70,7 @@ struct node_load {
   usage used;
   double load = 0;
   std::string address; ///< Where to reach it, as it registered.
+  std::int64_t last_heartbeat_us = 0; ///< Filled by the scheduler actor (the core has no clock).
 };
 
 /// One tenant's quotas and what it holds.

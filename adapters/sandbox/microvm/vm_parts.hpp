@@ -14,6 +14,7 @@
 
 #include "adapters/sandbox/microvm/guest_protocol.hpp"
 #include "adapters/sandbox/unique_fd.hpp"
+#include "adapters/sandbox/workspace_tree.hpp"
 #include "events/result.hpp"
 
 // The pieces of the microVM adapter below the port: the guest agent's channel, QMP,
@@ -118,26 +119,7 @@ result<pid_t> start_qemu(const launch& how);
 result<void> write_initramfs(const std::string& agent_binary, const std::string& modules_dir,
                              const std::string& out_path);
 
-/// Writes the workspace a guest describes (protocol entries, parents before children)
-/// under a host directory. Everything from the guest is hostile: a path must be relative
-/// with no empty, "." or ".." part and lead only through directories this writer made
-/// (no link is followed: each step is opened with O_NOFOLLOW below `root_fd`); link
-/// targets are stored as given, never resolved; setuid, setgid and sticky bits are
-/// dropped; everything is owned by uid:gid. Refuses more than `max_bytes` of file
-/// contents or `max_entries` entries in all.
-class workspace_writer {
-public:
-  workspace_writer(int root_fd, std::uint32_t uid, std::uint32_t gid, std::uint64_t max_bytes,
-                   std::uint32_t max_entries = 1'000'000);
-  /// `kind` is a protocol::entry_kind. Errors: invalid_argument naming what was refused.
-  result<void> add(std::uint32_t kind, const std::string& rel, std::uint32_t mode, const std::string& bytes);
-
-private:
-  int root_;
-  std::uint32_t uid_, gid_;
-  std::uint64_t max_bytes_, bytes_ = 0;
-  std::uint32_t max_entries_, entries_ = 0;
-};
+using sandbox::workspace_writer;
 
 /// Total bytes of regular files under `dir` (not following links), for sizing an image.
 std::uint64_t tree_bytes(const std::string& dir);

@@ -127,7 +127,7 @@ TEST_F(tasks_http, nodes_are_listed) {
   ASSERT_EQ(r.body["nodes"].size(), 1u);
   EXPECT_EQ(r.body["nodes"][0]["id"], "node-1");
   EXPECT_EQ(r.body["nodes"][0]["address"], "10.0.0.1:4242");
-  EXPECT_EQ(r.body["nodes"][0]["status"], "up");
+  EXPECT_EQ(r.body["nodes"][0]["status"], "ready");
   EXPECT_EQ(r.body["nodes"][0]["cpu_millis"], 4000);
   EXPECT_EQ(r.body["nodes"][0]["sandbox_slots"], 8);
   EXPECT_EQ(r.body["nodes"][0]["sandboxes_running"], 0);

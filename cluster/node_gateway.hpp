@@ -1,0 +1,38 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "cluster/node_directory.hpp"
+#include "events/clock.hpp"
+#include "events/scheduling/node_registry.hpp"
+
+namespace aetherium::cluster {
+
+struct node_gateway_options {
+  std::shared_ptr<node_registry> registry; ///< Join tokens, credentials and node events in the log.
+  caf::actor scheduler;                    ///< spawn_scheduler: where nodes register and beat.
+  std::shared_ptr<node_directory> nodes;   ///< Filled with each connected node's agent.
+  std::shared_ptr<clock> time;
+};
+
+/// Spawns the actor nodes talk to (the control plane publishes it on its node port).
+///
+/// Messages (types in cluster/cluster_messages.hpp), each answered with a wire_reply:
+/// - (join_atom, wire_registration, std::string token, caf::actor agent): a node joins with
+///   a join token. A bad token is refused (unauthorized) and the refusal recorded
+///   (node.join_refused). Otherwise the node gets a fresh credential (text), whose hash
+///   its node.registered event keeps, and is registered with the scheduler.
+/// - (hello_atom, wire_registration, std::string credential, caf::actor agent): a node that
+///   joined before connects again (after its restart, the control plane's, or a network
+///   loss) with its credential; a node removed since must join again.
+/// - (beat_atom, std::string node, std::string credential): its heartbeat. An error asks
+///   the node to say hello again.
+/// A node is lost (node.marked_down, its tasks fail with node_lost) when its agent's
+/// connection ends or when the scheduler hears no beat for its heartbeat timeout.
+caf::actor spawn_node_gateway(caf::actor_system& sys, node_gateway_options options);
+
+} // namespace aetherium::cluster

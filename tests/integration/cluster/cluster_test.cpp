@@ -1,0 +1,244 @@
+// Many hosts on one machine: a real control plane (PostgreSQL, crun sandboxes) and three
+// real `aetherium node` processes joined to it over CAF's network layer with TLS. Tasks
+// are placed across them by the configured strategy, run in the node's sandboxes and come
+// back; a removed node cannot come back without a new token.
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/integration/e2e/server_process.hpp"
+#include "tests/support/pg_test_database.hpp"
+
+using namespace aetherium;
+using namespace aetherium::testing;
+using json = nlohmann::json;
+using std::chrono::steady_clock;
+
+namespace {
+
+/// One `aetherium node` process.
+class node_process {
+public:
+  node_process(std::string name, std::string dir, std::string image) : name_(std::move(name)), dir_(std::move(dir)),
+                                                                      image_(std::move(image)) {}
+  ~node_process() { kill(SIGKILL); }
+
+  /// Starts the node; with `wait`, until it says it joined (60 s).
+  void start(const std::string& join, const std::string& token, bool wait = true) {
+    std::filesystem::create_directories(dir_);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      auto log = dir_ + "/node.log";
+      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      ::unsetenv("AETHERIUM_DATABASE_URL");
+      ::execl(AETHERIUM_BINARY, AETHERIUM_BINARY, "node", "--join", join.c_str(), "--token", token.c_str(), "--name",
+              name_.c_str(), "--data-dir", dir_.c_str(), "--image", image_.c_str(), "--max-tasks", "2", nullptr);
+      ::_exit(127);
+    }
+    if (wait)
+      ASSERT_TRUE(wait_for_log("joined", std::chrono::seconds(60))) << "node " << name_ << " did not join:\n" << log();
+  }
+
+  /// Waits for `text` in the node's log (after the last start); false when the process ended first or time ran out.
+  bool wait_for_log(const std::string& text, std::chrono::seconds within) {
+    auto deadline = steady_clock::now() + within;
+    while (steady_clock::now() < deadline) {
+      if (log().find(text, offset_) != std::string::npos)
+        return true;
+      int status = 0;
+      if (pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return log().find(text, offset_) != std::string::npos;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+  /// Waits for the process to end; its exit status (-1 if it did not within `within`).
+  int wait_exit(std::chrono::seconds within) {
+    auto deadline = steady_clock::now() + within;
+    while (pid_ > 0 && steady_clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
+    return pid_ > 0 ? -1 : exit_status_;
+  }
+
+  void kill(int sig) {
+    if (pid_ <= 0)
+      return;
+    ::kill(pid_, sig);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+    offset_ = log().size(); // the next start's lines come after these
+  }
+
+  std::string log() const {
+    std::ifstream in{dir_ + "/node.log"};
+    return {std::istreambuf_iterator<char>(in), {}};
+  }
+  const std::string& name() const { return name_; }
+
+private:
+  std::string name_, dir_, image_;
+  pid_t pid_ = -1;
+  int exit_status_ = -1;
+  std::size_t offset_ = 0;
+};
+
+class cluster : public ::testing::Test {
+protected:
+  void SetUp() override {
+    image_ = busybox_image();
+    repo_ = sample_repository_in(work_.path);
+    ASSERT_FALSE(HasFailure());
+    node_port_ = free_port();
+    server_ = std::make_unique<server_process>(
+      db_.url(), work_.path + "/data", image_,
+      "AETHERIUM_NODE_LISTEN=127.0.0.1:" + std::to_string(node_port_)
+        + " AETHERIUM_PLACEMENT=spread AETHERIUM_NODE_TIMEOUT=3 AETHERIUM_MAX_TASKS=1");
+    ASSERT_NO_FATAL_FAILURE(server_->start());
+    auto key = server_->admin_key("acme");
+    ASSERT_FALSE(key.empty());
+    api_ = std::make_unique<http::api_client>(http::client_options{server_->base_url(), key});
+    project_ = create_sample_project(*api_, repo_);
+    ASSERT_FALSE(project_.empty());
+    token_ = node_token();
+    ASSERT_FALSE(token_.empty());
+    for (int i = 1; i <= 3; ++i) {
+      nodes_.push_back(std::make_unique<node_process>("node" + std::to_string(i),
+                                                      work_.path + "/node" + std::to_string(i), image_));
+      ASSERT_NO_FATAL_FAILURE(nodes_.back()->start(join(), token_));
+    }
+  }
+
+  void TearDown() override {
+    if (HasFailure() && server_) {
+      std::cerr << "server log:\n" << server_->log_tail();
+      for (auto& n : nodes_)
+        std::cerr << n->name() << " log:\n" << n->log().substr(n->log().size() > 3000 ? n->log().size() - 3000 : 0);
+    }
+  }
+
+  std::string join() const { return "127.0.0.1:" + std::to_string(node_port_); }
+
+  std::string node_token() {
+    auto out = server_->cli("admin node-token --note cluster-test");
+    EXPECT_EQ(out.exit_code, 0) << out.output;
+    auto at = out.output.find("aetj_");
+    if (at == std::string::npos)
+      return {};
+    return out.output.substr(at, out.output.find_first_of(" \n", at) - at);
+  }
+
+  std::map<std::string, json> nodes() {
+    auto r = api_->list_nodes();
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.err().detail);
+    std::map<std::string, json> out;
+    auto page = r ? json::parse(*r) : json::object({{"nodes", json::array()}});
+    for (auto& n : page.at("nodes"))
+      out[n.value("name", "")] = n;
+    return out;
+  }
+
+  /// Waits until node `name` shows `status` in GET /v1/nodes.
+  bool node_becomes(const std::string& name, const std::string& status, std::chrono::seconds within) {
+    auto deadline = steady_clock::now() + within;
+    while (steady_clock::now() < deadline) {
+      auto all = nodes();
+      if (all.count(name) && all[name].value("status", "") == status)
+        return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+  std::string post_task(const std::string& script) {
+    auto body = json{{"project", project_}, {"agent_type", "script"}, {"prompt", script}}.dump();
+    auto r = api_->create_task(body);
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.err().detail);
+    return r ? json::parse(*r).at("id").get<std::string>() : "";
+  }
+
+  pg_test_database db_;
+  temp_dir work_;
+  std::string image_, repo_, project_, token_;
+  int node_port_ = 0;
+  std::unique_ptr<server_process> server_;
+  std::unique_ptr<http::api_client> api_;
+  std::vector<std::unique_ptr<node_process>> nodes_;
+};
+
+TEST_F(cluster, joined_nodes_are_listed_ready_with_their_capacity_and_runtimes) {
+  auto all = nodes();
+  ASSERT_EQ(all.size(), 4u);
+  for (auto& name : {"local", "node1", "node2", "node3"}) {
+    auto& n = all[name];
+    EXPECT_EQ(n.value("status", ""), "ready") << n.dump();
+    EXPECT_GT(n.value("cpu_millis", 0), 0) << n.dump();
+    EXPECT_GT(n.value("memory_bytes", 0ull), 0ull) << n.dump();
+    EXPECT_TRUE(n.at("last_heartbeat_at").is_string()) << n.dump();
+    auto runtimes = n.at("runtimes").get<std::vector<std::string>>();
+    EXPECT_NE(std::find(runtimes.begin(), runtimes.end(), "crun"), runtimes.end()) << n.dump();
+  }
+  EXPECT_EQ(all["node1"].value("sandbox_slots", 0), 2) << all["node1"].dump();
+  EXPECT_EQ(all["node1"].at("free").value("sandbox_slots", 0), 2) << all["node1"].dump();
+}
+
+TEST_F(cluster, a_wrong_token_is_refused_and_the_refusal_is_recorded) {
+  node_process intruder{"intruder", work_.path + "/intruder", image_};
+  intruder.start(join(), "aetj_0123456789abcdef_" + std::string(43, 'A'), false);
+  EXPECT_EQ(intruder.wait_exit(std::chrono::seconds(60)), 1) << intruder.log();
+  EXPECT_NE(intruder.log().find("join refused"), std::string::npos) << intruder.log();
+  EXPECT_EQ(nodes().count("intruder"), 0u);
+  auto refused = run_command("psql -At '" + db_.url() + "' -c \"select count(*) from events where stream_id = "
+                             "'node-intruder' and type = 'node.join_refused'\"");
+  EXPECT_EQ(refused.output.substr(0, 1), "1") << refused.output;
+}
+
+TEST_F(cluster, spread_places_tasks_on_different_nodes_and_their_changes_come_back) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i)
+    ids.push_back(post_task("echo from-" + std::to_string(i) + " > out-" + std::to_string(i) + ".txt; sleep 4"));
+  std::set<std::string> used;
+  for (auto& id : ids) {
+    auto t = wait_for_task(*api_, id, ended, 120);
+    EXPECT_EQ(t.value("status", ""), "completed") << t.dump();
+    used.insert(t.value("node", ""));
+    EXPECT_EQ(t.at("diff").value("files_changed", 0), 1) << t.dump();
+  }
+  // Four tasks at once, four nodes with room: spread gives each node one.
+  EXPECT_EQ(used.size(), 4u) << "nodes used: " << used.size();
+}
+
+TEST_F(cluster, a_removed_node_cannot_come_back_without_a_new_token) {
+  auto tokens = server_->cli("admin node-tokens --json");
+  ASSERT_EQ(tokens.exit_code, 0) << tokens.output;
+  for (auto& t : json::parse(tokens.output.substr(tokens.output.find('['))))
+    ASSERT_EQ(server_->cli("admin node-token --revoke " + t.value("id", "")).exit_code, 0);
+  auto removed = api_->request("DELETE", "/v1/nodes/node3");
+  ASSERT_TRUE(removed.ok());
+  ASSERT_EQ(removed->status, 200) << removed->body;
+  EXPECT_TRUE(node_becomes("node3", "removed", std::chrono::seconds(5)));
+  // Its connection is refused at the next heartbeat; the node process ends.
+  EXPECT_EQ(nodes_[2]->wait_exit(std::chrono::seconds(30)), 1) << nodes_[2]->log();
+  ASSERT_NO_FATAL_FAILURE(nodes_[2]->start(join(), node_token()));
+  EXPECT_TRUE(node_becomes("node3", "ready", std::chrono::seconds(10)));
+}
+
+} // namespace
