@@ -250,7 +250,9 @@ private:
   std::unique_ptr<postgres::server_lock> lock_; ///< First, so released last: no task runs without it.
   std::unique_ptr<postgres::server_lock_waiter> waiter_; ///< A standby's wait for the lock.
   std::string holder_; ///< This server's name at the lock.
-  /// Whether this server leads: set once everything start_leading starts runs.
+  /// Whether this server leads: from claim when it took the lock at start (it serves nothing
+  /// before start_leading has run, and its replay saves checkpoints), from the end of
+  /// start_leading when a standby took the lock over.
   std::shared_ptr<std::atomic<bool>> leading_ = std::make_shared<std::atomic<bool>>(false);
   std::mutex leader_mtx_;
   std::string leader_; ///< Who leads, while this server is a standby.
@@ -303,6 +305,7 @@ result<void> running_server::claim(const config& cfg) {
   auto lock = postgres::take_server_lock(cfg.database_url, holder_, lost_lock);
   if (lock) {
     lock_ = std::move(*lock);
+    leading_->store(true);
     return {};
   }
   if (lock.err().code != errc::conflict)
