@@ -68,6 +68,8 @@ result<local_runtimes> open_local_runtimes(const config& cfg, const std::string&
   local_runtimes out;
   oci_sandbox_options sandbox;
   sandbox.state_dir = data + "/sandboxes";
+  // Reaped by whoever runs tasks here: the leading server (start_leading) or the node (its leave).
+  sandbox.reap_orphans_at_start = false;
   const auto& warm = cfg.warm_sandboxes;
   if (warm.empty() || warm.size() > 2 || warm.find_first_not_of("0123456789") != std::string::npos)
     return make_error(errc::invalid_argument, "--warm-sandboxes must be a number from 0 to 99", "warm-sandboxes");

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -96,6 +97,17 @@ result<std::shared_ptr<models::model_gateway>> make_model_gateway(const config& 
 
 const node_id local_node{"local"};
 
+/// How often a standby tries the database's server lock: a leader that dies is replaced
+/// about this long after PostgreSQL ends its session.
+constexpr std::chrono::seconds lock_retry_every{1};
+
+/// The server lock went to another server while this one led: it runs the tasks now, and
+/// running them here too would run them twice.
+void lost_lock(const std::string& why) {
+  log(log_level::error, "stopping at once", {{"reason", why}});
+  std::_Exit(exit_failure);
+}
+
 result<std::pair<std::string, std::uint16_t>> split_listen(const std::string& listen) {
   auto colon = listen.rfind(':');
   if (colon == std::string::npos)
@@ -151,6 +163,7 @@ public:
     if (stopped_)
       return true;
     stopped_ = true;
+    waiter_.reset(); // a promotion under way finishes first
     if (http_)
       http_->stop();
     if (notifier_)
@@ -163,7 +176,7 @@ public:
     }
     if (code_host_consumer_)
       code_host_consumer_->stop(); // waits for a push under way: what it started, it records
-    if (sys_ && board_) {
+    if (sys_ && board_ && leading_->load()) {
       // Everything is recorded now: a checkpoint at the head makes the next start replay nothing.
       caf::scoped_actor me{*sys_};
       me->request(board_, std::chrono::seconds(5), actors::checkpoint_atom::value)
@@ -184,6 +197,10 @@ public:
 
 private:
   result<void> claim(const config& cfg);
+  result<void> start_leading(const config& cfg);
+  void wait_to_lead(const config& cfg);
+  void set_leader(const std::string& leader);
+  http::server_role role();
   result<void> open_ports(const config& cfg);
   result<void> start_actors(const config& cfg);
   result<void> prepare_cluster(const config& cfg);
@@ -197,6 +214,15 @@ private:
   std::shared_ptr<api::webhook_sink> webhooks(const config& cfg);
 
   std::unique_ptr<postgres::server_lock> lock_; ///< First, so released last: no task runs without it.
+  std::unique_ptr<postgres::server_lock_waiter> waiter_; ///< A standby's wait for the lock.
+  std::string holder_; ///< This server's name at the lock.
+  /// Whether this server leads: from claim when it took the lock at start (it serves nothing
+  /// before start_leading has run, and its replay saves checkpoints), from the end of
+  /// start_leading when a standby took the lock over.
+  std::shared_ptr<std::atomic<bool>> leading_ = std::make_shared<std::atomic<bool>>(false);
+  std::mutex leader_mtx_;
+  std::string leader_; ///< Who leads, while this server is a standby.
+  std::chrono::steady_clock::time_point standby_since_; ///< When this server found the lock taken.
   std::shared_ptr<clock> time_ = make_system_clock();
   std::shared_ptr<id_generator> ids_ = make_random_id_generator();
   std::shared_ptr<event_store> store_;
@@ -218,21 +244,24 @@ private:
   std::uint32_t node_timeout_ = 10;           ///< Seconds of heartbeat silence before a node is lost.
   std::shared_ptr<node_registry> nodes_;      ///< Nodes and join tokens in the log.
   caf::actor node_gateway_;                   ///< Where other nodes connect; invalid without --node-listen.
+  std::shared_ptr<cluster::node_directory> node_directory_ = std::make_shared<cluster::node_directory>();
   std::uint16_t node_port_ = 0;
   std::unique_ptr<caf::actor_system> sys_;
   caf::actor journal_, tasks_, projects_, board_, scheduler_, tenant_quotas_, dispatcher_, relay_, heartbeat_, sampler_;
   std::shared_ptr<actors::projection_reader> board_reader_;
   std::shared_ptr<api::metrics_registry> metrics_;
   api::core_metrics core_metrics_;
+  std::shared_ptr<api::gauge_metric> leader_gauge_;
   std::shared_ptr<notifications::subscription_service> subscriptions_;
   std::unique_ptr<notifications::notification_dispatcher> notifier_;
   std::unique_ptr<http::http_server> http_;
   bool stopped_ = false;
 };
 
-/// Fails at once on a busy port, then takes the database's server lock: only one server
-/// runs tasks against a database, and a second one must not reconcile (reap, fail) the
-/// live tasks of the first. Both before anything else starts.
+/// Fails at once on a busy port, then tries the database's server lock: only its holder, the
+/// leader, runs tasks against a database, and no other server may reconcile (reap, fail)
+/// the leader's live tasks. Found taken, this server is a standby: it serves reads and
+/// waits for the lock (wait_to_lead). Both before anything else starts.
 result<void> running_server::claim(const config& cfg) {
   if (cfg.database_url.empty())
     return make_error(errc::invalid_argument, "no database: set --database-url or AETHERIUM_DATABASE_URL", "database-url");
@@ -243,16 +272,32 @@ result<void> running_server::claim(const config& cfg) {
     return free.err();
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
-  auto holder = std::string{host} + " pid " + std::to_string(::getpid()) + " " + cfg.listen;
-  auto lock = postgres::take_server_lock(cfg.database_url, holder, [](const std::string& why) {
-    // Another server runs the tasks now: running them here too would run them twice.
-    log(log_level::error, "stopping at once", {{"reason", why}});
-    std::_Exit(exit_failure);
-  });
-  if (!lock)
+  holder_ = std::string{host} + " pid " + std::to_string(::getpid()) + " " + cfg.listen;
+  auto lock = postgres::take_server_lock(cfg.database_url, holder_, lost_lock);
+  if (lock) {
+    lock_ = std::move(*lock);
+    leading_->store(true);
+    return {};
+  }
+  if (lock.err().code != errc::conflict)
     return lock.err();
-  lock_ = std::move(*lock);
+  auto leader = postgres::server_lock_holder(cfg.database_url);
+  set_leader(leader ? *leader : std::string{});
+  standby_since_ = std::chrono::steady_clock::now();
+  log(log_level::info, "standby", {{"leader", leader ? *leader : std::string{}}});
   return {};
+}
+
+void running_server::set_leader(const std::string& leader) {
+  std::lock_guard<std::mutex> guard{leader_mtx_};
+  leader_ = leader;
+}
+
+http::server_role running_server::role() {
+  if (leading_->load())
+    return {};
+  std::lock_guard<std::mutex> guard{leader_mtx_};
+  return {false, leader_};
 }
 
 result<void> running_server::open_ports(const config& cfg) {
@@ -263,6 +308,7 @@ result<void> running_server::open_ports(const config& cfg) {
     return store.err();
   metrics_ = http::make_prometheus_registry();
   core_metrics_ = api::register_core_metrics(*metrics_);
+  leader_gauge_ = metrics_->get_gauge("aetherium_leader", "1 while this server leads (takes writes, runs tasks); 0 on a standby.");
   store_ = api::observe_appends(*store, core_metrics_.append_seconds, core_metrics_.append_unavailable);
   auto snapshots = make_postgres_projection_snapshot_store(cfg.database_url);
   if (!snapshots)
@@ -320,7 +366,8 @@ result<void> running_server::prepare_cluster(const config& cfg) {
 }
 
 /// Records the embedded node in the log and, with --node-listen, lets other nodes join:
-/// sandboxes placed on them run there through the node gateway.
+/// sandboxes placed on them run there through the node gateway. The leader's only: a
+/// standby has no node port open, so nodes given several addresses find the leader.
 result<void> running_server::start_cluster(const config& cfg, const scheduling::node_registration& local) {
   if (auto ok = nodes_->record(local.id, scheduling::register_node{local, time_->now_us()}); !ok) {
     if (ok.err().code != errc::conflict)
@@ -332,9 +379,7 @@ result<void> running_server::start_cluster(const config& cfg, const scheduling::
   }
   if (cfg.node_listen.empty())
     return {};
-  auto directory = std::make_shared<cluster::node_directory>();
-  sandboxes_ = cluster::make_cluster_sandbox_runtime(*sys_, sandboxes_, local.id.str(), directory);
-  node_gateway_ = cluster::spawn_node_gateway(*sys_, {nodes_, scheduler_, directory, time_});
+  node_gateway_ = cluster::spawn_node_gateway(*sys_, {nodes_, scheduler_, node_directory_, time_});
   auto port = publish_node_gateway(node_gateway_, cfg.node_listen);
   if (!port)
     return port.err();
@@ -358,7 +403,42 @@ result<void> running_server::start_actors(const config& cfg) {
   scheduling::parse_strategy(cfg.placement, sched.strategy); // checked in prepare_cluster
   sched.heartbeat_timeout = std::chrono::seconds(node_timeout_);
   scheduler_ = actors::spawn_scheduler(sys, sched);
-  tenant_quotas_ = actors::spawn_tenant_quota_feed(sys, store_, make_json_tenant_codec(), scheduler_);
+  // Sandboxes placed on other nodes run there, through the node gateway start_leading opens.
+  if (!cfg.node_listen.empty())
+    sandboxes_ = cluster::make_cluster_sandbox_runtime(sys, sandboxes_, local_node.str(), node_directory_);
+  auto data = fs::absolute(cfg.data_dir).string();
+  actors::execution_ports ports{sandboxes_, make_git_workspace_provider(65534, 65534, repos_), blobs_, logs_, time_,
+                                make_file_secret_store(data + "/secrets"), comments_};
+  auto gateway = make_model_gateway(cfg, data);
+  if (!gateway)
+    return gateway.err();
+  ports.gateway = *gateway;
+  actors::execution_options exec;
+  exec.workspace_root = data + "/workspaces";
+  exec.rootfs = image_;
+  // Made on a standby too, for the control plane's sake, but idle there: only writes (which
+  // a standby refuses) and start_leading's reconcile give it tasks.
+  dispatcher_ = actors::spawn_task_dispatcher(sys, tasks_, board_, scheduler_, local_node, ports, exec);
+  actors::control_plane_parts parts{tasks_, projects_, board_, dispatcher_, scheduler_, logs_, store_, time_, ids_, {}, board_reader_};
+  parts.defaults.runtime = cfg.runtime;
+  parts.runtimes = runtimes_;
+  parts.defaults.active_task_quota = static_cast<std::size_t>(std::max(0, std::atoi(cfg.tenant_max_tasks.c_str())));
+  parts.nodes = nodes_;
+  control_ = actors::make_actor_control_plane(sys, parts);
+  return {};
+}
+
+/// Starts everything that writes or runs tasks, once this server holds the server lock (at
+/// start, or on a standby that took it over): reaps the sandboxes a previous process left
+/// here, offers the local node, starts the tenant quota feed, the Kafka relay and the
+/// metrics sampler, reconciles (replay to the head, then the dispatcher's tick resumes or
+/// fails what the previous leader left), starts the code-host loop and the notification
+/// dispatcher; then this server takes writes.
+result<void> running_server::start_leading(const config& cfg) {
+  auto& sys = *sys_;
+  if (auto orphans = sandboxes_->list())
+    for (const auto& orphan : *orphans)
+      (void)sandboxes_->destroy(orphan.handle);
   // Agents mostly wait on their model's API: CPU is overcommitted by the slot count, so the
   // slots (--max-tasks), not the cores, bound how many sandboxes run here at once.
   auto slots = static_cast<std::uint32_t>(std::max(1, std::atoi(cfg.max_tasks.c_str())));
@@ -370,31 +450,15 @@ result<void> running_server::start_actors(const config& cfg) {
   caf::anon_send(scheduler_, actors::register_atom::value, node);
   if (auto ok = start_cluster(cfg, node); !ok)
     return ok;
-  auto data = fs::absolute(cfg.data_dir).string();
-  actors::execution_ports ports{sandboxes_, make_git_workspace_provider(65534, 65534, repos_), blobs_, logs_, time_,
-                                make_file_secret_store(data + "/secrets"), comments_};
-  auto gateway = make_model_gateway(cfg, data);
-  if (!gateway)
-    return gateway.err();
-  ports.gateway = *gateway;
-  actors::execution_options exec;
-  exec.workspace_root = data + "/workspaces";
-  exec.rootfs = image_;
   // Three beats per timeout, so one late beat never loses the node.
   heartbeat_ = actors::spawn_heartbeat(sys, scheduler_, local_node, std::chrono::milliseconds(node_timeout_ * 1000 / 3));
-  dispatcher_ = actors::spawn_task_dispatcher(sys, tasks_, board_, scheduler_, local_node, ports, exec);
+  tenant_quotas_ = actors::spawn_tenant_quota_feed(sys, store_, make_json_tenant_codec(), scheduler_);
   if (!cfg.kafka_brokers.empty()) {
     auto relay = spawn_kafka_relay(sys, store_, cfg);
     if (!relay)
       return relay.err();
     relay_ = *relay;
   }
-  actors::control_plane_parts parts{tasks_, projects_, board_, dispatcher_, scheduler_, logs_, store_, time_, ids_, {}, board_reader_};
-  parts.nodes = nodes_;
-  parts.defaults.runtime = cfg.runtime;
-  parts.runtimes = runtimes_;
-  parts.defaults.active_task_quota = static_cast<std::size_t>(std::max(0, std::atoi(cfg.tenant_max_tasks.c_str())));
-  control_ = actors::make_actor_control_plane(sys, parts);
   actors::sampled_parts sampled{control_, store_, sandboxes_, core_metrics_, {}};
   auto lag = metrics_->get_gauge("aetherium_consumer_lag_events",
                                  "Committed events after the last one a consumer of the log handled.",
@@ -404,7 +468,35 @@ result<void> running_server::start_actors(const config& cfg) {
       lag->set(static_cast<double>(std::max<std::int64_t>(0, *head - at->load())));
   });
   sampler_ = actors::spawn_metrics_sampler(sys, std::move(sampled), relay_);
+  if (auto ok = catch_up(); !ok)
+    return ok;
+  caf::anon_send(dispatcher_, actors::tick_atom::value);
+  if (auto ok = start_integrations(cfg); !ok)
+    return ok;
+  notifier_->start();
+  leading_->store(true);
+  leader_gauge_->set(1);
+  auto waited = standby_since_ == std::chrono::steady_clock::time_point{}
+                  ? std::chrono::milliseconds{0}
+                  : std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - standby_since_);
+  log(log_level::info, "leading", {{"waited_ms", std::to_string(waited.count())}, {"holder", holder_}});
   return {};
+}
+
+/// A standby's wait: tries the server lock every lock_retry_every; once it has it, starts
+/// the write side here. A write side that does not start ends the process: it holds the
+/// lock, and another server must be able to take over.
+void running_server::wait_to_lead(const config& cfg) {
+  waiter_ = postgres::wait_for_server_lock(
+    cfg.database_url, holder_, lock_retry_every, [this](const std::string& leader) { set_leader(leader); },
+    [this, cfg](std::unique_ptr<postgres::server_lock> lock) {
+      lock_ = std::move(lock);
+      if (auto ok = start_leading(cfg); !ok) {
+        log(log_level::error, "stopping at once", {{"reason", "the write side did not start: " + ok.err().detail}});
+        std::_Exit(exit_failure);
+      }
+    },
+    lost_lock);
 }
 
 /// The code-host loop, fed by the log itself (embedded) or, with --kafka-brokers, by the
@@ -479,7 +571,9 @@ actors::checkpoint_policy running_server::checkpoints(const config& cfg) {
                                    "Log position of the read model's last saved checkpoint");
   auto snapshots = snapshots_;
   auto codec = board_codec_;
-  policy.capture = [snapshots, codec, saved](const projection& p) -> std::function<void()> {
+  policy.capture = [snapshots, codec, saved, leading = leading_](const projection& p) -> std::function<void()> {
+    if (!leading->load())
+      return [] {}; // the leader's checkpoints are the ones kept
     auto copy = std::make_shared<read_model::board_capture>(read_model::capture(static_cast<const read_model::task_board&>(p)));
     return [snapshots, codec, saved, copy] {
       if (auto ok = read_model::save_checkpoint(*snapshots, *codec, *copy); !ok)
@@ -492,7 +586,7 @@ actors::checkpoint_policy running_server::checkpoints(const config& cfg) {
   return policy;
 }
 
-/// Waits until the read model has replayed the log up to its head, then reconciles.
+/// Waits until the read model has replayed the log up to its head.
 result<void> running_server::catch_up() {
   auto head = store_->head_position();
   if (!head)
@@ -502,8 +596,6 @@ result<void> running_server::catch_up() {
   self->request(board_, std::chrono::minutes(10), actors::get_atom::value, *head)
     .receive([](std::int64_t) {},
              [&](caf::error& e) { out = make_error(errc::unavailable, "replay did not finish: " + caf::to_string(e)); });
-  if (out)
-    caf::anon_send(dispatcher_, actors::tick_atom::value);
   return out;
 }
 
@@ -536,7 +628,7 @@ result<std::uint32_t> bounded_setting(const std::string& value, const char* flag
 }
 
 /// Webhook subscriptions: the service behind /v1/subscriptions and the dispatcher that
-/// delivers, with its checkpoints in the database.
+/// delivers, with its checkpoints in the database (started by start_leading).
 result<void> running_server::start_notifications(const config& cfg) {
   notifications::dispatcher_options o;
   auto attempts = bounded_setting(cfg.notify_max_attempts, "notify-max-attempts", 1, 100);
@@ -559,7 +651,6 @@ result<void> running_server::start_notifications(const config& cfg) {
   subscriptions_ = std::make_shared<notifications::subscription_service>(store, secrets, sender, time_, ids_);
   notifier_ = std::make_unique<notifications::notification_dispatcher>(
     notifications::dispatcher_ports{store_, *checkpoints, store, secrets, sender, subscriptions_, metrics_}, o);
-  notifier_->start();
   return {};
 }
 
@@ -573,6 +664,7 @@ result<void> running_server::start_http(const config& cfg) {
   o.time = time_;
   o.check_repository = make_repository_check(repos_);
   o.subscriptions = subscriptions_;
+  o.role = [this] { return role(); };
   o.rate_per_second = std::atof(cfg.rate_limit.c_str());
   o.rate_burst = std::atof(cfg.rate_burst.c_str());
   if (!(o.rate_per_second > 0) || !(o.rate_burst >= 1))
@@ -587,11 +679,16 @@ result<void> running_server::start(const config& cfg) {
       return ok;
   if (auto ok = catch_up(); !ok)
     return ok;
-  if (auto ok = start_integrations(cfg); !ok)
-    return ok;
   if (auto ok = start_notifications(cfg); !ok)
     return ok;
-  return start_http(cfg);
+  if (lock_)
+    if (auto ok = start_leading(cfg); !ok)
+      return ok;
+  if (auto ok = start_http(cfg); !ok)
+    return ok;
+  if (!lock_)
+    wait_to_lead(cfg);
+  return {};
 }
 
 volatile std::sig_atomic_t stop_signal = 0;

@@ -12,24 +12,28 @@ namespace {
 
 using api::role;
 
-/// Counts and times whatever answer goes through it, and names the request's id in it.
+/// Counts and times whatever answer goes through it, and names the request's id and the
+/// server's role in it.
 class metered_exchange : public exchange {
 public:
-  metered_exchange(std::shared_ptr<exchange> inner, std::shared_ptr<route_metrics> metrics, std::string request_id)
+  metered_exchange(std::shared_ptr<exchange> inner, std::shared_ptr<route_metrics> metrics, std::string request_id,
+                   bool leading)
     : inner_(std::move(inner)), metrics_(std::move(metrics)), request_id_(std::move(request_id)),
-      start_(std::chrono::steady_clock::now()) {}
+      role_(leading ? "leader" : "standby"), start_(std::chrono::steady_clock::now()) {}
 
   const http_request& request() const override { return inner_->request(); }
 
   void reply(http_response response) override {
     metrics_->record(inner_->request().method, response.status, std::chrono::steady_clock::now() - start_);
     response.headers.emplace_back("X-Request-Id", request_id_);
+    response.headers.emplace_back("X-Aetherium-Role", role_);
     inner_->reply(std::move(response));
   }
 
   std::shared_ptr<event_stream> start_stream(http_response head) override {
     metrics_->record(inner_->request().method, head.status, std::chrono::steady_clock::now() - start_);
     head.headers.emplace_back("X-Request-Id", request_id_);
+    head.headers.emplace_back("X-Aetherium-Role", role_);
     return inner_->start_stream(std::move(head));
   }
 
@@ -39,6 +43,7 @@ private:
   std::shared_ptr<exchange> inner_;
   std::shared_ptr<route_metrics> metrics_;
   std::string request_id_;
+  const char* role_;
   std::chrono::steady_clock::time_point start_;
 };
 
@@ -53,6 +58,25 @@ bool valid_request_id(std::string_view id) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != ':' && c != '-')
       return false;
   return true;
+}
+
+/// Whether `req` would change something: any method but GET and HEAD under /v1/.
+bool is_write(const http_request& req) {
+  return req.method != "GET" && req.method != "HEAD" && req.path.rfind("/v1/", 0) == 0;
+}
+
+/// A standby's answer to a write: the client retries in a second, here (once this server
+/// leads) or at the leader.
+http_response refused_by_standby(const server_role& role) {
+  auto leader = role.leader.empty() ? std::string{"another server (its name is not known yet)"} : role.leader;
+  json body{{"code", "standby"},
+            {"message", "this server is a standby and takes no writes; the leader is " + leader
+                          + ": send writes there, or retry"}};
+  if (!role.leader.empty())
+    body["leader"] = role.leader;
+  auto r = json_response(503, body);
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
 }
 
 } // namespace
@@ -137,7 +161,8 @@ void api_dispatcher::dispatch(const std::shared_ptr<exchange>& raw) {
   auto index = m.found ? static_cast<std::size_t>(m.found - table_.data()) : table_.size();
   auto given = req.header("x-request-id");
   auto request_id = valid_request_id(given) ? std::string{given} : ids_->next_uuid();
-  auto ex = std::make_shared<metered_exchange>(raw, metrics_[index], request_id);
+  auto role = services_.options.role ? services_.options.role() : server_role{};
+  auto ex = std::make_shared<metered_exchange>(raw, metrics_[index], request_id, role.leading);
   if (!m.found && !m.allow.empty()) {
     auto r = error_response(405, "method_not_allowed", req.method + " is not allowed here");
     r.headers.emplace_back("Allow", m.allow);
@@ -146,14 +171,14 @@ void api_dispatcher::dispatch(const std::shared_ptr<exchange>& raw) {
   if (!m.found)
     return ex->reply(error_response(404, "not_found", "no such route"));
   try {
-    run(*m.found, std::move(m.params), ex, request_id);
+    run(*m.found, std::move(m.params), ex, request_id, role);
   } catch (const std::exception& e) {
     ex->reply(error_response(500, "internal", std::string{"the request failed: "} + e.what()));
   }
 }
 
 void api_dispatcher::run(const route& r, std::vector<std::string> params, const std::shared_ptr<exchange>& ex,
-                         const std::string& request_id) {
+                         const std::string& request_id, const server_role& role) {
   auto& req = ex->request();
   handler_context ctx{ex, std::move(params), {}, services_};
   if (r.role) {
@@ -171,6 +196,8 @@ void api_dispatcher::run(const route& r, std::vector<std::string> params, const 
                                                           + " role; the credentials have " + api::to_string(who->caller.role)));
     ctx.caller = std::move(who->caller);
   }
+  if (!role.leading && is_write(req))
+    return ex->reply(refused_by_standby(role));
   ctx.caller.correlation_id = request_id;
   if (req.body.size() > services_.options.max_body_bytes)
     return ex->reply(error_response(413, "payload_too_large",

@@ -54,7 +54,7 @@ private:
 
 /// Everything between the server library and the handlers, free of both: routing (404,
 /// 405 with Allow), credentials (401), rate limits (429 with Retry-After), roles (403),
-/// body size (413), metrics per route.
+/// body size (413), a standby's refusal of writes (503), metrics per route.
 class api_dispatcher {
 public:
   explicit api_dispatcher(api_services services);
@@ -64,7 +64,7 @@ public:
 
 private:
   void run(const route& r, std::vector<std::string> params, const std::shared_ptr<exchange>& ex,
-           const std::string& request_id);
+           const std::string& request_id, const server_role& role);
 
   api_services services_;
   std::vector<route> table_;

@@ -6,11 +6,14 @@ namespace aetherium::http::handlers {
 
 void healthz(handler_context& c) { c.ex->reply(json_response(200, json{{"status", "ok"}})); }
 
+/// Ready once the log answers, on a standby too (it serves reads); the body says which role.
 void readyz(handler_context& c) {
-  c.services.core->readiness([ex = c.ex](result<void> ready) {
+  auto& role = c.services.options.role;
+  bool leading = !role || role().leading;
+  c.services.core->readiness([ex = c.ex, leading](result<void> ready) {
     if (!ready)
       return ex->reply(error_response(503, "unavailable", ready.err().detail));
-    ex->reply(json_response(200, json{{"status", "ready"}}));
+    ex->reply(json_response(200, json{{"status", "ready"}, {"role", leading ? "leader" : "standby"}}));
   });
 }
 

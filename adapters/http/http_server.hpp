@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +18,14 @@
 namespace aetherium::http {
 
 class authenticator;
+
+/// This server's part against its database. The leader takes writes; a standby serves
+/// reads and answers every write under /v1/ (any method but GET and HEAD, webhooks too)
+/// 503 with Retry-After: 1, naming the leader.
+struct server_role {
+  bool leading = true;
+  std::string leader; ///< Who leads when this server does not, as the leader names itself; "" when unknown.
+};
 
 /// How the HTTP API listens and how much it tolerates.
 struct http_server_options {
@@ -41,6 +50,9 @@ struct http_server_options {
   std::shared_ptr<id_generator> ids;
   /// Webhook subscriptions (/v1/subscriptions); null: those routes answer 503.
   std::shared_ptr<notifications::subscription_service> subscriptions;
+  /// Asked on every request (any thread, so it must be cheap and thread-safe); the answer
+  /// also goes out in the header X-Aetherium-Role (leader|standby). Empty: always leading.
+  std::function<server_role()> role;
 };
 
 /// One route of the API: method and path template ("/v1/tasks/{id}").
