@@ -227,17 +227,22 @@ private:
     auto agent = nodes_->find(node);
     if (!agent)
       return lost(node, "it is not connected");
+    // Sent, not requested: a request to a node whose connection just died is never
+    // answered, while a monitor on it is (at once, when it is gone already).
     caf::scoped_actor self{sys_};
-    result<wire_reply> out = lost(node, "no answer");
-    self->request(agent, call_within, std::forward<Ts>(xs)...)
-      .receive(
-        [&](wire_reply& r) {
-          if (r.error.code != 0)
-            out = from_wire(r.error);
-          else
-            out = std::move(r);
-        },
-        [&](caf::error& e) { out = lost(node, caf::to_string(e)); });
+    self->monitor(agent);
+    self->send(agent, std::forward<Ts>(xs)...);
+    result<wire_reply> out = lost(node, "no answer within " + std::to_string(call_within.count()) + " s");
+    self->receive(
+      [&](wire_reply& r) {
+        if (r.error.code != 0)
+          out = from_wire(r.error);
+        else
+          out = std::move(r);
+      },
+      [&](caf::down_msg&) { out = lost(node, "its connection ended"); },
+      caf::after(call_within) >> [] {});
+    self->demonitor(agent);
     return out;
   }
 

@@ -368,7 +368,11 @@ result<void> running_server::prepare_cluster(const config& cfg) {
 /// Records the embedded node in the log and, with --node-listen, lets other nodes join:
 /// sandboxes placed on them run there through the node gateway. The leader's only: a
 /// standby has no node port open, so nodes given several addresses find the leader.
-result<void> running_server::start_cluster(const config& cfg, const scheduling::node_registration& local) {
+result<void> running_server::start_cluster(const config& cfg, const scheduling::node_registration& in_process) {
+  // The log keeps no address for the in-process node, so a restart on another port with the
+  // same capacity records nothing.
+  auto local = in_process;
+  local.address.clear();
   if (auto ok = nodes_->record(local.id, scheduling::register_node{local, time_->now_us()}); !ok) {
     if (ok.err().code != errc::conflict)
       return ok.err();

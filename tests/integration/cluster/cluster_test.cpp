@@ -1,7 +1,8 @@
 // Many hosts on one machine: a real control plane (PostgreSQL, crun sandboxes) and three
 // real `aetherium node` processes joined to it over CAF's network layer with TLS. Tasks
 // are placed across them by the configured strategy, run in the node's sandboxes and come
-// back; a removed node cannot come back without a new token.
+// back; a node killed mid-task is lost and its task ends node_lost; it comes back with its
+// credential and reconciles; a removed node cannot come back without a new token.
 #include <chrono>
 #include <csignal>
 #include <fstream>
@@ -224,6 +225,37 @@ TEST_F(cluster, spread_places_tasks_on_different_nodes_and_their_changes_come_ba
   }
   // Four tasks at once, four nodes with room: spread gives each node one.
   EXPECT_EQ(used.size(), 4u) << "nodes used: " << used.size();
+}
+
+TEST_F(cluster, a_node_killed_mid_task_is_lost_its_task_ends_node_lost_and_it_comes_back) {
+  // Only the joined nodes take tasks.
+  auto drained = api_->request("POST", "/v1/nodes/local/drain");
+  ASSERT_TRUE(drained.ok());
+  ASSERT_EQ(drained->status, 200) << drained->body;
+  EXPECT_EQ(json::parse(drained->body).value("status", ""), "draining") << drained->body;
+  auto id = post_task("sleep 60");
+  auto running = wait_for_task(*api_, id, [](const json& t) { return t.value("status", "") == "running"; }, 60);
+  auto node = running.value("node", "");
+  ASSERT_NE(node.find("node"), std::string::npos) << running.dump();
+  auto victim = std::find_if(nodes_.begin(), nodes_.end(), [&](auto& n) { return n->name() == node; });
+  ASSERT_NE(victim, nodes_.end());
+  auto killed_at = steady_clock::now();
+  (*victim)->kill(SIGKILL);
+  auto t = wait_for_task(*api_, id, ended, 30);
+  EXPECT_LT(steady_clock::now() - killed_at, std::chrono::seconds(10));
+  EXPECT_EQ(t.value("status", ""), "failed") << t.dump();
+  EXPECT_EQ(t.value("failure_reason", ""), "node_lost") << t.dump();
+  EXPECT_TRUE(node_becomes(node, "lost", std::chrono::seconds(10))) << nodes()[node].dump();
+
+  // New tasks avoid the lost node.
+  auto next = post_task("true");
+  auto done = wait_for_task(*api_, next, ended, 60);
+  EXPECT_EQ(done.value("status", ""), "completed") << done.dump();
+  EXPECT_NE(done.value("node", ""), node);
+
+  // It comes back with its credential (no token) and destroys what it held.
+  ASSERT_NO_FATAL_FAILURE((*victim)->start(join(), ""));
+  EXPECT_TRUE(node_becomes(node, "ready", std::chrono::seconds(10))) << nodes()[node].dump();
 }
 
 TEST_F(cluster, a_removed_node_cannot_come_back_without_a_new_token) {
