@@ -175,6 +175,7 @@ private:
   const execution_options& opts_;
   std::string id_;
   node_id node_; ///< Where its sandboxes run: the node its placement chose.
+  std::string lost_before_start_; ///< Set when the node was lost before the agent started.
   event_metadata md_;
   domain::task_state state_;
   std::string base_commit_;
@@ -234,7 +235,29 @@ void task_run::run(const node_id& node, run_mode mode) {
   if (!step(domain::schedule_task{*placed, now()}))
     return;
   say("scheduled on node " + placed->str());
-  if (!run_agent() || !collect())
+  for (std::uint32_t retries = 0; !run_agent(); ++retries) {
+    if (lost_before_start_.empty())
+      return;
+    auto why = std::exchange(lost_before_start_, {});
+    if (retries >= state_.spec.node_loss_retries)
+      return fail(failure_reason::node_lost, why);
+    // The scheduler moves the placement off the lost node once it hears of the loss, which
+    // may come a moment after this run did: until then it answers with the lost node.
+    auto again = place();
+    for (int waits = 0; again && *again == node_ && waits < 20 && host_.wait(std::chrono::milliseconds(250)); ++waits)
+      again = place();
+    if (host_.interrupted())
+      return interrupt();
+    if (!again)
+      return fail(failure_reason::node_lost, why + "; no other node has room: " + again.err().detail);
+    if (*again == node_)
+      return fail(failure_reason::node_lost, why);
+    node_ = *again;
+    if (!step(domain::schedule_task{node_, now()}))
+      return;
+    say(why + "; the agent had not started: scheduled again on node " + node_.str());
+  }
+  if (!collect())
     return;
   conclude();
 }
@@ -581,6 +604,10 @@ bool task_run::run_agent() {
     return false;
   }
   base_commit_ = *workspace;
+  if (!o.ran && is_node_lost(o.failure) && host_.last_state().status == task_status::scheduled) {
+    lost_before_start_ = o.failure.detail; // nothing of it ran: run() may place it elsewhere
+    return false;
+  }
   if (!o.ran) {
     fail(is_node_lost(o.failure) ? failure_reason::node_lost : failure_reason::sandbox_error, o.failure.detail);
     return false;

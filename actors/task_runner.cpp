@@ -113,7 +113,19 @@ public:
 
   const domain::task_state& last_state() const override { return last_state_; }
 
-  result<node_id> place(const scheduling::placement_request&) override { return placed_; }
+  /// The dispatcher's placement first; a later call (the node was lost before the agent
+  /// started) asks the scheduler again.
+  result<node_id> place(const scheduling::placement_request& r) override {
+    if (!asked_again_) {
+      asked_again_ = true;
+      return placed_;
+    }
+    result<node_id> out = make_error(errc::unavailable, "the scheduler did not answer");
+    self_->request(scheduler_, answer_within, place_atom::value, r)
+      .receive([&](placement_outcome& o) { out = std::move(o); },
+               [&](caf::error& e) { out = make_error(errc::unavailable, caf::to_string(e)); });
+    return out;
+  }
 
   void release(const std::string& id) override {
     caf::anon_send(scheduler_, release_atom::value, id);
@@ -204,6 +216,7 @@ private:
   caf::actor scheduler_;
   caf::actor board_;
   placement_outcome placed_; ///< What the dispatcher obtained before it started the run.
+  bool asked_again_ = false;  ///< placed_ was handed out: further placements ask the scheduler.
   domain::task_state last_state_;
   bool cancelled_ = false;
   bool stopping_ = false;

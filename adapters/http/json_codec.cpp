@@ -115,6 +115,7 @@ void write_task(json_writer& w, const api::task_view& t) {
   for (const auto& name : t.model_providers) w.string(name);
   w.end_array();
   w.key("verify_command").string(t.verify_command);
+  w.key("node_loss_retries").number(std::uint64_t{t.node_loss_retries});
   w.key("parent_task_id");
   if (t.parent) w.string(t.parent->str());
   else w.null();

@@ -214,6 +214,7 @@ result<api::create_task_request> parse_create_task(std::string_view text) {
   body.texts("secrets", r.secrets);
   body.texts("model_providers", r.model_providers);
   body.text("verify_command", r.verify_command, false, true);
+  body.number("node_loss_retries", r.node_loss_retries, 3);
   body.text("parent_task_id", parent, false);
   if (auto ok = body.finish(); !ok)
     return ok.err();

@@ -18,6 +18,8 @@ nlohmann::json spec_json(const task_spec& s) {
     j["budgets"]["max_cost_cents"] = s.budgets.max_cost_cents;
   if (!s.model_providers.empty())
     j["model_providers"] = s.model_providers;
+  if (s.node_loss_retries != 1)
+    j["node_loss_retries"] = s.node_loss_retries;
   return j;
 }
 
@@ -42,6 +44,8 @@ task_spec spec_of(const nlohmann::json& j) {
     b.at("max_cost_cents").get_to(s.budgets.max_cost_cents);
   if (j.contains("model_providers"))
     j.at("model_providers").get_to(s.model_providers);
+  if (j.contains("node_loss_retries"))
+    j.at("node_loss_retries").get_to(s.node_loss_retries);
   j.at("allowed_hosts").get_to(s.allowed_hosts);
   j.at("secrets").get_to(s.secrets);
   j.at("verify_command").get_to(s.verify_command);

@@ -123,6 +123,7 @@ struct task_view {
   std::vector<std::string> secrets; ///< Names only; values never leave the secret store.
   std::vector<std::string> model_providers; ///< Providers the agent may call through the gateway.
   std::string verify_command;
+  std::uint32_t node_loss_retries = 1;
   std::optional<task_id> parent;   ///< The task this one follows up.
   std::string failure_reason;      ///< Set when status is failed.
   std::string failure_detail;      ///< Why, in words; set when status is failed.
@@ -153,6 +154,7 @@ struct create_task_request {
   std::vector<std::string> model_providers; ///< Empty: the agent template's.
   std::string verify_command;
   std::optional<task_id> parent;
+  std::uint32_t node_loss_retries = 1; ///< 0 to 3; see domain::task_spec.
 };
 
 /// What create_task answers: the task, and whether an earlier request with the same

@@ -59,7 +59,9 @@ result<events> decide_live(const task_state& s, const task_command& c) {
     overloaded{
       [&](const request_task& r) { return decide_request(s, r); },
       [&](const schedule_task& x) -> result<events> {
-        if (s.status != st::requested)
+        // A scheduled task whose node was lost before its sandbox started goes elsewhere.
+        bool elsewhere = s.status == st::scheduled && x.node != s.node;
+        if (s.status != st::requested && !elsewhere)
           return transition(s, "schedule");
         if (x.node.empty())
           return make_error(errc::invalid_argument, "node must not be empty", "node");

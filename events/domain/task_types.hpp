@@ -111,6 +111,9 @@ struct task_spec {
   std::vector<std::string> model_providers;
   std::string verify_command;       ///< Empty: no shadow verification.
   bool open_pr_on_failed_verification = false;
+  /// How many times the task is placed again when its node is lost before its agent
+  /// started (nothing of it ran, so nothing can be duplicated). 0 to 3.
+  std::uint32_t node_loss_retries = 1;
 };
 
 /// What an agent's run produced.

@@ -207,6 +207,7 @@ api::task_view to_view(const task_entry& entry) {
   v.network.allowed_hosts = s.spec.allowed_hosts;
   v.secrets = s.spec.secrets;
   v.model_providers = s.spec.model_providers;
+  v.node_loss_retries = s.spec.node_loss_retries;
   v.verify_command = s.spec.verify_command;
   v.parent = s.parent;
   if (s.failure)

@@ -24,9 +24,9 @@ auto budgets_tuple(const domain::task_budgets& b) {
 
 bool same_spec(const domain::task_spec& a, const domain::task_spec& b) {
   return std::tie(a.agent_type, a.prompt, a.script, a.repo, a.base_ref, a.runtime, a.allowed_hosts, a.secrets,
-                  a.model_providers, a.verify_command, a.open_pr_on_failed_verification)
+                  a.model_providers, a.verify_command, a.open_pr_on_failed_verification, a.node_loss_retries)
            == std::tie(b.agent_type, b.prompt, b.script, b.repo, b.base_ref, b.runtime, b.allowed_hosts, b.secrets,
-                       b.model_providers, b.verify_command, b.open_pr_on_failed_verification)
+                       b.model_providers, b.verify_command, b.open_pr_on_failed_verification, b.node_loss_retries)
          && limits_tuple(a.limits) == limits_tuple(b.limits) && budgets_tuple(a.budgets) == budgets_tuple(b.budgets);
 }
 
@@ -57,6 +57,7 @@ domain::task_spec resolve_spec(const api::create_task_request& r, const domain::
     s.allowed_hosts = r.network.allowed_hosts;
   s.secrets = r.secrets;
   s.model_providers = r.model_providers;
+  s.node_loss_retries = r.node_loss_retries;
   if (s.model_providers.empty()) {
     auto templates = default_agent_templates();
     if (auto agent = templates.find(r.agent_type); agent != templates.end())

@@ -80,6 +80,12 @@ public:
     return pid_ > 0 ? -1 : exit_status_;
   }
 
+  /// Sends `sig` without waiting (SIGSTOP freezes the node).
+  void signal(int sig) {
+    if (pid_ > 0)
+      ::kill(pid_, sig);
+  }
+
   void kill(int sig) {
     if (pid_ <= 0)
       return;
@@ -256,6 +262,51 @@ TEST_F(cluster, a_node_killed_mid_task_is_lost_its_task_ends_node_lost_and_it_co
   // It comes back with its credential (no token) and destroys what it held.
   ASSERT_NO_FATAL_FAILURE((*victim)->start(join(), ""));
   EXPECT_TRUE(node_becomes(node, "ready", std::chrono::seconds(10))) << nodes()[node].dump();
+}
+
+TEST_F(cluster, a_task_whose_node_is_lost_before_its_agent_starts_runs_once_elsewhere) {
+  for (auto& name : {"local", "node2", "node3"}) {
+    auto drained = api_->request("POST", std::string{"/v1/nodes/"} + name + "/drain");
+    ASSERT_TRUE(drained.ok());
+    ASSERT_EQ(drained->status, 200) << drained->body;
+  }
+  // node1, the only node taking tasks, freezes: it is placed there, and its sandbox never starts.
+  nodes_[0]->signal(SIGSTOP);
+  auto id = post_task("echo retried > retried.txt");
+  auto scheduled = wait_for_task(*api_, id, [](const json& t) { return t.at("node").is_string(); }, 10);
+  ASSERT_EQ(scheduled.at("node"), "node1") << scheduled.dump();
+  ASSERT_EQ(scheduled.value("status", ""), "scheduled") << scheduled.dump();
+  auto undrained = api_->request("POST", "/v1/nodes/node2/undrain");
+  ASSERT_TRUE(undrained.ok());
+  ASSERT_EQ(undrained->status, 200) << undrained->body;
+
+  auto t = wait_for_task(*api_, id, ended, 60);
+  EXPECT_EQ(t.value("status", ""), "completed") << t.dump();
+  EXPECT_EQ(t.value("node", ""), "node2") << t.dump();
+  EXPECT_EQ(t.at("diff").value("files_changed", 0), 1) << t.dump();
+  auto types = task_event_types(*api_, id);
+  EXPECT_EQ(std::count(types.begin(), types.end(), "task.scheduled"), 2);
+  EXPECT_EQ(std::count(types.begin(), types.end(), "task.started"), 1);
+  EXPECT_TRUE(node_becomes("node1", "lost", std::chrono::seconds(10)));
+  nodes_[0]->kill(SIGKILL);
+}
+
+TEST_F(cluster, a_task_with_no_retries_ends_node_lost_when_its_node_is_lost_before_its_agent_starts) {
+  for (auto& name : {"local", "node2", "node3"})
+    ASSERT_EQ(api_->request("POST", std::string{"/v1/nodes/"} + name + "/drain")->status, 200);
+  nodes_[0]->signal(SIGSTOP);
+  auto body = json{{"project", project_}, {"agent_type", "script"}, {"prompt", "true"}, {"node_loss_retries", 0}}.dump();
+  auto created = api_->create_task(body);
+  ASSERT_TRUE(created.ok()) << (created.ok() ? "" : created.err().detail);
+  auto id = json::parse(*created).at("id").get<std::string>();
+  EXPECT_EQ(json::parse(*created).value("node_loss_retries", -1), 0) << *created;
+  ASSERT_EQ(api_->request("POST", "/v1/nodes/node2/undrain")->status, 200);
+  auto t = wait_for_task(*api_, id, ended, 60);
+  EXPECT_EQ(t.value("status", ""), "failed") << t.dump();
+  EXPECT_EQ(t.value("failure_reason", ""), "node_lost") << t.dump();
+  auto types = task_event_types(*api_, id);
+  EXPECT_EQ(std::count(types.begin(), types.end(), "task.started"), 0);
+  nodes_[0]->kill(SIGKILL);
 }
 
 TEST_F(cluster, a_removed_node_cannot_come_back_without_a_new_token) {

@@ -127,6 +127,14 @@ TEST(task, a_sandbox_recorded_with_its_start_gives_both_events_at_once) {
   EXPECT_EQ(then_type(given({request()}), record_sandbox{"sb1", 12, true}), "error:invalid_transition");
 }
 
+TEST(task, a_scheduled_task_whose_node_was_lost_is_scheduled_on_another_node) {
+  auto scheduled = given({request(), schedule_task{node_id{"n1"}}});
+  EXPECT_EQ(then_type(scheduled, schedule_task{node_id{"n2"}}), "task.scheduled");
+  auto moved = given({request(), schedule_task{node_id{"n1"}}, schedule_task{node_id{"n2"}}});
+  EXPECT_EQ(moved.node, node_id{"n2"});
+  EXPECT_EQ(moved.status, task_status::scheduled);
+}
+
 TEST(task, every_step_out_of_order_is_an_invalid_transition) {
   auto requested = given({request()});
   EXPECT_EQ(then_type(requested, record_sandbox{"x"}), "error:invalid_transition");
@@ -135,8 +143,10 @@ TEST(task, every_step_out_of_order_is_an_invalid_transition) {
   EXPECT_EQ(then_type(requested, complete_task{}), "error:invalid_transition");
   EXPECT_EQ(then_type(requested, terminate_task{}), "error:invalid_transition");
   auto scheduled = given({request(), schedule_task{node_id{"n1"}}});
-  EXPECT_EQ(then_type(scheduled, schedule_task{node_id{"n2"}}), "error:invalid_transition");
+  EXPECT_EQ(then_type(scheduled, schedule_task{node_id{"n1"}}), "error:invalid_transition");
   EXPECT_EQ(then_type(scheduled, start_task{}), "error:invalid_transition");
+  auto provisioned = given({request(), schedule_task{node_id{"n1"}}, record_sandbox{"x"}});
+  EXPECT_EQ(then_type(provisioned, schedule_task{node_id{"n2"}}), "error:invalid_transition");
   auto running = given(up_to_running());
   EXPECT_EQ(then_type(running, start_task{}), "error:invalid_transition");
   EXPECT_EQ(then_type(running, record_pull_request{false, pr}), "error:invalid_transition");

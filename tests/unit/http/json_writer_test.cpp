@@ -107,7 +107,8 @@ TEST(json_writer, writes_a_task_view_with_every_field) {
   EXPECT_EQ(j["spend"]["cost_microcents"], 1'500'001);
   EXPECT_EQ(j["spend"]["cost_cents"], 2) << "a started cent counts";
   EXPECT_EQ(j["spend"]["unread_calls"], 1);
-  EXPECT_EQ(j.size(), 27u) << j.dump();
+  EXPECT_EQ(j["node_loss_retries"], 1);
+  EXPECT_EQ(j.size(), 28u) << j.dump();
   api::task_view fresh;
   auto empty = json::parse(task_json(fresh));
   EXPECT_TRUE(empty["parent_task_id"].is_null());
