@@ -16,6 +16,7 @@ namespace aetherium::cluster {
 namespace {
 
 using actors::down_atom;
+using actors::drain_atom;
 using actors::heartbeat_atom;
 using actors::node_down_report;
 using actors::node_outcome;
@@ -213,6 +214,40 @@ caf::behavior gateway(gateway_actor* self, node_gateway_options options) {
                 promise.deliver(n ? wire_reply{} : refuse(n.err().code, n.err().detail));
               },
               [promise](caf::error& e) mutable { promise.deliver(refuse(errc::unavailable, caf::to_string(e))); });
+      return promise;
+    },
+    [self](leave_atom, std::string& node, std::string& credential, bool gone) -> caf::result<wire_reply> {
+      auto& st = self->state;
+      auto it = st.credentials.find(node);
+      if (it == st.credentials.end() || sha256_hex(credential) != it->second)
+        return refuse(errc::unauthorized, "not connected");
+      if (gone)
+        forget(self, node); // its end is not a loss
+      auto promise = self->make_response_promise<wire_reply>();
+      self->spawn<caf::detached>([o = st.options, node, gone, promise](caf::blocking_actor* me) mutable {
+        // Stopping: it takes nothing new, finishes what it runs, then is down ("stopped").
+        node_outcome changed = make_error(errc::unavailable, "no answer");
+        if (gone)
+          me->request(o.scheduler, std::chrono::seconds(10), down_atom::value, node, std::string{"stopped"})
+            .receive([&](node_outcome& n) { changed = std::move(n); }, [](caf::error&) {});
+        else
+          me->request(o.scheduler, std::chrono::seconds(10), drain_atom::value, node)
+            .receive([&](node_outcome& n) { changed = std::move(n); }, [](caf::error&) {});
+        scheduling::node_command cmd = scheduling::drain_node{o.time->now_us()};
+        if (gone)
+          cmd = scheduling::mark_node_down{"stopped", o.time->now_us()};
+        auto recorded = o.registry->record(node_id{node}, cmd);
+        if (!changed) {
+          promise.deliver(refuse(changed.err().code, changed.err().detail));
+          return;
+        }
+        if (!recorded && recorded.err().code != errc::invalid_transition) {
+          promise.deliver(refuse(recorded.err().code, recorded.err().detail));
+          return;
+        }
+        log(log_level::info, gone ? "node stopped" : "node stopping", {{"node", node}});
+        promise.deliver(wire_reply{});
+      });
       return promise;
     },
     [self](rescheduled_atom, const node_down_report& report) {

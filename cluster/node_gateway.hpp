@@ -31,6 +31,9 @@ struct node_gateway_options {
 ///   loss) with its credential; a node removed since must join again.
 /// - (beat_atom, std::string node, std::string credential): its heartbeat. An error asks
 ///   the node to say hello again.
+/// - (leave_atom, std::string node, std::string credential, bool gone): a node stopping on
+///   purpose. First (gone false) it is drained: it finishes what it runs and takes nothing
+///   new; then (gone true) it is down with reason "stopped", which is not a loss.
 /// A node is lost (node.marked_down, its tasks fail with node_lost) when its agent's
 /// connection ends or when the scheduler hears no beat for its heartbeat timeout.
 caf::actor spawn_node_gateway(caf::actor_system& sys, node_gateway_options options);

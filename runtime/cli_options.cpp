@@ -35,7 +35,7 @@ struct command_options {
 const std::map<std::string, command_options>& commands() {
   static const std::map<std::string, command_options> table = {
     {"server", {}},
-    {"node", {false, {"join", "token", "name"}}},
+    {"node", {false, {"join", "token", "name", "drain-timeout"}}},
     {"node list", {true, {}}},
     {"node drain", {true, {}}},
     {"node undrain", {true, {}}},

@@ -20,7 +20,9 @@ commands:
   server                        the control plane with a local node, serving the HTTP API
   node --join HOST:PORT[,HOST:PORT] --token T [--name N]
                                 run this host's sandboxes for a control plane (the token:
-                                `aetherium admin node-token`; later starts need no token)
+                                `aetherium admin node-token`; later starts need no token).
+                                SIGTERM drains it: running sandboxes finish (--drain-timeout
+                                S, default 600), then it stops; a second signal stops at once
   node list | node drain NAME | node undrain NAME | node remove NAME
   demo                          start a server and run one task on a sample repository
   relay                         only the event relay to Kafka (needs --kafka-brokers)

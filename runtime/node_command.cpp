@@ -32,6 +32,7 @@ namespace fs = std::filesystem;
 using namespace aetherium::cluster;
 
 volatile std::sig_atomic_t node_stop = 0;
+volatile std::sig_atomic_t node_stop_now = 0; ///< A second signal: stop without waiting for sandboxes.
 
 /// Checks that OpenSSL loads the certificate and its key (CAF would only find out at the
 /// first connection, and then abort).
@@ -154,8 +155,34 @@ result<void> admit(caf::scoped_actor& self, const caf::actor& gateway, node_sess
   return {};
 }
 
-/// Beats every second until the gateway stops answering or the node is told to stop.
-void beat_until_lost(caf::scoped_actor& self, const caf::actor& gateway, const node_session& s) {
+/// Stops on purpose while connected: drained first, so the sandboxes running here finish
+/// (up to `grace`, or until a second signal), then down as "stopped" — not a loss.
+void stop_gracefully(caf::scoped_actor& self, const caf::actor& gateway, const node_session& s,
+                     std::chrono::seconds grace) {
+  auto drained = ask(self, gateway, std::chrono::seconds(30), leave_atom::value, s.reg.node, s.credential, false);
+  if (!drained) {
+    log(log_level::warn, "the control plane did not drain this node", {{"reason", drained.err().detail}});
+    return;
+  }
+  std::cout << "aetherium node " << s.reg.node << " draining" << std::endl;
+  auto until = std::chrono::steady_clock::now() + grace;
+  while (!node_stop_now && std::chrono::steady_clock::now() < until) {
+    auto held = ask(self, s.agent, std::chrono::seconds(30), list_atom::value);
+    if (held && held->sandboxes.empty())
+      break;
+    // Still beating: a draining node that fell silent would be lost with what it runs.
+    if (auto beat = ask(self, gateway, std::chrono::seconds(5), beat_atom::value, s.reg.node, s.credential); !beat) {
+      log(log_level::warn, "the control plane stopped answering while this node drained", {{"reason", beat.err().detail}});
+      return;
+    }
+    self->receive(caf::after(std::chrono::seconds(1)) >> [] {});
+  }
+  (void)ask(self, gateway, std::chrono::seconds(30), leave_atom::value, s.reg.node, s.credential, true);
+}
+
+/// Beats every second until the gateway stops answering or the node is told to stop; true
+/// when it is still connected.
+bool beat_until_lost(caf::scoped_actor& self, const caf::actor& gateway, const node_session& s) {
   self->monitor(gateway);
   bool lost = false;
   while (!node_stop && !lost) {
@@ -167,6 +194,7 @@ void beat_until_lost(caf::scoped_actor& self, const caf::actor& gateway, const n
     self->receive([&](caf::down_msg&) { lost = true; }, caf::after(std::chrono::seconds(1)) >> [] {});
   }
   self->demonitor(gateway);
+  return !lost;
 }
 
 int run_joined(const command_line& cmd, const config& cfg) {
@@ -204,6 +232,10 @@ int run_joined(const command_line& cmd, const config& cfg) {
   s.reg.sandbox_slots = slots;
   s.reg.runtimes = local->offered;
   auto timeout = static_cast<std::uint32_t>(std::max(1, std::atoi(cfg.node_timeout.c_str())));
+  auto grace_text = setting(cmd, "drain-timeout", "AETHERIUM_NODE_DRAIN_TIMEOUT", "600");
+  if (grace_text.empty() || grace_text.size() > 6 || grace_text.find_first_not_of("0123456789") != std::string::npos)
+    return usage_error("--drain-timeout must be a whole number of seconds");
+  std::chrono::seconds grace{std::atoi(grace_text.c_str())};
   actors::system_config caf_cfg;
   if (auto ok = prepare_node_network(caf_cfg, tls, timeout); !ok) {
     std::cerr << "aetherium: " << ok.err().detail << "\n";
@@ -214,8 +246,13 @@ int run_joined(const command_line& cmd, const config& cfg) {
   caf::scoped_actor self{sys};
   // Sandboxes a previous run of this node left belong to tasks that have ended.
   (void)ask(self, s.agent, std::chrono::minutes(2), leave_atom::value);
-  std::signal(SIGINT, [](int sig) { node_stop = sig; });
-  std::signal(SIGTERM, [](int sig) { node_stop = sig; });
+  auto on_signal = [](int sig) {
+    if (node_stop)
+      node_stop_now = sig;
+    node_stop = sig;
+  };
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
   int rc = exit_ok;
   while (!node_stop) {
     for (auto& address : addresses) {
@@ -241,7 +278,8 @@ int run_joined(const command_line& cmd, const config& cfg) {
       for (auto& r : s.reg.runtimes)
         std::cout << " " << r;
       std::cout << std::endl;
-      beat_until_lost(self, *gateway, s);
+      if (beat_until_lost(self, *gateway, s) && node_stop)
+        stop_gracefully(self, *gateway, s, grace);
       if (!node_stop)
         std::cout << "aetherium node " << s.reg.node << " lost " << address << "; connecting again" << std::endl;
     }

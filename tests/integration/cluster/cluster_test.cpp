@@ -118,7 +118,7 @@ protected:
     server_ = std::make_unique<server_process>(
       db_.url(), work_.path + "/data", image_,
       "AETHERIUM_NODE_LISTEN=127.0.0.1:" + std::to_string(node_port_)
-        + " AETHERIUM_PLACEMENT=spread AETHERIUM_NODE_TIMEOUT=3 AETHERIUM_MAX_TASKS=1");
+        + " AETHERIUM_PLACEMENT=spread AETHERIUM_NODE_TIMEOUT=5 AETHERIUM_MAX_TASKS=1");
     ASSERT_NO_FATAL_FAILURE(server_->start());
     auto key = server_->admin_key("acme");
     ASSERT_FALSE(key.empty());
@@ -307,6 +307,32 @@ TEST_F(cluster, a_task_with_no_retries_ends_node_lost_when_its_node_is_lost_befo
   auto types = task_event_types(*api_, id);
   EXPECT_EQ(std::count(types.begin(), types.end(), "task.started"), 0);
   nodes_[0]->kill(SIGKILL);
+}
+
+TEST_F(cluster, a_rolling_restart_of_every_node_while_tasks_run_loses_no_task) {
+  ASSERT_EQ(api_->request("POST", "/v1/nodes/local/drain")->status, 200);
+  std::vector<std::string> ids;
+  auto post_some = [&](int n) {
+    for (int i = 0; i < n; ++i)
+      ids.push_back(post_task("sleep 2; echo " + std::to_string(ids.size()) + " > out.txt"));
+  };
+  post_some(4);
+  for (auto& node : nodes_) {
+    // SIGTERM drains the node: what it runs finishes there, new tasks go to the others.
+    node->signal(SIGTERM);
+    post_some(2);
+    EXPECT_EQ(node->wait_exit(std::chrono::seconds(60)), 0) << node->log();
+    EXPECT_NE(node->log().find("draining"), std::string::npos) << node->log();
+    ASSERT_NO_FATAL_FAILURE(node->start(join(), ""));
+    EXPECT_TRUE(node_becomes(node->name(), "ready", std::chrono::seconds(10)));
+    post_some(2);
+  }
+  for (auto& id : ids) {
+    auto t = wait_for_task(*api_, id, ended, 120);
+    EXPECT_EQ(t.value("status", ""), "completed") << t.dump();
+    auto types = task_event_types(*api_, id);
+    EXPECT_EQ(std::count(types.begin(), types.end(), "task.started"), 1) << id;
+  }
 }
 
 TEST_F(cluster, a_removed_node_cannot_come_back_without_a_new_token) {
