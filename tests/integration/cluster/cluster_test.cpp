@@ -335,6 +335,43 @@ TEST_F(cluster, a_rolling_restart_of_every_node_while_tasks_run_loses_no_task) {
   }
 }
 
+TEST_F(cluster, when_the_leader_dies_nodes_reconnect_to_the_new_leader_and_run_its_tasks) {
+  // A standby on the same database, with a node port of its own (open only once it leads).
+  auto standby_port = free_port();
+  server_process standby{db_.url(), work_.path + "/standby", image_,
+                         "AETHERIUM_NODE_LISTEN=127.0.0.1:" + std::to_string(standby_port)
+                           + " AETHERIUM_PLACEMENT=spread AETHERIUM_NODE_TIMEOUT=5 AETHERIUM_MAX_TASKS=1"};
+  ASSERT_NO_FATAL_FAILURE(standby.start());
+  // A node that knows both control planes.
+  node_process both{"node4", work_.path + "/node4", image_};
+  ASSERT_NO_FATAL_FAILURE(both.start(join() + ",127.0.0.1:" + std::to_string(standby_port), token_));
+  ASSERT_TRUE(node_becomes("node4", "ready", std::chrono::seconds(10)));
+
+  server_->kill(SIGKILL);
+  http::api_client api{http::client_options{standby.base_url(), standby.admin_key("acme")}};
+  auto deadline = steady_clock::now() + std::chrono::seconds(30);
+  std::string status;
+  while (steady_clock::now() < deadline && status != "ready") {
+    if (auto r = api.list_nodes()) {
+      auto page = json::parse(*r);
+      for (auto& n : page.at("nodes"))
+        if (n.value("name", "") == "node4")
+          status = n.value("status", "");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  auto listed = api.list_nodes();
+  ASSERT_EQ(status, "ready") << (listed ? *listed : listed.err().detail);
+  // Tasks of the new leader run on the reconnected node.
+  ASSERT_EQ(api.request("POST", "/v1/nodes/local/drain")->status, 200);
+  auto body = json{{"project", project_}, {"agent_type", "script"}, {"prompt", "echo after > after.txt"}}.dump();
+  auto created = api.create_task(body);
+  ASSERT_TRUE(created.ok()) << (created.ok() ? "" : created.err().detail);
+  auto t = wait_for_task(api, json::parse(*created).at("id").get<std::string>(), ended, 60);
+  EXPECT_EQ(t.value("status", ""), "completed") << t.dump();
+  EXPECT_NE(t.value("node", ""), "local") << t.dump();
+}
+
 TEST_F(cluster, a_removed_node_cannot_come_back_without_a_new_token) {
   auto tokens = server_->cli("admin node-tokens --json");
   ASSERT_EQ(tokens.exit_code, 0) << tokens.output;
