@@ -91,7 +91,8 @@ struct sandbox_spec {
   /// NO_PROXY/no_proxy; a sandbox with network none then gets an allow-list network that
   /// admits no host, so the gateway is its only way out.
   /// The socket need not exist at provision: each connection connects to it anew. A
-  /// relative path is invalid_argument ("gateway_socket"). Such sandboxes never come from
+  /// relative path is invalid_argument ("gateway_socket"), and so is any path for an
+  /// implementation whose sandboxes run on another host (the cluster's, for another node). Such sandboxes never come from
   /// a warm pool.
   std::string gateway_socket;
 };

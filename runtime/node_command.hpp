@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include <caf/fwd.hpp>
 
@@ -24,6 +25,9 @@ result<void> prepare_node_network(caf::actor_system_config& cfg, const node_tls&
 
 /// Publishes `gateway` with TLS on `listen` (HOST:PORT, port 0: any free one); the port.
 result<std::uint16_t> publish_node_gateway(const caf::actor& gateway, const std::string& listen);
+
+/// Splits HOST:PORT. Errors: invalid_argument (field "join").
+result<std::pair<std::string, std::uint16_t>> host_port(const std::string& address);
 
 /// Whether a HOST:PORT listens only on loopback.
 bool loopback_only(const std::string& listen);
