@@ -372,6 +372,80 @@ TEST_F(cluster, when_the_leader_dies_nodes_reconnect_to_the_new_leader_and_run_i
   EXPECT_NE(t.value("node", ""), "local") << t.dump();
 }
 
+/// A cluster CA and certificates it signed, made with the openssl CLI in `dir`.
+std::string make_certificates(const std::string& dir, const std::vector<std::string>& names) {
+  std::string script = "set -e; cd '" + dir + "';"
+                       " openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=cluster-ca -days 1 -keyout ca.key -out ca.pem 2>/dev/null;"
+                       " openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=other-ca -days 1 -keyout other.key -out other.pem 2>/dev/null;";
+  for (auto& n : names)
+    script += " openssl req -newkey rsa:2048 -nodes -subj /CN=" + n + " -keyout " + n + ".key -out " + n + ".csr 2>/dev/null;"
+              " openssl x509 -req -in " + n + ".csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -out " + n + ".pem 2>/dev/null;";
+  // A node whose certificate another CA signed.
+  script += " openssl req -newkey rsa:2048 -nodes -subj /CN=stranger -keyout stranger.key -out stranger.csr 2>/dev/null;"
+            " openssl x509 -req -in stranger.csr -CA other.pem -CAkey other.key -CAcreateserial -days 1 -out stranger.pem 2>/dev/null;";
+  return run_command(script).output;
+}
+
+TEST(cluster_tls, nodes_join_over_mutual_tls_and_a_certificate_of_another_ca_is_refused) {
+  pg_test_database db;
+  temp_dir work;
+  auto image = busybox_image();
+  auto certs = work.path + "/certs";
+  std::filesystem::create_directories(certs);
+  make_certificates(certs, {"cp", "node1"});
+  ASSERT_TRUE(std::filesystem::exists(certs + "/node1.pem")) << "openssl could not make the test certificates";
+  auto node_port = free_port();
+  auto tls = [&](const std::string& who, const std::string& ca) {
+    return "AETHERIUM_NODE_TLS_CERT=" + certs + "/" + who + ".pem AETHERIUM_NODE_TLS_KEY=" + certs + "/" + who
+           + ".key AETHERIUM_NODE_CA=" + certs + "/" + ca + ".pem";
+  };
+  // Not loopback: certificates are required.
+  server_process server{db.url(), work.path + "/data", image,
+                        "AETHERIUM_NODE_LISTEN=0.0.0.0:" + std::to_string(node_port) + " " + tls("cp", "ca")};
+  ASSERT_NO_FATAL_FAILURE(server.start());
+  auto out = server.cli("admin node-token");
+  auto at = out.output.find("aetj_");
+  ASSERT_NE(at, std::string::npos) << out.output;
+  auto token = out.output.substr(at, out.output.find_first_of(" \n", at) - at);
+  auto join = "127.0.0.1:" + std::to_string(node_port);
+  auto start_node = [&](const std::string& name, const std::string& cert, const std::string& ca) {
+    auto dir = work.path + "/" + name;
+    std::filesystem::create_directories(dir);
+    return run_command("cd '" + dir + "' && " + tls(cert, ca) + " timeout 20 " AETHERIUM_BINARY " node --join " + join
+                       + " --token " + token + " --name " + name + " --data-dir '" + dir + "' --image '" + image
+                       + "' > node.log 2>&1 & echo started");
+  };
+  start_node("node1", "node1", "ca");
+  start_node("stranger", "stranger", "ca");
+  http::api_client api{http::client_options{server.base_url(), server.admin_key("acme")}};
+  auto deadline = steady_clock::now() + std::chrono::seconds(30);
+  std::set<std::string> names;
+  while (steady_clock::now() < deadline && !names.count("node1")) {
+    names.clear();
+    if (auto r = api.list_nodes()) {
+      auto page = json::parse(*r);
+      for (auto& n : page.at("nodes"))
+        names.insert(n.value("name", ""));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_TRUE(names.count("node1")) << run_command("cat '" + work.path + "/node1/node.log'").output;
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  if (auto r = api.list_nodes())
+    EXPECT_EQ(r->find("stranger"), std::string::npos) << *r;
+  auto stranger_log = run_command("cat '" + work.path + "/stranger/node.log'").output;
+  EXPECT_EQ(stranger_log.find("joined"), std::string::npos) << stranger_log;
+  EXPECT_NE(stranger_log.find("control plane not reached"), std::string::npos) << stranger_log;
+  // A server listening beyond loopback without certificates does not start.
+  auto bare = run_command("AETHERIUM_DATABASE_URL='" + db.url() + "' AETHERIUM_DATA_DIR='" + work.path + "/bare' AETHERIUM_IMAGE='"
+                          + image + "' AETHERIUM_LISTEN=127.0.0.1:" + std::to_string(free_port())
+                          + " AETHERIUM_NODE_LISTEN=0.0.0.0:" + std::to_string(free_port()) + " timeout 60 " AETHERIUM_BINARY
+                          " server 2>&1");
+  EXPECT_EQ(bare.exit_code, 2) << bare.output;
+  EXPECT_NE(bare.output.find("--node-tls-cert"), std::string::npos) << bare.output;
+  run_command("pkill -f 'node --join " + join + "'");
+}
+
 TEST_F(cluster, a_removed_node_cannot_come_back_without_a_new_token) {
   auto tokens = server_->cli("admin node-tokens --json");
   ASSERT_EQ(tokens.exit_code, 0) << tokens.output;
