@@ -32,3 +32,5 @@ run task "$AETHERIUM_PG_ADMIN_URL"
 # Without a broker: the NOTIFY floor and the embedded log consumer (bench/consumer/run.sh
 # adds the Kafka legs).
 run consumer "$AETHERIUM_PG_ADMIN_URL" -
+# Placements over CAF's network layer, tasks on 1 and 3 node processes, exec on a node.
+run cluster

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,6 +51,7 @@ struct server_child {
 inline void start_server(server_child& s, const std::string& env, const std::string& log) {
   s.pid = ::fork();
   if (s.pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL); // gone with the bench, also when it ends through fail()
     int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(fd, 1);
     ::dup2(fd, 2);
