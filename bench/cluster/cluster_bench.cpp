@@ -3,7 +3,7 @@
 //   2. trivial tasks per second with 3 node processes vs 1, on a real server;
 //   3. exec round trip to a sandbox on a node vs on the local adapter.
 //
-//   cluster_bench [--runs N] [--tasks M] [--slots K] [--only placements|tasks|exec]
+//   cluster_bench [--runs N] [--tasks M] [--slots K] [--only placements|nodes|tasks|exec]
 // As root. Builds the busybox image if needed; uses the PostgreSQL of
 // AETHERIUM_PG_ADMIN_URL, or starts a private one (deploy/lib/postgres.sh).
 #include "bench/cluster/cluster_bench.hpp"
@@ -97,6 +97,8 @@ int main(int argc, char** argv) {
       return c::serve_scheduler(argv[3]);
     if (what == "agent" && argc >= 5)
       return c::serve_agent(argv[3], argv[4]);
+    if (what == "nodes" && argc >= 5)
+      return c::serve_nodes(argv[3], argv[4]);
     return 2;
   }
   int runs = 2000, tasks = 120, slots = 2;
@@ -112,13 +114,15 @@ int main(int argc, char** argv) {
     else if (flag == "--only")
       only = argv[i + 1];
     else {
-      std::fprintf(stderr, "usage: cluster_bench [--runs N] [--tasks M] [--slots K] [--only placements|tasks|exec]\n");
+      std::fprintf(stderr, "usage: cluster_bench [--runs N] [--tasks M] [--slots K] [--only placements|nodes|tasks|exec]\n");
       return 2;
     }
   }
   auto wants = [&](const char* part) { return only.empty() || only == part; };
   if (wants("placements"))
     c::run_placements(runs * 10);
+  if (wants("nodes"))
+    c::run_simulated_nodes({100, 1000, 3000, 10000});
   if (!wants("tasks") && !wants("exec"))
     return 0;
   if (::geteuid() != 0) {

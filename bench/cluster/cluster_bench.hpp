@@ -43,4 +43,11 @@ int serve_agent(const std::string& work, const std::string& image);
 /// and on the server's own node alone.
 void run_tasks(const std::string& admin_url, const std::string& image, const std::string& work, int tasks, int slots);
 
+/// Figure 4: N simulated nodes (one helper process, one connection) join the real node
+/// gateway and beat every second: the control plane's CPU share and a placement's latency,
+/// beside the same with no nodes. `counts`: N for each run.
+void run_simulated_nodes(const std::vector<int>& counts);
+/// The child side of figure 4: joins "PORT:OFFSET:COUNT" nodes with `token`, then beats.
+int serve_nodes(const std::string& where, const std::string& token);
+
 } // namespace aetherium::bench::cluster
