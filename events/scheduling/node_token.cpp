@@ -1,4 +1,5 @@
 #include "events/scheduling/node_token.hpp"
+#include "events/base64url.hpp"
 
 #include "events/overloaded.hpp"
 #include "events/sha256.hpp"
@@ -11,24 +12,6 @@ using events = std::vector<node_token_event>;
 
 bool base64url_char(char ch) noexcept {
   return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
-}
-
-std::string base64url(const unsigned char* data, std::size_t n) {
-  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  unsigned value = 0;
-  int bits = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    value = (value << 8) | data[i];
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += alphabet[(value >> bits) & 0x3F];
-    }
-  }
-  if (bits > 0)
-    out += alphabet[(value << (6 - bits)) & 0x3F];
-  return out;
 }
 
 result<events> decide_issue(const node_token_state& s, const issue_node_token& c) {

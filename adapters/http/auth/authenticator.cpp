@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "events/api/validation.hpp"
+#include "events/base64url.hpp"
 
 namespace aetherium::http {
 
@@ -13,24 +14,6 @@ namespace {
 
 constexpr std::string_view key_prefix = "ak_";
 constexpr std::size_t max_key_name_chars = 100;
-
-std::string base64url(const unsigned char* data, std::size_t n) {
-  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  unsigned value = 0;
-  int bits = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    value = (value << 8) | data[i];
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += alphabet[(value >> bits) & 0x3F];
-    }
-  }
-  if (bits > 0)
-    out += alphabet[(value << (6 - bits)) & 0x3F];
-  return out;
-}
 
 error refuse(std::string why) { return make_error(errc::unauthorized, std::move(why)); }
 
