@@ -212,8 +212,6 @@ int run_joined(const command_line& cmd, const config& cfg) {
   caf::actor_system sys{caf_cfg};
   s.agent = spawn_node_agent(sys, {local->sandboxes, local->image, data + "/workspaces", 1ull << 30});
   caf::scoped_actor self{sys};
-  // Sandboxes a previous run of this node left belong to tasks that have ended.
-  (void)ask(self, s.agent, std::chrono::minutes(2), leave_atom::value);
   auto on_signal = [](int sig) {
     if (node_stop)
       node_stop_now = sig;
@@ -231,6 +229,10 @@ int run_joined(const command_line& cmd, const config& cfg) {
         log(log_level::warn, "control plane not reached", {{"address", address}, {"reason", gateway.err().detail}});
         continue;
       }
+      // Reconnecting means the control plane lost this node: the tasks of the sandboxes it
+      // still holds have ended (node_lost, or a control-plane restart). Nothing of them is kept.
+      if (auto left = ask(self, s.agent, std::chrono::minutes(2), leave_atom::value); !left)
+        log(log_level::warn, "sandboxes of lost tasks not all destroyed", {{"reason", left.err().detail}});
       auto admitted = admit(self, *gateway, s);
       if (!admitted && admitted.err().code != errc::unavailable) {
         std::cerr << "aetherium: " << to_string(admitted.err().code) << ": " << admitted.err().detail << "\n";
