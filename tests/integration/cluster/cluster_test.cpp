@@ -44,8 +44,9 @@ public:
               name_.c_str(), "--data-dir", dir_.c_str(), "--image", image_.c_str(), "--max-tasks", "2", nullptr);
       ::_exit(127);
     }
-    if (wait)
+    if (wait) {
       ASSERT_TRUE(wait_for_log("joined", std::chrono::seconds(60))) << "node " << name_ << " did not join:\n" << log();
+    }
   }
 
   /// Waits for `text` in the node's log (after the last start); false when the process ended first or time ran out.
@@ -431,8 +432,9 @@ TEST(cluster_tls, nodes_join_over_mutual_tls_and_a_certificate_of_another_ca_is_
   }
   EXPECT_TRUE(names.count("node1")) << run_command("cat '" + work.path + "/node1/node.log'").output;
   std::this_thread::sleep_for(std::chrono::seconds(2));
-  if (auto r = api.list_nodes())
+  if (auto r = api.list_nodes()) {
     EXPECT_EQ(r->find("stranger"), std::string::npos) << *r;
+  }
   auto stranger_log = run_command("cat '" + work.path + "/stranger/node.log'").output;
   EXPECT_EQ(stranger_log.find("joined"), std::string::npos) << stranger_log;
   EXPECT_NE(stranger_log.find("control plane not reached"), std::string::npos) << stranger_log;
