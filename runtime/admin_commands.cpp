@@ -19,11 +19,6 @@ namespace {
 
 using json = nlohmann::json;
 
-int fail(const error& err) {
-  std::cerr << "aetherium: " << to_string(err.code) << ": " << err.detail << "\n";
-  return exit_failure;
-}
-
 /// The ports the key subcommands work through.
 struct key_ports {
   std::shared_ptr<clock> time = make_system_clock();
@@ -51,11 +46,11 @@ result<key_ports> open_keys(const config& cfg) {
 int create_key(const command_line& cmd, key_ports& ports, api::role role) {
   auto owner = ensure_tenant(*ports.store, *ports.ids, *ports.time, tenant_id{cmd.get("tenant")}, "cli");
   if (!owner)
-    return owner.err().code == errc::invalid_argument ? usage_error(owner.err().detail) : fail(owner.err());
+    return owner.err().code == errc::invalid_argument ? usage_error(owner.err().detail) : report_error(owner.err());
   auto issued = http::issue_api_key(*ports.keys, *ports.time, *ports.ids, tenant_id{cmd.get("tenant")}, role,
                                     cmd.get("name"));
   if (!issued)
-    return fail(issued.err());
+    return report_error(issued.err());
   auto& r = issued->record;
   if (cmd.has("json")) {
     std::cout << json{{"id", r.id.str()}, {"tenant", r.tenant.str()}, {"role", api::to_string(r.role)},
@@ -91,7 +86,7 @@ int revoke_key(const command_line& cmd, key_ports& ports) {
   tenant_id tenant{cmd.get("tenant")};
   auto revoked = ports.keys->revoke(tenant, apikey_id{cmd.get("id")});
   if (!revoked)
-    return fail(revoked.err());
+    return report_error(revoked.err());
   std::cout << "API key " << cmd.get("id") << " of tenant " << tenant.str() << " is revoked\n";
   return exit_ok;
 }
@@ -119,7 +114,7 @@ int run_admin(const command_line& cmd, const config& cfg) {
     return usage_error("no database: set --database-url or AETHERIUM_DATABASE_URL");
   auto ports = open_keys(cfg);
   if (!ports)
-    return fail(ports.err());
+    return report_error(ports.err());
   if (revoke)
     return revoke_key(cmd, *ports);
   return create ? create_key(cmd, *ports, role) : list_keys(cmd, *ports);

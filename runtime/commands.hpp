@@ -1,5 +1,6 @@
 #pragma once
 
+#include "events/result.hpp"
 #include "runtime/config.hpp"
 
 namespace aetherium::runtime {
@@ -19,5 +20,8 @@ int run_replay(const command_line& cmd, const config& cfg);
 
 /// Prints `message` and the usage text to stderr; returns exit_usage.
 int usage_error(const std::string& message);
+
+/// Prints `aetherium: <code>: <detail>` to stderr; returns exit_failure.
+int report_error(const error& err);
 
 } // namespace aetherium::runtime

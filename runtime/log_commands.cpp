@@ -16,11 +16,6 @@ namespace aetherium::runtime {
 
 namespace {
 
-int fail(const error& err) {
-  std::cerr << "aetherium: " << to_string(err.code) << ": " << err.detail << "\n";
-  return exit_failure;
-}
-
 /// The parts of a task's view that replay must reproduce exactly.
 std::string summary_of(const api::task_view& v) {
   std::string out = v.id.str() + "|" + api::to_string(v.status) + "|" + std::to_string(v.version) + "|"
@@ -173,7 +168,7 @@ int run_replay(const command_line& cmd, const config& cfg) {
     return usage_error("no database: set --database-url or AETHERIUM_DATABASE_URL");
   auto store = make_postgres_event_store(cfg.database_url);
   if (!store)
-    return fail(store.err());
+    return report_error(store.err());
   auto codec = make_json_task_codec();
   read_model::task_board board{codec, make_json_project_codec(), make_json_tenant_codec()};
   bool ok = true;
@@ -185,7 +180,7 @@ int run_replay(const command_line& cmd, const config& cfg) {
   }
   auto events = replay_into(**store, board);
   if (!events)
-    return fail(events.err());
+    return report_error(events.err());
   replayed += *events;
   std::cout << "replayed " << replayed << " events from position 0: " << board.all_task_ids().size() << " tasks\n";
   ok = ok && board.corrupt_events() == 0;
@@ -194,7 +189,7 @@ int run_replay(const command_line& cmd, const config& cfg) {
               << board.last_corruption() << "\n";
   auto mismatches = compare_with_aggregates(**store, board, *codec);
   if (!mismatches)
-    return fail(mismatches.err());
+    return report_error(mismatches.err());
   for (auto& m : *mismatches)
     std::cout << "MISMATCH " << m << "\n";
   ok = ok && mismatches->empty();
@@ -203,7 +198,7 @@ int run_replay(const command_line& cmd, const config& cfg) {
   if (cmd.has("verify")) {
     auto report = verify_log(**store);
     if (!report)
-      return fail(report.err());
+      return report_error(report.err());
     if (report->intact)
       std::cout << "hash chain intact: " << report->events_checked << " events\n";
     else
@@ -226,14 +221,14 @@ int run_migrate(const command_line& cmd, const config& cfg) {
     auto n = what == "up" ? postgres::migrate_up(cfg.database_url)
                           : postgres::migrate_down(cfg.database_url, steps);
     if (!n)
-      return fail(n.err());
+      return report_error(n.err());
     std::cout << (what == "up" ? "applied " : "reverted ") << *n << " migration(s)\n";
     return exit_ok;
   }
   if (what == "status") {
     auto status = postgres::migrate_status(cfg.database_url);
     if (!status)
-      return fail(status.err());
+      return report_error(status.err());
     for (auto& m : *status)
       std::cout << m.version << "\t" << (m.applied ? "applied" : "pending") << "\t" << m.name << "\n";
     return exit_ok;
@@ -248,10 +243,10 @@ int run_events(const command_line& cmd, const config& cfg) {
     return usage_error("no database: set --database-url or AETHERIUM_DATABASE_URL");
   auto store = make_postgres_event_store(cfg.database_url);
   if (!store)
-    return fail(store.err());
+    return report_error(store.err());
   auto report = verify_log(**store);
   if (!report)
-    return fail(report.err());
+    return report_error(report.err());
   if (!report->intact) {
     std::cout << "BROKEN at position " << report->first_bad_position << ": " << report->reason
               << " (" << report->events_checked << " events verified before it)\n";

@@ -84,6 +84,11 @@ int usage_error(const std::string& message) {
   return exit_usage;
 }
 
+int report_error(const error& err) {
+  std::cerr << "aetherium: " << to_string(err.code) << ": " << err.detail << "\n";
+  return exit_failure;
+}
+
 } // namespace aetherium::runtime
 
 int main(int argc, char** argv) {

@@ -16,11 +16,6 @@ namespace {
 
 using json = nlohmann::json;
 
-int fail(const error& err) {
-  std::cerr << "aetherium: " << to_string(err.code) << ": " << err.detail << "\n";
-  return exit_failure;
-}
-
 /// Migrates the schema, opens the log and catches a registry up with it.
 result<std::shared_ptr<node_registry>> open_registry(const config& cfg, const std::shared_ptr<clock>& time) {
   if (auto m = postgres::migrate_up(cfg.database_url); !m)
@@ -51,7 +46,7 @@ int issue(const command_line& cmd, node_registry& nodes) {
     return usage_error("--ttl takes a number of seconds (0: never expires)");
   auto issued = nodes.issue_token(cmd.get("note"), ttl);
   if (!issued)
-    return issued.err().code == errc::invalid_argument ? usage_error(issued.err().detail) : fail(issued.err());
+    return issued.err().code == errc::invalid_argument ? usage_error(issued.err().detail) : report_error(issued.err());
   if (cmd.has("json")) {
     std::cout << json{{"id", issued->id}, {"token", issued->text}}.dump() << "\n";
     return exit_ok;
@@ -64,7 +59,7 @@ int issue(const command_line& cmd, node_registry& nodes) {
 int list(const command_line& cmd, node_registry& nodes, std::int64_t now_us) {
   auto tokens = nodes.token_states();
   if (!tokens)
-    return fail(tokens.err());
+    return report_error(tokens.err());
   if (cmd.has("json")) {
     auto out = json::array();
     for (auto& t : *tokens)
@@ -95,13 +90,13 @@ int run_admin_node_tokens(const command_line& cmd, const config& cfg) {
   auto time = make_system_clock();
   auto nodes = open_registry(cfg, time);
   if (!nodes)
-    return fail(nodes.err());
+    return report_error(nodes.err());
   if (listing)
     return list(cmd, **nodes, time->now_us());
   if (!cmd.has("revoke"))
     return issue(cmd, **nodes);
   if (auto revoked = (*nodes)->revoke_token(cmd.get("revoke")); !revoked)
-    return fail(revoked.err());
+    return report_error(revoked.err());
   std::cout << "node token " << cmd.get("revoke") << " is revoked\n";
   return exit_ok;
 }

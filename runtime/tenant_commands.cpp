@@ -31,11 +31,6 @@ const quota_option quota_options[] = {
   {"max-memory", "max_memory_bytes", &tenant_quotas::max_memory_bytes, true},
 };
 
-int fail(const error& err) {
-  std::cerr << "aetherium: " << to_string(err.code) << ": " << err.detail << "\n";
-  return exit_failure;
-}
-
 /// `base` with the quota options `cmd` gives; `given` tells whether there was one.
 result<tenant_quotas> quotas_from(const command_line& cmd, tenant_quotas base, bool& given) {
   given = false;
@@ -86,16 +81,16 @@ int create(const command_line& cmd, event_store& store, id_generator& ids, clock
   scheduling::create_tenant c{id, cmd.get("name", id.str()), *quotas, time.now_us()};
   auto t = write_tenant(store, ids, id, c, principal);
   if (!t)
-    return t.err().code == errc::invalid_argument ? usage_error(t.err().detail) : fail(t.err());
+    return t.err().code == errc::invalid_argument ? usage_error(t.err().detail) : report_error(t.err());
   return print(cmd, *t);
 }
 
 int set_quota(const command_line& cmd, event_store& store, id_generator& ids, clock& time, const tenant_id& id) {
   auto current = load_tenant(store, id);
   if (!current)
-    return fail(current.err());
+    return report_error(current.err());
   if (!current->state.exists)
-    return fail(make_error(errc::not_found, "no tenant " + id.str() + " (create it with 'aetherium admin tenant create')"));
+    return report_error(make_error(errc::not_found, "no tenant " + id.str() + " (create it with 'aetherium admin tenant create')"));
   bool given = false;
   auto quotas = quotas_from(cmd, current->state.quotas, given);
   if (!quotas)
@@ -104,7 +99,7 @@ int set_quota(const command_line& cmd, event_store& store, id_generator& ids, cl
     return usage_error("set-quota needs --max-live-tasks, --max-sandboxes or --max-memory");
   auto t = write_tenant(store, ids, id, scheduling::change_quotas{*quotas, time.now_us()}, principal);
   if (!t)
-    return fail(t.err());
+    return report_error(t.err());
   return print(cmd, *t);
 }
 
@@ -124,10 +119,10 @@ int run_admin_tenant(const command_line& cmd, const config& cfg) {
   if (cfg.database_url.empty())
     return usage_error("no database: set --database-url or AETHERIUM_DATABASE_URL");
   if (auto m = postgres::migrate_up(cfg.database_url); !m)
-    return fail(m.err());
+    return report_error(m.err());
   auto store = make_postgres_event_store(cfg.database_url);
   if (!store)
-    return fail(store.err());
+    return report_error(store.err());
   auto ids = make_random_id_generator();
   auto time = make_system_clock();
   tenant_id id{cmd.get("tenant")};
@@ -137,9 +132,9 @@ int run_admin_tenant(const command_line& cmd, const config& cfg) {
     return set_quota(cmd, **store, *ids, *time, id);
   auto t = load_tenant(**store, id);
   if (!t)
-    return fail(t.err());
+    return report_error(t.err());
   if (!t->state.exists)
-    return fail(make_error(errc::not_found, "no tenant " + id.str()));
+    return report_error(make_error(errc::not_found, "no tenant " + id.str()));
   return print(cmd, *t);
 }
 

@@ -9,8 +9,10 @@
 
 #include "events/clock.hpp"
 #include "tests/contract/api_key_store/backend.hpp"
+#include "tests/support/eventually.hpp"
 
 using namespace aetherium;
+using aetherium::testing::eventually;
 using aetherium::testing::make_backend;
 
 namespace {
@@ -45,17 +47,6 @@ protected:
   }
 
   static errc error_of(const result<void>& r) { return r.ok() ? errc::internal : r.err().code; }
-
-  /// Polls `done` until it holds or 10 s pass; true when it held.
-  static bool eventually(const std::function<bool()>& done) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline)
-        return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return true;
-  }
 
   // Declared first so every store goes away before the data it reads.
   std::unique_ptr<aetherium::testing::backend> backend_;

@@ -4,6 +4,7 @@
 #include "adapters/json/event_log_node_registry.hpp"
 #include "events/canonical_json.hpp"
 #include "events/sha256.hpp"
+#include "tests/support/lagging_subscriptions.hpp"
 
 using namespace aetherium;
 using namespace aetherium::scheduling;
@@ -109,31 +110,8 @@ TEST_F(event_log_node_registry_test, events_of_other_writers_are_read_and_unread
   EXPECT_EQ(corrupt.err().code, errc::corrupt);
 }
 
-/// The log as a server sees it when its subscription lags: reads work, nothing is pushed.
-class lagging_subscriptions : public event_store {
-public:
-  explicit lagging_subscriptions(std::shared_ptr<event_store> inner) : inner_(std::move(inner)) {}
-  void append_async(append_request r, append_callback done) override { inner_->append_async(std::move(r), std::move(done)); }
-  result<std::vector<recorded_event>> read_stream(const stream_id& s, std::int64_t after) override {
-    return inner_->read_stream(s, after);
-  }
-  result<std::vector<recorded_event>> read_all(std::int64_t after, std::size_t n) override {
-    return inner_->read_all(after, n);
-  }
-  result<std::int64_t> head_position() override { return inner_->head_position(); }
-  std::unique_ptr<subscription> subscribe(std::int64_t, event_handler) override {
-    struct idle : subscription {
-      void stop() override {}
-    };
-    return std::make_unique<idle>();
-  }
-
-private:
-  std::shared_ptr<event_store> inner_;
-};
-
 TEST_F(event_log_node_registry_test, checks_see_another_processs_writes_before_the_subscription_brings_them) {
-  auto server_side = make_event_log_node_registry(std::make_shared<lagging_subscriptions>(log_), clock_, ids_);
+  auto server_side = make_event_log_node_registry(std::make_shared<aetherium::testing::lagging_subscriptions>(log_), clock_, ids_);
   auto cli_side = open();
   auto t = cli_side->issue_token("", 0);
   ASSERT_TRUE(t.ok());

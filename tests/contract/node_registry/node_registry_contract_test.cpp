@@ -8,9 +8,11 @@
 
 #include "events/sha256.hpp"
 #include "tests/contract/node_registry/backend.hpp"
+#include "tests/support/eventually.hpp"
 
 using namespace aetherium;
 using namespace aetherium::scheduling;
+using aetherium::testing::eventually;
 using aetherium::testing::make_backend;
 
 namespace {
@@ -50,17 +52,6 @@ protected:
       if (r.id.str() == name)
         return r;
     return {};
-  }
-
-  /// Polls `done` until it holds or 10 s pass; true when it held.
-  static bool eventually(const std::function<bool()>& done) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline)
-        return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return true;
   }
 
   // Declared first so every registry goes away before the log it reads.
