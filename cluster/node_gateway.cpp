@@ -1,6 +1,10 @@
 #include "cluster/node_gateway.hpp"
 
 #include <sys/random.h>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <unordered_map>
 
 #include <caf/all.hpp>
@@ -25,8 +29,59 @@ using actors::rescheduled_atom;
 using actors::subscribe_atom;
 using attached_atom = caf::atom_constant<caf::atom("attached")>;
 
+/// What unauthenticated peers can cost: admissions in flight, and refusals recorded as a
+/// bucket of refusal_burst refilled one per refusal_refill. Shared by the gateway (which
+/// counts admissions in) and its workers (which count them out and record refusals).
+class admission_guard {
+public:
+  explicit admission_guard(const node_gateway_options& o)
+    : max_admits_(std::max<std::size_t>(o.max_admits, 1)), burst_(static_cast<double>(o.refusal_burst)),
+      refill_us_(std::max<std::int64_t>(std::chrono::duration_cast<std::chrono::microseconds>(o.refusal_refill).count(), 1)),
+      tokens_(burst_) {}
+
+  /// Counts one admission in; false when max_admits are already being checked.
+  bool enter() {
+    if (in_flight_.fetch_add(1) >= max_admits_) {
+      in_flight_.fetch_sub(1);
+      return false;
+    }
+    return true;
+  }
+  void leave() { in_flight_.fetch_sub(1); }
+
+  /// True when a refusal at `now_us` may be recorded; `unrecorded` is then how many were
+  /// only counted since the last recorded one. `first_dropped` is set for the first refusal
+  /// dropped after a recorded one (to log the change once).
+  bool take_refusal(std::int64_t now_us, std::uint64_t& unrecorded, bool& first_dropped) {
+    std::lock_guard<std::mutex> lock{mtx_};
+    if (last_us_ != 0 && now_us > last_us_)
+      tokens_ = std::min(burst_, tokens_ + static_cast<double>(now_us - last_us_) / static_cast<double>(refill_us_));
+    last_us_ = now_us;
+    first_dropped = false;
+    if (tokens_ < 1) {
+      first_dropped = unrecorded_++ == 0;
+      return false;
+    }
+    tokens_ -= 1;
+    unrecorded = unrecorded_;
+    unrecorded_ = 0;
+    return true;
+  }
+
+private:
+  const std::size_t max_admits_;
+  const double burst_;
+  const std::int64_t refill_us_;
+  std::atomic<std::size_t> in_flight_{0};
+  std::mutex mtx_;
+  double tokens_;
+  std::int64_t last_us_ = 0;
+  std::uint64_t unrecorded_ = 0;
+};
+
 struct gateway_state {
   node_gateway_options options;
+  std::shared_ptr<admission_guard> guard;
   std::unordered_map<std::string, std::string> credentials; ///< node -> sha256 of its credential
   std::unordered_map<caf::actor_addr, std::string> agents;  ///< connected agent -> node
 };
@@ -108,10 +163,33 @@ result<void> register_node(caf::blocking_actor* self, const node_gateway_options
   return out;
 }
 
+/// Records a refusal within the guard's budget; beyond it the refusal is only counted.
+void record_refusal(const node_gateway_options& o, admission_guard& guard, const node_id& id, const std::string& why,
+                    const std::string& address, const char* what) {
+  auto now = o.time->now_us();
+  std::uint64_t unrecorded = 0;
+  bool first_dropped = false;
+  if (!guard.take_refusal(now, unrecorded, first_dropped)) {
+    if (first_dropped)
+      log(log_level::warn, "node refusals over budget: counted, not recorded, until the budget refills",
+          {{"node", id.str()}});
+    return;
+  }
+  auto reason = why;
+  if (unrecorded > 0)
+    reason += " (" + std::to_string(unrecorded) + " refusals before this one not recorded: over budget)";
+  (void)o.registry->record(id, scheduling::refuse_join{reason, address, now});
+  log(log_level::warn, what, {{"node", id.str()}, {"reason", reason}});
+}
+
 /// join and hello: checks the token or credential, registers, and tells the gateway the
 /// node's agent and credential hash once registered. Runs on a worker: the log blocks.
-void admit(caf::blocking_actor* self, caf::actor gateway, node_gateway_options o, wire_registration reg,
-           std::string secret, caf::actor agent, bool joining, caf::response_promise promise) {
+void admit(caf::blocking_actor* self, caf::actor gateway, node_gateway_options o, std::shared_ptr<admission_guard> guard,
+           wire_registration reg, std::string secret, caf::actor agent, bool joining, caf::response_promise promise) {
+  struct counted_out {
+    admission_guard& g;
+    ~counted_out() { g.leave(); }
+  } out{*guard};
   auto deliver = [&](wire_reply r) { promise.deliver(std::move(r)); };
   if (auto ok = check_registration(reg); !ok)
     return deliver(refuse(ok.err().code, ok.err().detail, ok.err().field.c_str()));
@@ -122,14 +200,12 @@ void admit(caf::blocking_actor* self, caf::actor gateway, node_gateway_options o
   std::string credential;
   if (joining) {
     if (auto token = o.registry->check_token(secret); !token) {
-      (void)o.registry->record(id, scheduling::refuse_join{token.err().detail, address, o.time->now_us()});
-      log(log_level::warn, "node join refused", {{"node", reg.node}, {"reason", token.err().detail}});
+      record_refusal(o, *guard, id, token.err().detail, address, "node join refused");
       return deliver(refuse(errc::unauthorized, "join refused: " + token.err().detail));
     }
     credential = fresh_credential();
   } else if (auto ok = o.registry->check_credential(id, secret); !ok) {
-    (void)o.registry->record(id, scheduling::refuse_join{ok.err().detail, address, o.time->now_us()});
-    log(log_level::warn, "node hello refused", {{"node", reg.node}, {"reason", ok.err().detail}});
+    record_refusal(o, *guard, id, ok.err().detail, address, "node hello refused");
     return deliver(refuse(errc::unauthorized, "hello refused: " + ok.err().detail + "; join again with a token"));
   } else {
     credential = secret;
@@ -165,6 +241,7 @@ void forget(gateway_actor* self, const std::string& node) {
 
 caf::behavior gateway(gateway_actor* self, node_gateway_options options) {
   self->state.options = std::move(options);
+  self->state.guard = std::make_shared<admission_guard>(self->state.options);
   self->send(self->state.options.scheduler, subscribe_atom::value);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
@@ -178,9 +255,13 @@ caf::behavior gateway(gateway_actor* self, node_gateway_options options) {
     caf::anon_send(st.options.scheduler, down_atom::value, node, std::string{"connection_lost"});
     record_lost(self, node, "connection_lost");
   });
-  auto admit_async = [self](wire_registration& reg, std::string& secret, caf::actor& agent, bool joining) {
+  auto admit_async = [self](wire_registration& reg, std::string& secret, caf::actor& agent,
+                            bool joining) -> caf::result<wire_reply> {
+    auto& st = self->state;
+    if (!st.guard->enter())
+      return refuse(errc::unavailable, "the control plane is checking too many joins at once; try again");
     auto promise = self->make_response_promise<wire_reply>();
-    self->spawn<caf::detached>(admit, caf::actor_cast<caf::actor>(self), self->state.options, std::move(reg),
+    self->spawn<caf::detached>(admit, caf::actor_cast<caf::actor>(self), st.options, st.guard, std::move(reg),
                                std::move(secret), std::move(agent), joining, promise);
     return promise;
   };
