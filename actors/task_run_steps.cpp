@@ -175,6 +175,7 @@ private:
   const execution_options& opts_;
   std::string id_;
   node_id node_; ///< Where its sandboxes run: the node its placement chose.
+  node_id home_; ///< The node of this process (where the model gateway is).
   std::string lost_before_start_; ///< Set when the node was lost before the agent started.
   event_metadata md_;
   domain::task_state state_;
@@ -217,6 +218,7 @@ void task_run::run(const node_id& node, run_mode mode) {
   if (!loaded || !loaded->exists || domain::is_terminal(loaded->status))
     return;
   state_ = *loaded;
+  home_ = node;
   md_.tenant = state_.tenant.str();
   md_.principal = "node:" + node.str();
   if (state_.status == task_status::cancel_requested)
@@ -322,7 +324,8 @@ std::string task_run::conversation() {
 }
 
 result<node_id> task_run::place() {
-  return host_.place(placement_for(state_));
+  // The model gateway's socket is in this process: its sandboxes must run on its node.
+  return host_.place(placement_for(state_, ports_.gateway ? home_ : node_id{}));
 }
 
 bool task_run::checkout(const std::string& ref, const std::string& into, std::string& commit) {
@@ -731,8 +734,12 @@ bool needs_placement(const domain::task_state& state, run_mode mode) {
          && !state.spec.verify_command.empty();
 }
 
-scheduling::placement_request placement_for(const domain::task_state& state) {
-  return {state.id, state.tenant, state.spec.runtime, state.spec.limits.cpu_millis, state.spec.limits.memory_bytes};
+scheduling::placement_request placement_for(const domain::task_state& state, const node_id& gateway_node) {
+  scheduling::placement_request r{state.id, state.tenant, state.spec.runtime, state.spec.limits.cpu_millis,
+                                  state.spec.limits.memory_bytes, {}};
+  if (!state.spec.model_providers.empty())
+    r.only_on = gateway_node;
+  return r;
 }
 
 void run_task(run_host& host, const execution_ports& ports, const execution_options& options, const node_id& node,

@@ -93,8 +93,10 @@ bool resumable(domain::task_status status);
 /// restart resumes (its verification's sandbox counts against the node again).
 bool needs_placement(const domain::task_state& state, run_mode mode);
 
-/// What the scheduler is asked for the task in `state`.
-scheduling::placement_request placement_for(const domain::task_state& state);
+/// What the scheduler is asked for the task in `state`. `gateway_node` is the node whose
+/// sandboxes reach the model gateway (empty: none does): a task naming model providers is
+/// placed only there.
+scheduling::placement_request placement_for(const domain::task_state& state, const node_id& gateway_node);
 
 /// Runs task `id` to a terminal event (see spawn_task_dispatcher).
 void run_task(run_host& host, const execution_ports& ports, const execution_options& options, const node_id& node,

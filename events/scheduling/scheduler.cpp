@@ -11,7 +11,7 @@ constexpr std::size_t none = static_cast<std::size_t>(-1);
 
 bool same_resources(const placement_request& a, const placement_request& b) {
   return a.tenant == b.tenant && a.runtime == b.runtime && a.cpu_millis == b.cpu_millis
-         && a.memory_bytes == b.memory_bytes;
+         && a.memory_bytes == b.memory_bytes && a.only_on == b.only_on;
 }
 
 bool fits(const node_capacity& cap, const usage& used, const placement_request& r) {
@@ -184,7 +184,7 @@ scheduler_core::scan_result scheduler_core::scan(const placement_request& r, std
   bool keep_scarce = strategy_ != strategy::spread;
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     auto& n = nodes_[i];
-    if ((n.runtime_mask & bit) == 0)
+    if ((n.runtime_mask & bit) == 0 || (!r.only_on.empty() && n.reg.id != r.only_on))
       continue;
     found.runtime_known = true;
     found.max_cpu = std::max(found.max_cpu, n.reg.capacity.cpu_millis);
@@ -207,6 +207,11 @@ scheduler_core::scan_result scheduler_core::scan(const placement_request& r, std
 }
 
 error scheduler_core::never_fits(const placement_request& r, const scan_result& found) const {
+  if (!found.runtime_known && !r.only_on.empty())
+    return make_error(errc::invalid_argument,
+                      "node " + r.only_on.str() + ", the only one this sandbox may run on, is unknown or offers no runtime "
+                        + r.runtime,
+                      "runtime");
   if (!found.runtime_known)
     return make_error(errc::invalid_argument, "no node offers runtime " + r.runtime, "runtime");
   if (r.cpu_millis > found.max_cpu)

@@ -37,6 +37,9 @@ struct placement_request {
   std::string runtime;           ///< Must be offered by the node (crun, runc, runsc, microvm).
   std::uint32_t cpu_millis = 0;
   std::uint64_t memory_bytes = 0;
+  /// The one node that may run it (empty: any node): a sandbox that needs a service only
+  /// one node has, such as the control plane's model gateway.
+  node_id only_on;
 };
 
 /// A live sandbox and where it runs.

@@ -11,6 +11,7 @@
 #include "actors/task_runner.hpp"
 #include "events/api/memory_task_log.hpp"
 #include "events/memory_sandbox_runtime.hpp"
+#include "tests/support/closed_model_gateway.hpp"
 
 using namespace aetherium;
 using namespace aetherium::actors;
@@ -22,6 +23,7 @@ struct script {
   domain::task_state requested;
   int reads = 0;
   int asked = 0;
+  scheduling::placement_request last_request; ///< What the scheduler was asked last.
   int released = 0;
   placement_outcome answer = make_error(errc::unavailable, "every node is full");
   struct run {
@@ -58,8 +60,9 @@ caf::behavior fake_tasks(caf::event_based_actor*, std::shared_ptr<script> sc) {
 
 caf::behavior fake_scheduler(caf::event_based_actor*, std::shared_ptr<script> sc) {
   return {
-    [sc](place_atom, const scheduling::placement_request&) {
+    [sc](place_atom, const scheduling::placement_request& r) {
       ++sc->asked;
+      sc->last_request = r;
       return sc->answer;
     },
     [sc](release_atom, const std::string&) { ++sc->released; },
@@ -79,8 +82,9 @@ class task_dispatcher_test : public aetherium::testing::actor_test_fixture {
 protected:
   void SetUp() override { sc_->requested = requested_task(60); }
 
-  caf::actor spawn_dispatcher() {
+  caf::actor spawn_dispatcher(std::shared_ptr<models::model_gateway> gateway = nullptr) {
     execution_ports ports;
+    ports.gateway = std::move(gateway);
     ports.sandboxes = make_memory_sandbox_runtime();
     ports.logs = api::make_memory_task_log();
     ports.time = make_system_clock();
@@ -155,6 +159,30 @@ TEST_F(task_dispatcher_test, a_task_waiting_for_room_holds_no_runner_and_asks_ag
   EXPECT_EQ(sc_->reads, 1);
   end_runs();
   EXPECT_EQ(runners(d), 0u);
+}
+
+TEST_F(task_dispatcher_test, a_task_naming_model_providers_asks_for_the_node_of_the_gateway_only) {
+  sc_->requested.spec.model_providers = {"anthropic"};
+  sc_->answer = node_id{"n1"};
+  auto d = spawn_dispatcher(std::make_shared<aetherium::testing::closed_model_gateway>());
+  self_->send(d, run_atom::value, std::string{"t1"});
+  run();
+  ASSERT_EQ(sc_->asked, 1);
+  EXPECT_EQ(sc_->last_request.only_on.str(), "n1") << "the gateway's socket is in this process, on node n1";
+  EXPECT_EQ(sc_->last_request.task.str(), "t1");
+  EXPECT_EQ(sc_->runs.size(), 1u);
+  end_runs();
+}
+
+TEST_F(task_dispatcher_test, a_task_without_model_providers_may_go_to_any_node) {
+  sc_->answer = node_id{"n1"};
+  auto d = spawn_dispatcher(std::make_shared<aetherium::testing::closed_model_gateway>());
+  self_->send(d, run_atom::value, std::string{"t1"});
+  run();
+  ASSERT_EQ(sc_->asked, 1);
+  EXPECT_TRUE(sc_->last_request.only_on.empty()) << sc_->last_request.only_on.str();
+  EXPECT_EQ(sc_->runs.size(), 1u);
+  end_runs();
 }
 
 TEST_F(task_dispatcher_test, a_run_that_ends_makes_a_waiting_task_ask_at_once) {

@@ -6,6 +6,7 @@
 #include "events/api/memory_task_log.hpp"
 #include "events/memory_sandbox_runtime.hpp"
 #include "events/secret_store.hpp"
+#include "tests/support/closed_model_gateway.hpp"
 
 using namespace aetherium;
 using namespace aetherium::actors;
@@ -36,7 +37,10 @@ public:
   }
 
   const domain::task_state& last_state() const override { return state; }
-  result<node_id> place(const scheduling::placement_request&) override { return node_id{"n1"}; }
+  result<node_id> place(const scheduling::placement_request& r) override {
+    asked.push_back(r);
+    return node_id{"n1"};
+  }
   void release(const std::string&) override { ++released; }
 
   sandbox_run run_sandbox(std::shared_ptr<sandbox_runtime> rt, sandbox_job job, sandbox_callbacks cb) override {
@@ -80,6 +84,7 @@ public:
 
   domain::task_state state;
   std::vector<std::string> types;
+  std::vector<scheduling::placement_request> asked; ///< What place was asked, in order.
   int released = 0;
   bool cancelled = false;
   bool stopping = false;
@@ -194,6 +199,29 @@ protected:
 };
 
 using types = std::vector<std::string>;
+
+TEST_F(task_run_steps, a_task_naming_model_providers_is_placed_only_on_the_node_of_the_gateway) {
+  domain::task_spec spec;
+  spec.agent_type = "echo";
+  spec.prompt = "do it";
+  spec.repo = "/srv/repo.git";
+  spec.base_ref = "main";
+  spec.model_providers = {"anthropic"};
+  ASSERT_TRUE(host_.command("t1", domain::request_task{task_id{"t1"}, tenant_id{"acme"}, project_id{"p1"}, {}, spec, 1}, {}));
+  EXPECT_EQ(placement_for(host_.state, node_id{"cp"}).only_on.str(), "cp");
+  EXPECT_TRUE(placement_for(host_.state, node_id{}).only_on.empty());
+  ports_.gateway = std::make_shared<aetherium::testing::closed_model_gateway>();
+  run_task(host_, ports_, options_, node_id{"cp"}, "t1", run_mode::fresh);
+  ASSERT_FALSE(host_.asked.empty());
+  for (auto& r : host_.asked)
+    EXPECT_EQ(r.only_on.str(), "cp") << "its sandbox must reach the gateway's socket in this process";
+
+  domain::task_spec plain = spec;
+  plain.model_providers.clear();
+  host_.state = {};
+  ASSERT_TRUE(host_.command("t2", domain::request_task{task_id{"t2"}, tenant_id{"acme"}, project_id{"p1"}, {}, plain, 1}, {}));
+  EXPECT_TRUE(placement_for(host_.state, node_id{"cp"}).only_on.empty()) << "any node runs a task without models";
+}
 
 TEST_F(task_run_steps, a_successful_agent_run_ends_with_its_output_stored_for_the_code_host_loop) {
   request("echo");

@@ -235,6 +235,33 @@ TEST(scheduler_core, only_nodes_offering_the_runtime_are_considered) {
     << "the runsc node may come back";
 }
 
+TEST(scheduler_core, a_request_bound_to_one_node_goes_there_or_waits_for_it) {
+  auto core = three_nodes(strategy::spread);
+  auto bound = [](const std::string& task, const char* node) {
+    auto r = req(task);
+    r.only_on = node_id{node};
+    return r;
+  };
+  EXPECT_EQ(place(core, req("t1")), "a");
+  EXPECT_EQ(place(core, bound("t2", "a")), "a") << "spread would have picked b";
+  EXPECT_EQ(place(core, bound("t3", "c")), "c");
+  for (int i = 4; i < 6; ++i)
+    EXPECT_EQ(place(core, bound("t" + std::to_string(i), "a")), "a");
+  EXPECT_EQ(place(core, bound("t6", "a")), "error:unavailable:") << "a is full: it waits, b and c have room";
+  EXPECT_EQ(place(core, bound("t2", "b")), "error:conflict:") << "placed already, bound elsewhere";
+  core.drain(node_id{"c"});
+  EXPECT_EQ(place(core, bound("t7", "c")), "error:unavailable:") << "a drained node may take it again";
+  auto moved = core.mark_down(node_id{"a"});
+  ASSERT_EQ(moved.size(), 4u);
+  EXPECT_EQ(moved[0].to->str(), "b") << "the unbound task moves";
+  for (std::size_t i = 1; i < moved.size(); ++i)
+    EXPECT_FALSE(moved[i].to.ok()) << "a bound task cannot move: " << moved[i].request.task.str();
+  auto unknown = core.place(bound("t8", "zz"));
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.err().code, errc::invalid_argument);
+  EXPECT_NE(unknown.err().detail.find("zz"), std::string::npos) << unknown.err().detail;
+}
+
 TEST(scheduler_core, a_request_larger_than_any_node_can_never_run) {
   scheduler_core core{strategy::bin_pack};
   core.add_node(node("cpu-heavy", 16000, 2, 10));
