@@ -32,8 +32,9 @@ struct node_gateway_options {
 /// Messages (types in cluster/cluster_messages.hpp), each answered with a wire_reply:
 /// - (join_atom, wire_registration, std::string token, caf::actor agent): a node joins with
 ///   a join token. A bad token is refused (unauthorized) and the refusal recorded
-///   (node.join_refused) within the refusal budget above. Otherwise the node gets a fresh credential (text), whose hash
-///   its node.registered event keeps, and is registered with the scheduler.
+///   (node.join_refused) within the refusal budget above. Otherwise the node gets a fresh
+///   credential (text), whose hash its node.registered event keeps, and is registered with
+///   the scheduler. Beyond max_admits joins and hellos at once: unavailable, at once.
 /// - (hello_atom, wire_registration, std::string credential, caf::actor agent): a node that
 ///   joined before connects again (after its restart, the control plane's, or a network
 ///   loss) with its credential; a node removed since must join again.
