@@ -186,7 +186,7 @@ public:
         self->request(scheduler, std::chrono::seconds(10), drain_atom::value, id.str()).receive(reply, failed);
       if (!out || !nodes)
         return out;
-      scheduling::node_command cmd = scheduling::drain_node{now};
+      scheduling::node_command cmd = scheduling::drain_node{now, true}; // an operator's: held
       if (undrain)
         cmd = scheduling::undrain_node{now};
       auto recorded = nodes->record(id, cmd);

@@ -373,13 +373,21 @@ result<void> running_server::start_cluster(const config& cfg, const scheduling::
   // same capacity records nothing.
   auto local = in_process;
   local.address.clear();
-  if (auto ok = nodes_->record(local.id, scheduling::register_node{local, time_->now_us()}); !ok) {
-    if (ok.err().code != errc::conflict)
-      return ok.err();
+  auto recorded = nodes_->record(local.id, scheduling::register_node{local, time_->now_us()});
+  if (!recorded) {
+    if (recorded.err().code != errc::conflict)
+      return recorded.err();
     // It ran with other capacity before: the old registration ends, this one begins.
     (void)nodes_->record(local.id, scheduling::mark_node_down{"restarted", time_->now_us()});
-    if (auto again = nodes_->record(local.id, scheduling::register_node{local, time_->now_us()}); !again)
-      return again.err();
+    recorded = nodes_->record(local.id, scheduling::register_node{local, time_->now_us()});
+    if (!recorded)
+      return recorded.err();
+  }
+  // An operator's drain outlasts restarts and failovers: the scheduler, fresh, has it up.
+  if (recorded->held) {
+    if (auto held = nodes_->record(local.id, scheduling::drain_node{time_->now_us(), true}); !held)
+      return held.err();
+    caf::anon_send(scheduler_, actors::drain_atom::value, local.id.str());
   }
   if (cfg.node_listen.empty())
     return {};

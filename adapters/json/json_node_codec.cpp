@@ -44,6 +44,7 @@ json node_payload(const node_event& e) {
       [](const node_registered& x) -> json { return {{"node", registration_json(x.node)}, {"at_us", x.at_us}}; },
       [](const node_marked_down& x) -> json { return {{"reason", x.reason}, {"at_us", x.at_us}}; },
       [](const node_removed& x) -> json { return {{"reason", x.reason}, {"at_us", x.at_us}}; },
+      [](const node_drained& x) -> json { return {{"held", x.held}, {"at_us", x.at_us}}; },
       [](const node_join_refused& x) -> json {
         return {{"reason", x.reason}, {"address", x.address}, {"at_us", x.at_us}};
       },
@@ -60,7 +61,7 @@ result<node_event> node_event_of(const std::string& type, const json& j) {
   if (type == node_marked_down::type_name)
     return node_event{node_marked_down{j.at("reason").get<std::string>(), at(j)}};
   if (type == node_drained::type_name)
-    return node_event{node_drained{at(j)}};
+    return node_event{node_drained{at(j), j.at("held").get<bool>()}};
   if (type == node_removed::type_name)
     return node_event{node_removed{j.at("reason").get<std::string>(), at(j)}};
   if (type == node_undrained::type_name)

@@ -51,6 +51,12 @@ const std::map<std::pair<std::string, int>, step>& steps() {
        p["node"]["credential_sha256"] = "";
        return p;
      }},
+    // node.drained v1 did not say who drained it: no drain was held then.
+    {{"node.drained", 1},
+     [](nlohmann::json p) {
+       p["held"] = false;
+       return p;
+     }},
   };
   return table;
 }

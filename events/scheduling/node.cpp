@@ -55,11 +55,11 @@ result<events> decide_down(const node_state& s, const mark_node_down& c) {
 }
 
 result<events> decide_drain(const node_state& s, const drain_node& c) {
-  if (s.status == node_status::drained)
+  if (s.status == node_status::drained && (s.held || !c.held))
     return events{};
   if (!live(s.status))
     return transition(s, "drain");
-  return events{node_drained{c.now_us}};
+  return events{node_drained{c.now_us, c.held}};
 }
 
 result<events> decide_undrain(const node_state& s, const undrain_node& c) {
@@ -178,10 +178,17 @@ node_state node::evolve(state s, const event& e) {
                  s.status = node_status::down;
                  s.down_reason = x.reason;
                },
-               [&](const node_drained&) { s.status = node_status::drained; },
-               [&](const node_undrained&) { s.status = node_status::up; },
+               [&](const node_drained& x) {
+                 s.status = node_status::drained;
+                 s.held = s.held || x.held;
+               },
+               [&](const node_undrained&) {
+                 s.status = node_status::up;
+                 s.held = false;
+               },
                [&](const node_removed& x) {
                  s.status = node_status::removed;
+                 s.held = false;
                  s.down_reason = x.reason;
                },
                [&](const node_join_refused& x) {

@@ -71,10 +71,14 @@ struct node_marked_down {
   std::string reason;
   std::int64_t at_us = 0;
 };
+/// Schema 2 added `held` (schema 1 reads as false).
 struct node_drained {
   static constexpr const char* type_name = "node.drained";
-  static constexpr int schema_version = 1;
+  static constexpr int schema_version = 2;
   std::int64_t at_us = 0;
+  /// An operator's drain: it outlasts the node's restarts and the control plane's until
+  /// undrained or removed. False for a node draining itself before it stops.
+  bool held = false;
 };
 
 /// An operator took the node out for good; it may join again later as a new registration.
@@ -114,7 +118,7 @@ int node_schema_version(const std::string& type) noexcept;
 struct register_node { node_registration node; std::int64_t now_us = 0; };
 struct record_heartbeat { std::int64_t now_us = 0; };
 struct mark_node_down { std::string reason; std::int64_t now_us = 0; };
-struct drain_node { std::int64_t now_us = 0; };
+struct drain_node { std::int64_t now_us = 0; bool held = false; };
 struct remove_node { std::string reason; std::int64_t now_us = 0; };
 struct undrain_node { std::int64_t now_us = 0; };
 struct refuse_join { std::string reason; std::string address; std::int64_t now_us = 0; };
@@ -128,6 +132,8 @@ struct node_state {
   node_registration node;
   node_status status = node_status::up;
   std::string down_reason; ///< Why it is down or removed.
+  /// An operator drained it: drain it again whenever it registers, until undrained or removed.
+  bool held = false;
   std::int64_t registered_at_us = 0;
   std::int64_t last_heartbeat_us = 0; ///< Registration counts as the first heartbeat.
   std::uint64_t refusals = 0;         ///< Joins refused under this name, ever.
@@ -150,7 +156,8 @@ struct node {
   /// - heartbeat: up or drained nodes; an older heartbeat than the last is a no-op; a down
   ///   or removed node must register again (invalid_transition).
   /// - mark down: any live node; already down is a no-op; removed is invalid_transition.
-  /// - drain: an up node; already drained is a no-op; down or removed is invalid_transition.
+  /// - drain: an up node; already drained is a no-op, unless an operator's drain (held)
+  ///   finds the node draining itself; down or removed is invalid_transition.
   /// - undrain: a drained node; already up is a no-op; down or removed is invalid_transition.
   /// - remove: any node that ever registered, with a reason; already removed is a no-op.
   /// - refuse join: always recorded, for any name (even one that never registered), with

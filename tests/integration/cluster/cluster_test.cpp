@@ -336,6 +336,37 @@ TEST_F(cluster, a_rolling_restart_of_every_node_while_tasks_run_loses_no_task) {
   }
 }
 
+TEST_F(cluster, an_operators_drain_outlasts_the_nodes_restart_and_the_control_planes) {
+  for (auto& name : {"local", "node1"})
+    ASSERT_EQ(api_->request("POST", std::string{"/v1/nodes/"} + name + "/drain")->status, 200);
+  auto& node1 = nodes_[0];
+  node1->signal(SIGTERM);
+  EXPECT_EQ(node1->wait_exit(std::chrono::seconds(60)), 0) << node1->log();
+  ASSERT_NO_FATAL_FAILURE(node1->start(join(), ""));
+  EXPECT_TRUE(node_becomes("node1", "draining", std::chrono::seconds(10))) << nodes()["node1"].dump();
+
+  server_->kill(SIGKILL);
+  ASSERT_NO_FATAL_FAILURE(server_->start(true));
+  EXPECT_TRUE(node_becomes("local", "draining", std::chrono::seconds(10))) << nodes()["local"].dump();
+  EXPECT_TRUE(node_becomes("node2", "ready", std::chrono::seconds(30))) << nodes()["node2"].dump();
+  EXPECT_TRUE(node_becomes("node1", "draining", std::chrono::seconds(30))) << nodes()["node1"].dump();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i)
+    ids.push_back(post_task("true"));
+  for (auto& id : ids) {
+    auto t = wait_for_task(*api_, id, ended, 60);
+    EXPECT_EQ(t.value("status", ""), "completed") << t.dump();
+    EXPECT_TRUE(t.value("node", "") == "node2" || t.value("node", "") == "node3") << t.dump();
+  }
+
+  // Undrained, it is ready again, and a restart of its own no longer drains it.
+  ASSERT_EQ(api_->request("POST", "/v1/nodes/node1/undrain")->status, 200);
+  node1->signal(SIGTERM);
+  EXPECT_EQ(node1->wait_exit(std::chrono::seconds(60)), 0) << node1->log();
+  ASSERT_NO_FATAL_FAILURE(node1->start(join(), ""));
+  EXPECT_TRUE(node_becomes("node1", "ready", std::chrono::seconds(10))) << nodes()["node1"].dump();
+}
+
 TEST_F(cluster, when_the_leader_dies_nodes_reconnect_to_the_new_leader_and_run_its_tasks) {
   // A standby on the same database, with a node port of its own (open only once it leads).
   auto standby_port = free_port();

@@ -33,7 +33,7 @@ std::vector<node_event> every_node_event() {
   return {node_registered{sample_registration(), 1},
           node_heartbeat_received{2},
           node_marked_down{"heartbeat_timeout", 3},
-          node_drained{4},
+          node_drained{4, true},
           node_removed{"decommissioned ✓", 5},
           node_undrained{6},
           node_join_refused{"bad token", "[2001:db8::1]:5000", 7}};
@@ -73,6 +73,26 @@ TEST(json_node_codec, a_registration_keeps_every_field) {
   EXPECT_EQ(std::get<node_join_refused>(*refused).reason, "bad token");
   EXPECT_EQ(std::get<node_join_refused>(*refused).address, "[2001:db8::1]:5000");
   EXPECT_EQ(std::get<node_join_refused>(*refused).at_us, 7);
+}
+
+TEST(json_node_codec, an_operators_drain_keeps_held_and_a_schema_1_drain_reads_as_not_held) {
+  auto codec = make_json_node_codec();
+  for (bool held : {true, false}) {
+    auto stored = codec->encode(node_drained{9, held}, "00000000-0000-4000-8000-000000000014", {});
+    EXPECT_EQ(stored.schema_version, 2);
+    auto back = codec->decode(as_recorded(stored, "node-n1"));
+    ASSERT_TRUE(back) << back.err().detail;
+    EXPECT_EQ(std::get<node_drained>(*back).held, held);
+    EXPECT_EQ(std::get<node_drained>(*back).at_us, 9);
+  }
+  recorded_event r;
+  r.stream = stream_id{"node-n1"};
+  r.type = "node.drained";
+  r.schema_version = 1;
+  r.payload = R"({"at_us": 3})";
+  auto old = codec->decode(r);
+  ASSERT_TRUE(old) << old.err().detail;
+  EXPECT_FALSE(std::get<node_drained>(*old).held);
 }
 
 TEST(json_node_codec, a_schema_1_registration_reads_as_one_without_a_credential) {

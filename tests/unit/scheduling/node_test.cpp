@@ -136,6 +136,25 @@ TEST(node, draining_takes_an_up_node_out_of_placement) {
   EXPECT_EQ(then_type(down, drain_node{3}), "error:invalid_transition");
 }
 
+TEST(node, an_operators_drain_is_held_through_loss_and_registration_until_undrained_or_removed) {
+  auto held = given({register_node{reg(), 1}, drain_node{2, true}});
+  EXPECT_TRUE(held.held);
+  auto back = given({register_node{reg(), 1}, drain_node{2, true}, mark_node_down{"stopped", 3}, register_node{reg(), 4}});
+  EXPECT_EQ(back.status, node_status::up) << "registering brings it up; the control plane drains it again";
+  EXPECT_TRUE(back.held);
+  EXPECT_EQ(then_type(back, drain_node{5, true}), "node.drained");
+  EXPECT_FALSE(given({register_node{reg(), 1}, drain_node{2, true}, undrain_node{3}}).held);
+  EXPECT_FALSE(given({register_node{reg(), 1}, drain_node{2, true}, remove_node{"gone", 3}}).held);
+  auto self_drained = given({register_node{reg(), 1}, drain_node{2}});
+  EXPECT_FALSE(self_drained.held) << "a node draining itself before it stops is not held";
+  EXPECT_EQ(then_type(self_drained, drain_node{3, true}), "node.drained") << "an operator's drain holds it";
+  EXPECT_EQ(then_type(held, drain_node{3}), "none");
+  EXPECT_EQ(then_type(held, drain_node{3, true}), "none");
+  auto drained_again = given({register_node{reg(), 1}, drain_node{2}, drain_node{3, true}});
+  EXPECT_TRUE(drained_again.held);
+  EXPECT_EQ(drained_again.status, node_status::drained);
+}
+
 TEST(node, statuses_have_wire_names) {
   EXPECT_STREQ(to_string(node_status::up), "up");
   EXPECT_STREQ(to_string(node_status::down), "down");
@@ -163,7 +182,7 @@ TEST(node, every_event_type_has_its_wire_name_and_schema) {
   EXPECT_STREQ(type_name(node_event{node_undrained{}}), "node.undrained");
   EXPECT_STREQ(type_name(node_event{node_join_refused{}}), "node.join_refused");
   EXPECT_EQ(node_schema_version("node.registered"), 2) << "schema 2 added the credential";
-  EXPECT_EQ(node_schema_version("node.drained"), 1);
+  EXPECT_EQ(node_schema_version("node.drained"), 2) << "schema 2 added held";
   EXPECT_EQ(node_schema_version("node.join_refused"), 1);
   EXPECT_EQ(node_schema_version("task.requested"), 0);
 }
