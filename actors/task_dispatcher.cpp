@@ -134,7 +134,7 @@ void admit(dispatcher_actor* self, const std::string& id, run_mode mode, const d
   if (cancelled || !needs_placement(state, mode))
     return spawn_runner(self, id, mode, make_error(errc::unavailable, "not placed"), cancelled);
   waiting_task w;
-  w.request = placement_for(state, st.cx->ports.gateway ? st.cx->node : node_id{});
+  w.request = placement_for(state, st.cx->ports, st.cx->node);
   w.mode = mode;
   w.give_up = self->clock().now() + std::chrono::seconds(state.spec.budgets.max_seconds);
   st.waiting.emplace(id, std::move(w));

@@ -324,8 +324,7 @@ std::string task_run::conversation() {
 }
 
 result<node_id> task_run::place() {
-  // The model gateway's socket is in this process: its sandboxes must run on its node.
-  return host_.place(placement_for(state_, ports_.gateway ? home_ : node_id{}));
+  return host_.place(placement_for(state_, ports_, home_));
 }
 
 bool task_run::checkout(const std::string& ref, const std::string& into, std::string& commit) {
@@ -734,11 +733,12 @@ bool needs_placement(const domain::task_state& state, run_mode mode) {
          && !state.spec.verify_command.empty();
 }
 
-scheduling::placement_request placement_for(const domain::task_state& state, const node_id& gateway_node) {
+scheduling::placement_request placement_for(const domain::task_state& state, const execution_ports& ports,
+                                            const node_id& home) {
   scheduling::placement_request r{state.id, state.tenant, state.spec.runtime, state.spec.limits.cpu_millis,
                                   state.spec.limits.memory_bytes, {}};
-  if (!state.spec.model_providers.empty())
-    r.only_on = gateway_node;
+  if (!state.spec.model_providers.empty() && ports.gateway)
+    r.only_on = home;
   return r;
 }
 

@@ -93,10 +93,11 @@ bool resumable(domain::task_status status);
 /// restart resumes (its verification's sandbox counts against the node again).
 bool needs_placement(const domain::task_state& state, run_mode mode);
 
-/// What the scheduler is asked for the task in `state`. `gateway_node` is the node whose
-/// sandboxes reach the model gateway (empty: none does): a task naming model providers is
-/// placed only there.
-scheduling::placement_request placement_for(const domain::task_state& state, const node_id& gateway_node);
+/// What the scheduler is asked for the task in `state` by a run on node `home` (this
+/// process's): a task naming model providers is placed only on `home` when `ports` has a
+/// model gateway, whose socket is in this process.
+scheduling::placement_request placement_for(const domain::task_state& state, const execution_ports& ports,
+                                            const node_id& home);
 
 /// Runs task `id` to a terminal event (see spawn_task_dispatcher).
 void run_task(run_host& host, const execution_ports& ports, const execution_options& options, const node_id& node,

@@ -160,12 +160,9 @@ result<void> register_node(caf::blocking_actor* self, const node_gateway_options
     if (out)
       ask(register_atom::value, reg);
   }
-  // An operator's drain outlasts the node's restart and the control plane's.
-  if (out && recorded->held) {
-    if (auto held = reg_log.record(reg.id, scheduling::drain_node{now, true}); !held)
-      return held.err();
+  // The scheduler, which registers nodes up, follows the log (an operator's drain holds).
+  if (out && recorded->status == scheduling::node_status::drained)
     ask(drain_atom::value, reg.id.str());
-  }
   return out;
 }
 

@@ -383,12 +383,9 @@ result<void> running_server::start_cluster(const config& cfg, const scheduling::
     if (!recorded)
       return recorded.err();
   }
-  // An operator's drain outlasts restarts and failovers: the scheduler, fresh, has it up.
-  if (recorded->held) {
-    if (auto held = nodes_->record(local.id, scheduling::drain_node{time_->now_us(), true}); !held)
-      return held.err();
+  // The scheduler, which registers nodes up, follows the log (an operator's drain holds).
+  if (recorded->status == scheduling::node_status::drained)
     caf::anon_send(scheduler_, actors::drain_atom::value, local.id.str());
-  }
   if (cfg.node_listen.empty())
     return {};
   node_gateway_ = cluster::spawn_node_gateway(*sys_, {nodes_, scheduler_, node_directory_, time_});

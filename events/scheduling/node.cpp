@@ -33,6 +33,8 @@ result<events> decide_register(const node_state& s, const register_node& c) {
       return events{}; // the same node announcing itself again
     return make_error(errc::conflict, "node " + c.node.id.str() + " is registered with other capacity or credential");
   }
+  if (s.held) // an operator's drain outlasts the node's restart and the control plane's
+    return events{node_registered{c.node, c.now_us}, node_drained{c.now_us, true}};
   return events{node_registered{c.node, c.now_us}};
 }
 

@@ -132,7 +132,7 @@ struct node_state {
   node_registration node;
   node_status status = node_status::up;
   std::string down_reason; ///< Why it is down or removed.
-  /// An operator drained it: drain it again whenever it registers, until undrained or removed.
+  /// An operator drained it: it is drained again whenever it registers, until undrained or removed.
   bool held = false;
   std::int64_t registered_at_us = 0;
   std::int64_t last_heartbeat_us = 0; ///< Registration counts as the first heartbeat.
@@ -151,8 +151,9 @@ struct node {
 
   /// Transitions:
   /// - register: a new node, or a down or removed node rejoining (with possibly new
-  ///   capacity and a new credential); the same registration again (credential included)
-  ///   is a no-op; a different one for a live node is a conflict.
+  ///   capacity and a new credential), drained again at once when an operator's drain holds
+  ///   it; the same registration again (credential included) is a no-op; a different one
+  ///   for a live node is a conflict.
   /// - heartbeat: up or drained nodes; an older heartbeat than the last is a no-op; a down
   ///   or removed node must register again (invalid_transition).
   /// - mark down: any live node; already down is a no-op; removed is invalid_transition.

@@ -208,9 +208,9 @@ TEST_F(task_run_steps, a_task_naming_model_providers_is_placed_only_on_the_node_
   spec.base_ref = "main";
   spec.model_providers = {"anthropic"};
   ASSERT_TRUE(host_.command("t1", domain::request_task{task_id{"t1"}, tenant_id{"acme"}, project_id{"p1"}, {}, spec, 1}, {}));
-  EXPECT_EQ(placement_for(host_.state, node_id{"cp"}).only_on.str(), "cp");
-  EXPECT_TRUE(placement_for(host_.state, node_id{}).only_on.empty());
+  EXPECT_TRUE(placement_for(host_.state, ports_, node_id{"cp"}).only_on.empty()) << "no gateway: any node";
   ports_.gateway = std::make_shared<aetherium::testing::closed_model_gateway>();
+  EXPECT_EQ(placement_for(host_.state, ports_, node_id{"cp"}).only_on.str(), "cp");
   run_task(host_, ports_, options_, node_id{"cp"}, "t1", run_mode::fresh);
   ASSERT_FALSE(host_.asked.empty());
   for (auto& r : host_.asked)
@@ -220,7 +220,7 @@ TEST_F(task_run_steps, a_task_naming_model_providers_is_placed_only_on_the_node_
   plain.model_providers.clear();
   host_.state = {};
   ASSERT_TRUE(host_.command("t2", domain::request_task{task_id{"t2"}, tenant_id{"acme"}, project_id{"p1"}, {}, plain, 1}, {}));
-  EXPECT_TRUE(placement_for(host_.state, node_id{"cp"}).only_on.empty()) << "any node runs a task without models";
+  EXPECT_TRUE(placement_for(host_.state, ports_, node_id{"cp"}).only_on.empty()) << "any node runs a task without models";
 }
 
 TEST_F(task_run_steps, a_successful_agent_run_ends_with_its_output_stored_for_the_code_host_loop) {

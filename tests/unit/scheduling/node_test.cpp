@@ -140,9 +140,18 @@ TEST(node, an_operators_drain_is_held_through_loss_and_registration_until_undrai
   auto held = given({register_node{reg(), 1}, drain_node{2, true}});
   EXPECT_TRUE(held.held);
   auto back = given({register_node{reg(), 1}, drain_node{2, true}, mark_node_down{"stopped", 3}, register_node{reg(), 4}});
-  EXPECT_EQ(back.status, node_status::up) << "registering brings it up; the control plane drains it again";
+  EXPECT_EQ(back.status, node_status::drained) << "registering brings it back drained";
   EXPECT_TRUE(back.held);
-  EXPECT_EQ(then_type(back, drain_node{5, true}), "node.drained");
+  auto down = given({register_node{reg(), 1}, drain_node{2, true}, mark_node_down{"stopped", 3}});
+  auto events = node::decide(down, register_node{reg(), 4});
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_STREQ(type_name((*events)[0]), "node.registered");
+  EXPECT_TRUE(std::get<node_drained>((*events)[1]).held);
+  EXPECT_EQ(then_type(back, drain_node{5, true}), "none");
+  EXPECT_EQ(given({register_node{reg(), 1}, drain_node{2}, mark_node_down{"stopped", 3}, register_node{reg(), 4}}).status,
+            node_status::up)
+    << "a node that drained itself comes back up";
   EXPECT_FALSE(given({register_node{reg(), 1}, drain_node{2, true}, undrain_node{3}}).held);
   EXPECT_FALSE(given({register_node{reg(), 1}, drain_node{2, true}, remove_node{"gone", 3}}).held);
   auto self_drained = given({register_node{reg(), 1}, drain_node{2}});
