@@ -173,15 +173,21 @@ protected:
     options_.agents["exits-127"] = {"exits-127", {"exit", "127"}, "exit", {}, {}};
   }
 
-  void request(const std::string& agent, const std::string& verify = {}) {
+  static domain::task_spec spec_of(const std::string& agent, const std::string& verify = {}) {
     domain::task_spec spec;
     spec.agent_type = agent;
     spec.prompt = "do it";
     spec.repo = "/srv/repo.git";
     spec.base_ref = "main";
     spec.verify_command = verify;
-    ASSERT_TRUE(host_.command("t1", domain::request_task{task_id{"t1"}, tenant_id{"acme"}, project_id{"p1"}, {}, spec, 1}, {}));
+    return spec;
   }
+
+  void request(const domain::task_spec& spec, const std::string& id = "t1") {
+    ASSERT_TRUE(host_.command(id, domain::request_task{task_id{id}, tenant_id{"acme"}, project_id{"p1"}, {}, spec, 1}, {}));
+  }
+
+  void request(const std::string& agent, const std::string& verify = {}) { request(spec_of(agent, verify)); }
 
   /// Everything task t1's log holds.
   std::string log_text() {
@@ -201,13 +207,9 @@ protected:
 using types = std::vector<std::string>;
 
 TEST_F(task_run_steps, a_task_naming_model_providers_is_placed_only_on_the_node_of_the_gateway) {
-  domain::task_spec spec;
-  spec.agent_type = "echo";
-  spec.prompt = "do it";
-  spec.repo = "/srv/repo.git";
-  spec.base_ref = "main";
+  auto spec = spec_of("echo");
   spec.model_providers = {"anthropic"};
-  ASSERT_TRUE(host_.command("t1", domain::request_task{task_id{"t1"}, tenant_id{"acme"}, project_id{"p1"}, {}, spec, 1}, {}));
+  request(spec);
   EXPECT_TRUE(placement_for(host_.state, ports_, node_id{"cp"}).only_on.empty()) << "no gateway: any node";
   ports_.gateway = std::make_shared<aetherium::testing::closed_model_gateway>();
   EXPECT_EQ(placement_for(host_.state, ports_, node_id{"cp"}).only_on.str(), "cp");
@@ -216,10 +218,8 @@ TEST_F(task_run_steps, a_task_naming_model_providers_is_placed_only_on_the_node_
   for (auto& r : host_.asked)
     EXPECT_EQ(r.only_on.str(), "cp") << "its sandbox must reach the gateway's socket in this process";
 
-  domain::task_spec plain = spec;
-  plain.model_providers.clear();
   host_.state = {};
-  ASSERT_TRUE(host_.command("t2", domain::request_task{task_id{"t2"}, tenant_id{"acme"}, project_id{"p1"}, {}, plain, 1}, {}));
+  request(spec_of("echo"), "t2");
   EXPECT_TRUE(placement_for(host_.state, ports_, node_id{"cp"}).only_on.empty()) << "any node runs a task without models";
 }
 
@@ -247,13 +247,9 @@ TEST_F(task_run_steps, the_prompt_reaches_the_workspace_through_the_workspace_po
 TEST_F(task_run_steps, a_secret_the_task_names_but_the_secret_store_lacks_fails_the_task) {
   auto secrets = make_memory_secret_store();
   ports_.secrets = secrets;
-  domain::task_spec spec;
-  spec.agent_type = "echo";
-  spec.prompt = "do it";
-  spec.repo = "/srv/repo.git";
-  spec.base_ref = "main";
+  auto spec = spec_of("echo");
   spec.secrets = {"api_key"};
-  ASSERT_TRUE(host_.command("t1", domain::request_task{task_id{"t1"}, tenant_id{"acme"}, project_id{"p1"}, {}, spec, 1}, {}));
+  request(spec);
   run_task(host_, ports_, options_, node_id{"n1"}, "t1", run_mode::fresh);
   EXPECT_EQ(host_.types.back(), "task.failed");
   EXPECT_NE(host_.state.failure_detail.find("secret api_key is not configured"), std::string::npos)
