@@ -383,6 +383,15 @@ private:
       answer(fd, 400, provider, "the gateway cannot tell the model of this call: " + model_error);
       return;
     }
+    // Under a cost budget, billed calls go one at a time: each is checked only once the one
+    // before it is accounted, so calls sent together cannot all pass the check and spend
+    // past the budget.
+    std::unique_lock<std::mutex> one_at_a_time(billed_calls_, std::defer_lock);
+    if (spec_.budget_microcents != 0 && !model.empty()) {
+      one_at_a_time.lock();
+      if (stopping_)
+        return;
+    }
     std::optional<models::price> price;
     if (!model.empty()) {
       price = options_.prices.find(kind, model);
@@ -594,6 +603,7 @@ private:
   std::atomic<bool> stopping_{false};
   std::thread acceptor_;
   mutable std::mutex mutex_;
+  std::mutex billed_calls_; ///< Held through a billed call under a cost budget.
   std::condition_variable done_;
   std::size_t active_ = 0;
   std::list<int> open_fds_;

@@ -128,6 +128,28 @@ TEST_F(model_gateway_test, the_call_that_reaches_the_budget_ends_it_and_the_next
   EXPECT_EQ(calls_.size(), static_cast<std::size_t>(answered));
 }
 
+TEST_F(model_gateway_test, calls_sent_together_under_a_budget_pass_it_one_at_a_time) {
+  auto s = gateway_->open(spec(1)); // any call reaches a budget of one microcent
+  ASSERT_TRUE(s.ok()) << s.err().detail;
+  auto body = json{{"model", "claude-priced-1"}, {"max_tokens", 64}, {"messages", {{{"role", "user"}, {"content", "hi"}}}}}
+                .dump();
+  std::string one = "curl -sS --unix-socket '" + (*s)->socket_path() + "' -H 'x-api-key: " + models::placeholder_key
+                    + "' -H 'content-type: application/json' -o /dev/null -w 'status=%{http_code}\\n' --data-binary '"
+                    + body + "' http://gateway/anthropic/v1/messages";
+  std::string all;
+  for (int i = 0; i < 8; ++i)
+    all += one + " & ";
+  auto out = run_command(all + "wait");
+  std::size_t ok = 0, refused = 0;
+  for (std::size_t at = out.output.find("status="); at != std::string::npos; at = out.output.find("status=", at + 1)) {
+    ok += out.output.compare(at, 10, "status=200") == 0;
+    refused += out.output.compare(at, 10, "status=403") == 0;
+  }
+  EXPECT_EQ(ok, 1u) << out.output;
+  EXPECT_EQ(refused, 7u) << out.output;
+  EXPECT_EQ(stub_->requests().size(), 1u) << "a call let through before the one ahead of it was accounted";
+}
+
 TEST_F(model_gateway_test, a_budget_spent_before_the_run_refuses_the_first_call) {
   auto sp = spec(1'000'000);
   sp.spent_microcents = 1'000'000;
